@@ -1,0 +1,3 @@
+"""tito: the TinyTorch courseware engine and command line."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,310 @@
+"""nbgrader integration: release, leak verification, autograde, feedback.
+
+nbgrader does the work (its preprocessors strip solutions and hidden tests, compute checksums,
+restore edited tests while autograding). This module configures it from the repo's own
+`nbgrader_config.py`, runs it in-process, and checks its results.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Course, Module
+from .errors import TitoError, UsageError
+from .fsutil import atomic_write
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+# Lines too generic to count as a leak when they also appear in a student notebook.
+TRIVIAL = re.compile(r"^\s*(pass|return|continue|break|else:|try:|finally:|[()\[\]{},:]*|#.*|\"\"\"|''')?\s*$")
+
+
+def nbgrader_config(root: Path, timeout: int | None = None):
+    """The repo's nbgrader_config.py, loaded the way the `nbgrader` command loads it, rooted at `root`."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    path = Path(root) / "nbgrader_config.py"
+    if path.is_file():
+        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    config.CourseDirectory.root = str(root)
+    if timeout is not None:
+        config.ExecutePreprocessor.timeout = timeout
+    return config
+
+
+def _api(root: Path, timeout: int | None = None):
+    # nbgrader creates its gradebook by running `alembic` from PATH; make the interpreter's own bin visible.
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    import warnings
+
+    # nbgrader's gradebook triggers harmless SQLAlchemy autoflush warnings on every autograde.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    from nbgrader.apps import NbGraderAPI
+
+    return NbGraderAPI(config=nbgrader_config(root, timeout))
+
+
+def _run(result: dict, what: str) -> None:
+    if not result.get("success"):
+        log = (result.get("error") or "") + "\n" + (result.get("log") or "")
+        tail = "\n".join(log.strip().splitlines()[-12:])
+        raise TitoError(f"nbgrader {what} failed:\n{tail}")
+
+
+def as_node(notebook: dict):
+    """A NotebookNode with each cell's source joined into one string (as nbformat.read gives it)."""
+    import nbformat
+
+    return nbformat.reads(json.dumps(notebook), as_version=4)
+
+
+# --- release --------------------------------------------------------------------------------------
+
+
+def significant(lines: list[str]) -> set[str]:
+    return {l.strip() for l in lines if not TRIVIAL.match(l)}
+
+
+def leak_lines(course: Course, module: Module) -> set[str]:
+    """Solution and hidden-test lines that appear nowhere else in the source (so they must never be shown)."""
+    parsed = course.parse(module)
+    secret = significant(parsed.solution_lines()) | significant(parsed.hidden_lines())
+    public: list[str] = []
+    for cell in parsed.cells:
+        inside = set()
+        for region in cell.regions:
+            inside.update(range(region.begin, region.end + 1))
+        public.extend(l for i, l in enumerate(cell.lines) if i not in inside)
+    return secret - {l.strip() for l in public}
+
+
+def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
+    """Every secret line found in any file under `folder`, as `file: line`."""
+    secrets = leak_lines(course, module)
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", []))
+        present = {l.strip() for l in text.splitlines()}
+        found.extend(f"{path.relative_to(course.root) if path.is_relative_to(course.root) else path}: {line}"
+                     for line in sorted(secrets & present))
+    return found
+
+
+def checksum_problems(notebook: dict) -> list[str]:
+    """Graded or locked cells whose stored nbgrader checksum does not match their content."""
+    from nbgrader.utils import compute_checksum, is_grade, is_locked
+
+    problems = []
+    for cell in as_node(notebook).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not (is_grade(cell) or is_locked(cell)):
+            continue
+        stored = meta.get("checksum")
+        if stored is None or stored != compute_checksum(cell):
+            problems.append(meta.get("grade_id", "?"))
+    return problems
+
+
+@dataclass
+class ReleaseReport:
+    module: Module
+    path: Path
+    leaks: list[str] = field(default_factory=list)
+    bad_checksums: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.leaks and not self.bad_checksums
+
+
+def newer_submissions(course: Course, module: Module, coursedir) -> list[Path]:
+    """Submitted copies of this module newer than the current release (a re-release could confuse grading)."""
+    release = course.root / module.release_file
+    if not release.exists():
+        return []
+    submitted = course.root / coursedir.submitted_directory
+    mtime = release.stat().st_mtime
+    return sorted(p for p in submitted.glob(f"*/{module.slug}/*.ipynb") if p.stat().st_mtime > mtime)
+
+
+def generate_release(course: Course, module: Module, api=None, allow_newer_submissions: bool = False) -> ReleaseReport:
+    """Run nbgrader's GenerateAssignment for `module`, then verify the release holds no secret."""
+    source = course.root / module.notebook_file
+    if not source.exists():
+        raise TitoError(f"{module.notebook_file} does not exist; run `tito source export {module.id}` first")
+    api = api or _api(course.root)
+    if not allow_newer_submissions:
+        newer = newer_submissions(course, module, api.coursedir)
+        if newer:
+            listed = ", ".join(str(p.relative_to(course.root)) for p in newer[:5])
+            raise TitoError(f"{module.slug}: students submitted after the current release ({listed}); "
+                            "re-run with --force to release anyway")
+    _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
+    return verify_release(course, module)
+
+
+def verify_release(course: Course, module: Module) -> ReleaseReport:
+    path = course.root / module.release_file
+    report = ReleaseReport(module, path)
+    if not path.exists():
+        report.leaks.append(f"{module.release_file} is missing")
+        return report
+    report.leaks = find_leaks(course, module, path.parent)
+    report.bad_checksums = checksum_problems(json.loads(path.read_text(encoding="utf-8")))
+    return report
+
+
+def ensure_release(course: Course, module: Module) -> Path:
+    """The student notebook for `module`, generated in-process when release/ lacks it."""
+    path = course.root / module.release_file
+    if not path.exists():
+        report = generate_release(course, module)
+        if not report.ok:
+            raise TitoError(f"release of {module.slug} failed verification: {report.leaks + report.bad_checksums}")
+    return path
+
+
+def student_view(notebook):
+    """`notebook` as a student sees it: nbgrader's ClearSolutions + ClearHiddenTests, outputs kept."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    notebook = as_node(notebook)
+    resources: dict = {}
+    notebook, resources = ClearSolutions(code_stub={"python": CODE_STUB}).preprocess(notebook, resources)
+    notebook, resources = ClearHiddenTests().preprocess(notebook, resources)
+    return notebook
+
+
+# --- autograde and feedback -----------------------------------------------------------------------
+
+
+def check_student_id(student: str) -> str:
+    if not STUDENT_ID.match(student or "") or ".." in student:
+        raise UsageError(f"invalid student id `{student}`: use letters, digits, '.', '_', '-' or '@' "
+                         "(no slashes, no leading dot)")
+    return student
+
+
+def read_notebook(path: Path) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such notebook") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}: not a valid notebook (JSON error: {exc.msg}); "
+                         "restore it from a backup or `tito module reset`") from None
+    import nbformat
+
+    try:
+        nbformat.validate(nbformat.from_dict(data))
+    except nbformat.ValidationError as exc:
+        raise UsageError(f"{path}: not a valid notebook ({exc.message})") from None
+    return data
+
+
+@dataclass
+class GradeRow:
+    grade_id: str
+    score: float
+    max_score: float
+    kind: str  # autograded test | manual | ...
+
+
+@dataclass
+class GradeReport:
+    student: str
+    module: Module
+    rows: list[GradeRow]
+    edited_cells: list[str]
+    feedback: Path | None = None
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.rows)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.rows)
+
+
+def submit(course: Course, module: Module, student: str, notebook: Path, coursedir) -> Path:
+    """Copy a student's notebook into nbgrader's submitted/ layout (atomically); return its new path."""
+    data = read_notebook(notebook)
+    dest = (course.root / coursedir.submitted_directory / student / module.slug
+            / f"{module.slug}.ipynb")
+    atomic_write(dest, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    return dest
+
+
+def autograde(course: Course, module: Module, student: str, notebook: Path, timeout: int = 60) -> GradeReport:
+    check_student_id(student)
+    if not (course.root / module.release_file).exists():
+        raise TitoError(f"{module.slug} has not been released; run `tito nbgrader generate {module.id}` first")
+    api = _api(course.root, timeout)
+    submitted = submit(course, module, student, notebook, api.coursedir)
+    edited = checksum_problems(json.loads(submitted.read_text(encoding="utf-8")))
+    _ensure_gradebook_entries(api, module)
+    _run(api.autograde(module.slug, student, force=True, create=True), f"autograde {module.slug} for {student}")
+    return GradeReport(student, module, grades(api, module, student), edited)
+
+
+def _ensure_gradebook_entries(api, module: Module) -> None:
+    """Autograde needs the assignment in the gradebook; generating the release records it."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        try:
+            gb.find_assignment(module.slug)
+            return
+        except MissingEntry:
+            pass
+    _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
+
+
+def grades(api, module: Module, student: str) -> list[GradeRow]:
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        submission = gb.find_submission_notebook(module.slug, module.slug, student)
+        for grade in submission.grades:
+            cell = grade.cell
+            kind = "autograded" if grade.auto_score is not None else "manual"
+            rows.append(GradeRow(cell.name, float(grade.score or 0), float(cell.max_score or 0), kind))
+    return rows
+
+
+def feedback(course: Course, module: Module, student: str) -> Path:
+    check_student_id(student)
+    api = _api(course.root)
+    autograded = course.root / api.coursedir.autograded_directory / student / module.slug
+    if not autograded.exists():
+        raise TitoError(f"no autograded submission of {module.slug} for {student}; "
+                        f"run `tito nbgrader autograde {module.id} --student {student} --notebook PATH` first")
+    _run(api.generate_feedback(module.slug, student, force=True), f"generate_feedback {module.slug} for {student}")
+    path = (course.root / api.coursedir.feedback_directory / student / module.slug
+            / f"{module.slug}.html")
+    if not path.exists():
+        raise TitoError(f"nbgrader reported success but wrote no feedback at {path}")
+    return path
+
+
+def clean_release_folder(course: Course, module: Module) -> None:
+    """Remove a module's release folder (used before regenerating into a clean tree)."""
+    shutil.rmtree(course.root / module.release_file.parent, ignore_errors=True)

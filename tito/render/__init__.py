@@ -1,0 +1,1 @@
+"""Pure renderers: parsed module -> file contents (bytes/str). No I/O here."""

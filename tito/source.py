@@ -1,0 +1,342 @@
+"""Parse and lint one course source file (`src/NN_name/NN_name.py`, jupytext percent format).
+
+jupytext does the parsing; this module adds what the course needs on top: the line in the
+source file where every cell and every line starts, the nbgrader role of each cell, the nbdev
+style directives (`#| export`, `#| default_exp`, `#| hide`, `#| hide_output`), the solution and
+hidden-test regions, and the lint rules of AUTHORING.md. All problems are collected and
+reported together; nothing here writes files.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import Problem
+
+MARKER = re.compile(r"^# %%(?P<rest>.*)$")
+DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")
+IMPORT = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
+REGION = re.compile(r"^\s*###\s*(?P<edge>BEGIN|END)\s+(?P<kind>SOLUTION|HIDDEN TESTS)\s*$")
+KNOWN_DIRECTIVES = {"export", "default_exp", "hide", "hide_output"}
+JUPYTEXT_CELL_KEYS = {"lines_to_next_cell", "cell_marker", "lines_to_end_of_cell_marker"}
+
+
+@dataclass(frozen=True)
+class Region:
+    """A `### BEGIN X` .. `### END X` block; indices are into the cell's source lines."""
+
+    kind: str  # "solution" or "hidden"
+    begin: int
+    end: int
+    line: int  # source-file line of the BEGIN marker
+
+
+@dataclass
+class Cell:
+    kind: str  # "markdown" | "code" | "raw"
+    source: str
+    metadata: dict
+    line: int  # source-file line of the `# %%` marker (1 for an implicit first cell)
+    body_line: int  # source-file line of the first source line
+    directives: dict[str, str] = field(default_factory=dict)
+    regions: list[Region] = field(default_factory=list)
+
+    @property
+    def nbgrader(self) -> dict:
+        return self.metadata.get("nbgrader") or {}
+
+    @property
+    def grade_id(self) -> str | None:
+        return self.nbgrader.get("grade_id")
+
+    @property
+    def is_solution(self) -> bool:
+        return bool(self.nbgrader.get("solution"))
+
+    @property
+    def is_graded(self) -> bool:
+        return bool(self.nbgrader.get("grade"))
+
+    @property
+    def is_test(self) -> bool:
+        """An autograded test cell: graded, locked code that is not itself an answer."""
+        return self.kind == "code" and self.is_graded and not self.is_solution
+
+    @property
+    def points(self) -> float:
+        return float(self.nbgrader.get("points") or 0)
+
+    @property
+    def exported(self) -> bool:
+        return self.kind == "code" and "export" in self.directives
+
+    @property
+    def lines(self) -> list[str]:
+        return self.source.split("\n")
+
+    def region_lines(self, kind: str) -> list[str]:
+        """The lines strictly inside every region of `kind`."""
+        out: list[str] = []
+        for region in self.regions:
+            if region.kind == kind:
+                out.extend(self.lines[region.begin + 1 : region.end])
+        return out
+
+    def line_of(self, index: int) -> int:
+        return self.body_line + index
+
+
+@dataclass
+class ParsedSource:
+    path: Path
+    header: dict  # the `jupyter:` mapping of the YAML header
+    cells: list[Cell]
+    problems: list[Problem]
+    default_exp: str | None = None
+    default_exp_line: int = 0
+
+    @property
+    def course_meta(self) -> dict:
+        meta = self.header.get("tinytorch")
+        return meta if isinstance(meta, dict) else {}
+
+    def solution_lines(self) -> list[str]:
+        return [l for c in self.cells for l in c.region_lines("solution")]
+
+    def hidden_lines(self) -> list[str]:
+        return [l for c in self.cells for l in c.region_lines("hidden")]
+
+
+def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
+    """The YAML header's `jupyter:` mapping, the number of header lines, and header problems."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "# ---":
+        return {}, 0, [Problem(path, 1, "missing jupytext header (`# ---` block with `jupyter:` metadata)",
+                               "start the file with the header shown in AUTHORING.md")]
+    for end in range(1, len(lines)):
+        if lines[end].strip() == "# ---":
+            break
+    else:
+        return {}, 0, [Problem(path, 1, "jupytext header is never closed", "end the header with a `# ---` line")]
+    body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines[1:end])
+    try:
+        data = yaml.safe_load(body) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return {}, end + 1, [Problem(path, line, f"malformed YAML in header: {reason}",
+                                     "fix the indentation/quoting of this header line")]
+    jupyter = data.get("jupyter") if isinstance(data, dict) else None
+    if not isinstance(jupyter, dict):
+        return {}, end + 1, [Problem(path, 2, "header has no `jupyter:` mapping",
+                                     "put the notebook metadata under `jupyter:` as in AUTHORING.md")]
+    meta = jupyter.get("tinytorch", {})
+    if meta is not None and not isinstance(meta, dict):
+        return jupyter, end + 1, [Problem(path, 2, "`jupyter: tinytorch:` must be a mapping of course metadata",
+                                          "write `tinytorch:` followed by indented `key: value` lines")]
+    return jupyter, end + 1, []
+
+
+def _markers(lines: list[str], start: int) -> list[tuple[int, str]]:
+    """(1-based line, text after `# %%`) of every cell marker after the header."""
+    return [(i + 1, m.group("rest")) for i, line in enumerate(lines) if i >= start and (m := MARKER.match(line))]
+
+
+def _directives(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    for index, line in enumerate(cell.lines):
+        m = DIRECTIVE.match(line)
+        if not m:
+            continue
+        name, arg = m.group("name"), m.group("arg")
+        if name not in KNOWN_DIRECTIVES:
+            problems.append(Problem(path, cell.line_of(index), f"unknown directive `#| {name}`",
+                                    f"use one of: {', '.join(sorted('#| ' + d for d in KNOWN_DIRECTIVES))}"))
+            continue
+        cell.directives[name] = arg
+
+
+def _regions(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    open_region: tuple[str, int] | None = None
+    for index, line in enumerate(cell.lines):
+        m = REGION.match(line)
+        if not m:
+            continue
+        kind = "solution" if m.group("kind") == "SOLUTION" else "hidden"
+        label = m.group("kind")
+        if m.group("edge") == "BEGIN":
+            if open_region is not None:
+                problems.append(Problem(path, cell.line_of(index), f"`### BEGIN {label}` nested inside another region "
+                                        f"opened at line {cell.line_of(open_region[1])}",
+                                        "close the first region with its `### END` line before opening another"))
+                continue
+            open_region = (kind, index)
+        else:
+            if open_region is None or open_region[0] != kind:
+                problems.append(Problem(path, cell.line_of(index), f"`### END {label}` without a matching BEGIN",
+                                        f"add `### BEGIN {label}` above it or delete this line"))
+                continue
+            cell.regions.append(Region(kind, open_region[1], index, cell.line_of(open_region[1])))
+            open_region = None
+    if open_region is not None:
+        label = "SOLUTION" if open_region[0] == "solution" else "HIDDEN TESTS"
+        problems.append(Problem(path, cell.line_of(open_region[1]), f"`### BEGIN {label}` is never closed",
+                                f"add `### END {label}` at the end of the region"))
+
+
+def _nbgrader(cell: Cell, raw_options: str, path: Path, problems: list[Problem], seen: dict[str, int]) -> None:
+    bad = cell.metadata.get("incorrectly_encoded_metadata")
+    if bad is not None and "nbgrader" in bad:
+        payload = raw_options.split("nbgrader=", 1)[-1].strip()
+        try:
+            json.loads(payload)
+            reason = "could not be read as cell metadata"
+        except json.JSONDecodeError as exc:
+            reason = f"{exc.msg} at column {exc.colno}"
+        problems.append(Problem(path, cell.line, f"malformed JSON after `nbgrader=`: {reason}",
+                                'write valid JSON, e.g. nbgrader={"grade": true, "grade_id": "test-x", "locked": true, '
+                                '"points": 1, "schema_version": 3, "solution": false}'))
+        return
+    if bad is not None:
+        problems.append(Problem(path, cell.line, f"unreadable cell options `{bad}`",
+                                "cell options are `key=<json>` pairs, e.g. nbgrader={...}"))
+    meta = cell.metadata.get("nbgrader")
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        problems.append(Problem(path, cell.line, "`nbgrader=` must be a JSON object", 'use nbgrader={"grade": ...}'))
+        cell.metadata.pop("nbgrader")
+        return
+    if meta.get("schema_version") is None:
+        problems.append(Problem(path, cell.line, "nbgrader metadata has no `schema_version`",
+                                'add "schema_version": 3'))
+    gid = meta.get("grade_id")
+    if (meta.get("grade") or meta.get("solution") or meta.get("locked")) and not gid:
+        problems.append(Problem(path, cell.line, "nbgrader cell has no `grade_id`", 'add a unique "grade_id": "..."'))
+    if gid:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", str(gid)):
+            problems.append(Problem(path, cell.line, f"grade_id `{gid}` has characters other than letters, digits, - and _",
+                                    "rename it, e.g. `test-tensor-add`"))
+        if gid in seen:
+            problems.append(Problem(path, cell.line, f"duplicate grade_id `{gid}` (first used at line {seen[gid]})",
+                                    "give every nbgrader cell its own grade_id"))
+        else:
+            seen[gid] = cell.line
+    if meta.get("grade"):
+        points = meta.get("points")
+        if points is None:
+            problems.append(Problem(path, cell.line, f"graded cell `{gid}` has no `points`", 'add "points": N'))
+        elif not isinstance(points, (int, float)) or points < 0:
+            problems.append(Problem(path, cell.line, f"graded cell `{gid}` has invalid points {points!r}",
+                                    "points must be a non-negative number"))
+
+
+def _cell_rules(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    for region in cell.regions:
+        if region.kind == "solution" and not cell.is_solution:
+            problems.append(Problem(path, region.line, "solution region in a cell that is not a solution cell",
+                                    'add nbgrader={"solution": true, "grade": false, "locked": false, '
+                                    '"grade_id": "...", "schema_version": 3} to the cell marker'))
+        if region.kind == "hidden" and not cell.is_graded:
+            problems.append(Problem(path, region.line, "hidden tests outside a graded cell",
+                                    'move them into a test cell marked nbgrader={"grade": true, "points": N, ...}'))
+        if region.kind == "solution":
+            for offset, line in enumerate(cell.lines[region.begin + 1 : region.end], start=region.begin + 1):
+                if DIRECTIVE.match(line) and DIRECTIVE.match(line).group("name") == "default_exp":
+                    problems.append(Problem(path, cell.line_of(offset), "`#| default_exp` inside a solution region",
+                                            "move it to its own cell near the top of the module"))
+                elif IMPORT.match(line):
+                    problems.append(Problem(path, cell.line_of(offset), "import inside a solution region "
+                                            "(the student's stub would lose it)",
+                                            "move the import above `### BEGIN SOLUTION` or into an export cell"))
+    if cell.kind == "code" and cell.is_solution and not cell.is_graded and not cell.regions:
+        problems.append(Problem(path, cell.line, f"solution cell `{cell.grade_id}` has no `### BEGIN SOLUTION` region "
+                                "(nbgrader would replace the whole cell)",
+                                "wrap the reference code in ### BEGIN SOLUTION / ### END SOLUTION"))
+    if cell.is_test and "export" in cell.directives:
+        problems.append(Problem(path, cell.line, f"`#| export` in graded test cell `{cell.grade_id}`",
+                                "tests never go into the package: remove `#| export` or split the cell"))
+    if cell.kind == "code":
+        _syntax(cell, path, problems)
+
+
+def _syntax(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    # IPython magics and shell escapes are not Python; blank them so line numbers stay put.
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.lines)
+    try:
+        compile(code, str(path), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        line = cell.line_of((exc.lineno or 1) - 1)
+        problems.append(Problem(path, line, f"Python syntax error: {exc.msg}", "fix the code on this line"))
+
+
+def parse_text(text: str, path: Path) -> ParsedSource:
+    """Parse source text; `problems` lists every lint error found (empty when the file is valid)."""
+    path = Path(path)
+    header, header_lines, problems = read_header(text, path)
+    import jupytext  # imported here: it pulls in nbformat, which the manifest alone does not need
+
+    try:
+        notebook = jupytext.reads(text, fmt="py:percent")
+    except Exception as exc:  # jupytext raises assorted errors on broken headers
+        problems.append(Problem(path, 1, f"jupytext could not read the file: {exc}", "compare with AUTHORING.md"))
+        return ParsedSource(path, header, [], problems)
+    lines = text.split("\n")
+    markers = _markers(lines, header_lines)
+    implicit = len(notebook.cells) - len(markers)
+    cells: list[Cell] = []
+    seen: dict[str, int] = {}
+    for index, nb_cell in enumerate(notebook.cells):
+        if index < implicit:
+            line, rest = header_lines + 1, ""
+        else:
+            line, rest = markers[index - implicit]
+        metadata = {k: v for k, v in nb_cell.metadata.items() if k not in JUPYTEXT_CELL_KEYS}
+        body = line + (1 if index >= implicit else 0)
+        if nb_cell.cell_type == "markdown" and nb_cell.metadata.get("cell_marker", "").startswith(('"""', "'''")):
+            body += 1
+        cell = Cell(nb_cell.cell_type, nb_cell.source, metadata, line, body)
+        _nbgrader(cell, rest, path, problems, seen)
+        if cell.kind == "code":
+            _directives(cell, path, problems)
+            _regions(cell, path, problems)
+        _cell_rules(cell, path, problems)
+        cells.append(cell)
+    parsed = ParsedSource(path, header, cells, problems)
+    _default_exp(parsed)
+    return parsed
+
+
+def _default_exp(parsed: ParsedSource) -> None:
+    path, problems = parsed.path, parsed.problems
+    for cell in parsed.cells:
+        if "default_exp" not in cell.directives:
+            continue
+        target = cell.directives["default_exp"]
+        index = next(i for i, l in enumerate(cell.lines) if DIRECTIVE.match(l) and "default_exp" in l)
+        if parsed.default_exp is not None:
+            problems.append(Problem(path, cell.line_of(index), "second `#| default_exp`",
+                                    f"a module exports to one place (first set at line {parsed.default_exp_line})"))
+        elif not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*", target):
+            problems.append(Problem(path, cell.line_of(index), f"`#| default_exp {target}` is not a dotted module path",
+                                    "write e.g. `#| default_exp core.tensor`"))
+        else:
+            parsed.default_exp, parsed.default_exp_line = target, cell.line_of(index)
+    if parsed.default_exp is None and not any(p.message.startswith("`#| default_exp") for p in problems):
+        first_export = next((c for c in parsed.cells if c.exported), None)
+        line = first_export.line if first_export else 1
+        problems.append(Problem(path, line, "no `#| default_exp` in this module",
+                                "add a code cell `#| default_exp core.<name>` near the top"))
+
+
+def parse_file(path: Path) -> ParsedSource:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return ParsedSource(path, {}, [], [Problem(path, 1, f"not UTF-8 text: {exc}", "save the file as UTF-8")])
+    return parse_text(text, path)
