@@ -176,10 +176,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         return None
 
     def field_line(key: str) -> int:
-        for i, line in enumerate(text.split("\n")):
-            if re.match(rf"^#\s+{key}\s*:", line):
-                return i + 1
-        return 2
+        return _field_line(path, key, text)
 
     def listing(key: str) -> tuple[str, ...]:
         value = meta.get(key) or []
@@ -231,8 +228,20 @@ def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
         for prereq in module.prerequisites:
             target = by_slug.get(prereq)
             if target is None:
-                problems.append(Problem(module.src, 2, f"unknown prerequisite `{prereq}`",
+                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"),
+                                        f"unknown prerequisite `{prereq}`",
                                         f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
             elif target.number >= module.number:
-                problems.append(Problem(module.src, 2, f"prerequisite `{prereq}` does not come before this module",
+                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
                                         "a module can only build on earlier modules"))
+
+
+def _field_line(path: Path, key: str, text: str | None = None) -> int:
+    """Line of `key:` in the header (2, the `jupyter:` line, when absent)."""
+    text = path.read_text(encoding="utf-8") if text is None else text
+    for i, line in enumerate(text.split("\n")):
+        if re.match(rf"^#\s+{key}\s*:", line):
+            return i + 1
+        if i > 0 and line.strip() == "# ---":
+            break
+    return 2

@@ -165,3 +165,4 @@ def write(course: Course, outputs: list[Output], modules: list[Module], force: b
         atomic_write(target, output.content, read_only=output.read_only)
         results.append(Result(output, "written", note))
     return results
+from .book import toc as _book_toc  # noqa: E402,F401  (registers _toc.yml as a course output)

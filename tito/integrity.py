@@ -8,6 +8,7 @@ errors allowed, and every graded test cell must FAIL there: one that passes on s
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -74,10 +75,12 @@ def execute(notebook: dict, timeout: int = DEFAULT_TIMEOUT, allow_errors: bool =
     start = time.perf_counter()
     aborted = None
     with tempfile.TemporaryDirectory(prefix="tito-run-") as scratch:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=allow_errors,
+                                shutdown_kernel="immediate",
                                 resources={"metadata": {"path": scratch}}, on_cell_start=on_start)
         try:
-            client.execute()
+            # The kernel's own stderr is launcher noise (cell output arrives over its iopub channel).
+            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL)
         except CellTimeoutError:
             aborted = f"cell {_cell_name(nb, current['index'])} timed out after {timeout} s"
         except DeadKernelError:

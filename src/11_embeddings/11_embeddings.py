@@ -1,0 +1,661 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   tinytorch:
+#     title: Embeddings
+#     summary: Turn token ids into trainable vectors with a lookup table whose backward pass is a scatter-add, and give every position its own signature so order is not lost.
+#     tier: architecture
+#     minutes: 120
+#     prerequisites: [01_tensor, 03_layers, 05_autograd, 10_tokenization]
+#     objectives:
+#       - Explain why an embedding lookup is a one-hot matrix product that never builds the one-hot matrix
+#       - Build an Embedding layer whose backward pass scatter-adds gradients into the rows that were used (np.add.at)
+#       - Build sinusoidal and learned positional encodings and say what each can and cannot do
+#       - Measure embedding memory for real vocabulary sizes and the speed of lookup versus one-hot products
+#     exports: [Embedding, PositionalEncoding, LearnedPositionalEncoding, sinusoidal_encoding, embedding_memory]
+#     milestone: null
+# ---
+
+# %% [markdown]
+# # Module 11: Embeddings
+#
+# A tokenizer (module 10) turns text into integers: `"to be"` might become `[19, 14, 0, 1, 4]`.
+# A neural network cannot do much with the raw number 19. The id is a *name*, not a quantity:
+# token 19 is not "a bit more" than token 18. What the network needs is a vector per token
+# that it is free to shape during training, so that tokens used in similar ways end up with
+# similar vectors.
+#
+# An **embedding table** is exactly that: a matrix with one trainable row per token id.
+# Looking up a token means reading its row. Every language model you have heard of starts
+# this way, and for many of them the embedding table is one of the biggest tensors in the model.
+#
+# ## What you will build
+#
+# - `Embedding(vocab_size, embed_dim)`: a lookup layer with a hand-written backward pass
+#   (a *scatter-add*, `np.add.at`), checked against numerical gradients.
+# - `sinusoidal_encoding` and `PositionalEncoding`: fixed position signatures made of sines and cosines.
+# - `LearnedPositionalEncoding`: one trainable vector per position.
+# - `embedding_memory`: how many bytes a table costs once you count gradients and optimizer state.
+#
+# ## Learning objectives
+#
+# - Explain why an embedding lookup is a one-hot matrix product that never builds the one-hot matrix.
+# - Build an `Embedding` layer whose backward pass scatter-adds gradients into the rows that were used.
+# - Build sinusoidal and learned positional encodings and say what each can and cannot do.
+# - Measure embedding memory for real vocabulary sizes and the speed of lookup versus one-hot products.
+
+# %%
+#| default_exp core.embeddings
+
+# %%
+#| export
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.layers import Module
+from tinytorch.core.autograd import Function, track
+
+# %%
+#| hide
+import time
+
+from tinytorch.core.autograd import check_gradients
+
+np.set_printoptions(precision=4, suppress=True)
+
+# %% [markdown]
+# ## 1. The idea: a lookup is a one-hot product
+#
+# Suppose the vocabulary has 5 tokens and each token gets a 3-dimensional vector. The table `W`
+# has shape `(5, 3)`. To embed the sequence `[3, 0, 3]`, one could build one-hot rows and multiply:
+#
+# ```
+#  one-hot (3 x 5)            W (5 x 3)                 result (3 x 3)
+#  [0 0 0 1 0]          row0 [ 0.1  0.2  0.3]       [ 1.0  1.1  1.2]   <- row 3
+#  [1 0 0 0 0]    @     row1 [ 0.4  0.5  0.6]   =   [ 0.1  0.2  0.3]   <- row 0
+#  [0 0 0 1 0]          row2 [ 0.7  0.8  0.9]       [ 1.0  1.1  1.2]   <- row 3
+#                       row3 [ 1.0  1.1  1.2]
+#                       row4 [ 1.3  1.4  1.5]
+# ```
+#
+# Each one-hot row has a single 1, so the product just *copies* a row of `W`. NumPy can do the
+# copy directly with integer indexing, `W[[3, 0, 3]]`, which costs `len(ids) x embed_dim` reads instead
+# of `len(ids) x vocab x embed_dim` multiply-adds. With a vocabulary of 50,000 that is the
+# difference between copying a row and multiplying it by 49,999 zeros.
+#
+# ### And the gradient?
+#
+# Thinking of the lookup as `onehot @ W` also tells us the gradient. For `Y = onehot @ W`,
+# `dL/dW = onehot.T @ dL/dY`. Row `r` of that product is the **sum of the output gradients
+# of every position that looked up token `r`**. Rows nobody used get zero.
+#
+# ```
+#  ids        = [3, 0, 3]
+#  dL/dY      = [[1, 1, 1],      position 0 (token 3)
+#                [2, 2, 2],      position 1 (token 0)
+#                [5, 5, 5]]      position 2 (token 3)
+#
+#  dL/dW row0 = [2, 2, 2]                      (only position 1)
+#  dL/dW row3 = [1, 1, 1] + [5, 5, 5] = [6, 6, 6]   (positions 0 and 2 ADD UP)
+#  other rows = 0
+# ```
+#
+# The tricky part is the repeated id. NumPy's fancy-index assignment `G[ids] += dY` does **not**
+# add twice for a repeated index: it reads, adds and writes once per unique index, so the last
+# write wins. `np.add.at(G, ids, dY)` is the unbuffered version that really accumulates. Let's see
+# the difference with our own eyes before we rely on it:
+
+# %%
+ids = np.array([3, 0, 3])
+dY = np.array([[1.0, 1, 1], [2, 2, 2], [5, 5, 5]])
+buffered = np.zeros((5, 3))
+buffered[ids] += dY
+unbuffered = np.zeros((5, 3))
+np.add.at(unbuffered, ids, dY)
+print("G[ids] += dY      row 3:", buffered[3], " (wrong: one update was lost)")
+print("np.add.at(G, ...) row 3:", unbuffered[3], " (right: 1 + 5 = 6)")
+
+# %% [markdown]
+# ## 2. The `Embedding` layer
+#
+# We split the layer into the three pieces every hand-written layer in this course has:
+#
+# 1. a **forward function** on plain NumPy arrays (`embedding_forward`),
+# 2. a **backward `Function`** that remembers what it needs (`EmbeddingBackward`),
+# 3. a **`Module`** that owns the parameter and wires the two together (`Embedding`).
+#
+# Indices may arrive as a Python list, a NumPy array or an integer `Tensor`, with any shape:
+# `(T,)` for one sequence, `(B, T)` for a batch. The output adds one axis: `(B, T, embed_dim)`.
+# Bad ids are the most common embedding bug in practice (a tokenizer and a model that disagree
+# about the vocabulary size), so we refuse them loudly instead of letting NumPy wrap negative ids
+# around to the end of the table.
+
+# %%
+#| export
+def _as_index_array(indices) -> np.ndarray:
+    """Token ids as an integer NumPy array (accepts list, ndarray or Tensor)."""
+    data = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if data.dtype.kind not in "iu":
+        if data.size and not np.all(np.equal(np.mod(data, 1), 0)):
+            raise TypeError(f"embedding indices must be integers, got dtype {data.dtype}")
+        data = data.astype(np.int64)
+    return data
+
+# %% nbgrader={"grade": false, "grade_id": "embedding-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Look up the rows of `weight` named by `indices`.
+
+    weight:  (vocab_size, embed_dim) array
+    indices: integer array of any shape S, every value in [0, vocab_size)
+    returns: array of shape S + (embed_dim,)
+
+    EXAMPLE:
+        >>> W = np.arange(6.0).reshape(3, 2)      # rows [0,1], [2,3], [4,5]
+        >>> embedding_forward(W, np.array([[2, 0]]))
+        array([[[4., 5.],
+                [0., 1.]]])
+
+    HINTS:
+    - Check the range first: raise IndexError naming the bad id and the vocabulary size
+      if any id is < 0 or >= vocab_size (NumPy would silently accept -1).
+    - Integer-array indexing `weight[indices]` does the whole lookup, for any shape of indices.
+    """
+    vocab_size = weight.shape[0]
+    ### BEGIN SOLUTION
+    if indices.size:
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < 0 or hi >= vocab_size:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"token id {bad} is out of range for an embedding table of {vocab_size} rows "
+                             f"(valid ids are 0..{vocab_size - 1})")
+    return weight[indices]
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-embedding-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_embedding_forward():
+    """Lookup copies rows, keeps the index shape and rejects ids outside the table."""
+    W = np.arange(12.0).reshape(4, 3)
+    out = embedding_forward(W, np.array([3, 0, 3]))
+    assert out.shape == (3, 3), f"3 ids with embed_dim 3 should give shape (3, 3), got {out.shape}"
+    assert np.allclose(out, [[9, 10, 11], [0, 1, 2], [9, 10, 11]]), f"rows were not copied correctly:\n{out}"
+    batch = embedding_forward(W, np.array([[1, 2], [0, 1]]))
+    assert batch.shape == (2, 2, 3), f"a (2, 2) batch of ids should give (2, 2, 3), got {batch.shape}"
+    assert np.allclose(batch[1, 0], W[0]), "batch[1, 0] should be row 0 of the table"
+    for bad in (4, -1):
+        try:
+            embedding_forward(W, np.array([0, bad]))
+        except IndexError:
+            pass
+        else:
+            raise AssertionError(f"id {bad} is outside a 4-row table: raise IndexError instead of returning a row")
+    print("embedding_forward: OK")
+test_embedding_forward()
+### BEGIN HIDDEN TESTS
+_W = np.random.default_rng(0).normal(size=(7, 5))
+_ids = np.random.default_rng(1).integers(0, 7, size=(3, 4, 2))
+assert np.array_equal(embedding_forward(_W, _ids), np.eye(7)[_ids] @ _W), "lookup must equal the one-hot product"
+try:
+    embedding_forward(_W, np.array([7]))
+    raise AssertionError("id == vocab_size must be rejected")
+except IndexError:
+    pass
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The test checks values against hand-computed rows, the output shape for a batch, and that ids
+# `-1` and `vocab_size` are refused (the hidden part also compares with an explicit one-hot product).
+#
+# ### The backward pass: scatter-add
+#
+# `EmbeddingBackward` is an autograd `Function` (module 05). Its only differentiable input is the
+# weight table; the ids are integers and have no gradient. In `backward` you receive `grad_output`
+# with shape `indices.shape + (embed_dim,)` and must return a tuple with the gradient for the
+# table, shape `(vocab_size, embed_dim)`.
+
+# %% nbgrader={"grade": false, "grade_id": "embedding-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class EmbeddingBackward(Function):
+    """Gradient of an embedding lookup with respect to the table."""
+
+    def __init__(self, weight: Tensor, indices: np.ndarray):
+        super().__init__(weight)
+        self.indices = indices
+        self.table_shape = weight.data.shape
+
+    def backward(self, grad_output: np.ndarray) -> tuple:
+        """Scatter-add every position's gradient into the row of the token it looked up.
+
+        EXAMPLE: indices [3, 0, 3] and grad_output rows g0, g1, g2 give
+                 grad[0] = g1, grad[3] = g0 + g2, every other row 0.
+
+        HINTS:
+        - Start from zeros of the table's shape (self.table_shape), dtype of grad_output.
+        - Flatten the ids to 1-D and grad_output to (-1, embed_dim) so any batch shape works.
+        - Use np.add.at: `grad[ids] += g` would lose updates for repeated ids.
+        """
+        ### BEGIN SOLUTION
+        grad = np.zeros(self.table_shape, dtype=grad_output.dtype)
+        np.add.at(grad, self.indices.reshape(-1), grad_output.reshape(-1, self.table_shape[1]))
+        ### END SOLUTION
+        return (grad,)
+
+# %% [markdown]
+# Now the layer. The weight starts as small Gaussian noise with standard deviation
+# `1 / sqrt(embed_dim)`, so each row has a length close to 1 whatever the width: big enough to tell
+# tokens apart, small enough not to swamp the positional signal we add later.
+
+# %% nbgrader={"grade": false, "grade_id": "embedding-layer", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class Embedding(Module):
+    """A trainable lookup table: token ids (any shape) -> vectors (that shape + (embed_dim,))."""
+
+    def __init__(self, vocab_size: int, embed_dim: int, seed: int | None = None):
+        super().__init__()
+        if vocab_size <= 0 or embed_dim <= 0:
+            raise ValueError(f"vocab_size and embed_dim must be positive, got {vocab_size} and {embed_dim}")
+        self.vocab_size = vocab_size
+        self.embed_dim = embed_dim
+        rng = np.random.default_rng(seed)
+        table = rng.normal(0.0, 1.0 / np.sqrt(embed_dim), size=(vocab_size, embed_dim)).astype(np.float32)
+        self.weight = Tensor(table, requires_grad=True)
+
+    def forward(self, indices) -> Tensor:
+        """Embed `indices` and connect the result to the autograd graph.
+
+        HINTS:
+        - ids = _as_index_array(indices) turns lists/Tensors into an int array.
+        - Compute the values with embedding_forward, wrap them in a Tensor, and hand that
+          Tensor and an EmbeddingBackward(self.weight, ids) to track(...).
+        """
+        ids = _as_index_array(indices)
+        ### BEGIN SOLUTION
+        out = Tensor(embedding_forward(self.weight.data, ids))
+        return track(out, EmbeddingBackward(self.weight, ids))
+        ### END SOLUTION
+
+    def __repr__(self) -> str:
+        return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
+
+# %% nbgrader={"grade": true, "grade_id": "test-embedding-backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def test_embedding_backward():
+    """Repeated ids accumulate, unused rows get zero, and the gradient matches numerical differentiation."""
+    emb = Embedding(5, 3, seed=0)
+    assert emb.weight.shape == (5, 3) and emb.weight.requires_grad, "weight must be a (vocab, dim) trainable Tensor"
+    assert [id(p) for p in emb.parameters()] == [id(emb.weight)], "parameters() should find exactly the weight"
+    out = emb([3, 0, 3])
+    assert out.shape == (3, 3), f"output shape should be (3, 3), got {out.shape}"
+    assert np.allclose(out.data[0], emb.weight.data[3]), "forward must return row 3 for id 3"
+    grad_out = np.array([[1.0, 1, 1], [2, 2, 2], [5, 5, 5]], dtype=np.float32)
+    (g,) = EmbeddingBackward(emb.weight, np.array([3, 0, 3])).backward(grad_out)
+    assert g.shape == (5, 3), f"gradient must have the table's shape (5, 3), got {g.shape}"
+    assert np.allclose(g[3], 6.0), f"row 3 was used twice (1 + 5): expected 6, got {g[3]} - did you use np.add.at?"
+    assert np.allclose(g[0], 2.0) and np.allclose(g[[1, 2, 4]], 0.0), f"rows 0/1/2/4 wrong:\n{g}"
+    (out * Tensor(grad_out)).sum().backward()
+    assert emb.weight.grad is not None, "backward through Embedding must reach the weight"
+    assert np.allclose(emb.weight.grad.data, g), "autograd path must give the same gradient as the Function"
+    emb2 = Embedding(6, 4, seed=1)
+    ids = np.array([[0, 5, 5], [2, 0, 1]])
+    check_gradients(lambda w: emb2(ids), emb2.weight)
+    print("Embedding backward: OK")
+test_embedding_backward()
+### BEGIN HIDDEN TESTS
+_e = Embedding(4, 2, seed=3)
+(_g,) = EmbeddingBackward(_e.weight, np.array([[1, 1], [1, 1]])).backward(np.ones((2, 2, 2), dtype=np.float32))
+assert np.allclose(_g[1], 4.0) and np.allclose(_g[[0, 2, 3]], 0.0), "four uses of id 1 must sum to 4"
+_o = _e(Tensor(np.array([2, 3])))
+assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The test calls your `backward` directly with a repeated id (the classic `+=` bug gives 5, not 6),
+# runs the same gradient through autograd's `.backward()`, and finally lets `check_gradients` compare your
+# analytic gradient with finite differences on a batch of ids.
+
+# %% [markdown]
+# ## 3. Where am I? Positional encodings
+#
+# Attention, which we build in the next module, compares every token with every other token. It
+# treats its input as a **set**: shuffle the tokens and you shuffle the outputs the same way, with
+# nothing else changed. But "dog bites man" and "man bites dog" use the same set of tokens.
+# We must write the position *into* each token's vector.
+#
+# The simplest way is to add a position vector `P[t]` to the token vector at position `t`:
+#
+# ```
+#   token ids        [  12     7     12  ]
+#                      |      |      |
+#   token vectors    E[12]  E[7]   E[12]        same token, same vector ...
+#                      +      +      +
+#   position vectors P[0]   P[1]   P[2]
+#                      =      =      =
+#   model input      x0     x1     x2           ... but x0 != x2: position is now visible
+# ```
+#
+# ### Sinusoidal encodings (fixed)
+#
+# The original Transformer paper (2017) used waves. Dimension pair `(2i, 2i+1)` of position `pos` is
+#
+# ```
+#   P[pos, 2i]   = sin(pos / 10000^(2i/d))
+#   P[pos, 2i+1] = cos(pos / 10000^(2i/d))
+# ```
+#
+# Early pairs oscillate fast (wavelength 2*pi), late pairs very slowly (wavelength up to 10000*2*pi),
+# like the hands of a clock: seconds, minutes, hours. Worked example with `d = 4`, so the two
+# frequencies are `1` and `1/100`:
+#
+# ```
+#   pos 0: [sin 0, cos 0, sin 0,    cos 0   ] = [0.0000, 1.0000, 0.0000, 1.0000]
+#   pos 1: [sin 1, cos 1, sin 0.01, cos 0.01] = [0.8415, 0.5403, 0.0100, 0.9999]
+#   pos 2: [sin 2, cos 2, sin 0.02, cos 0.02] = [0.9093,-0.4161, 0.0200, 0.9998]
+# ```
+#
+# Two properties make this attractive: every value stays in [-1, 1] however long the sequence,
+# and because `sin(a+b)` and `cos(a+b)` are fixed linear combinations of `sin a` and `cos a`, the
+# encoding of `pos + k` is a fixed rotation of the encoding of `pos`. Relative offsets are easy to read.
+
+# %% nbgrader={"grade": false, "grade_id": "sinusoidal", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np.ndarray:
+    """The (max_len, d_model) float32 table of sine/cosine position signatures.
+
+    Even columns 2i hold sin(pos / base^(2i/d_model)), odd columns 2i+1 hold the cosine with the
+    same frequency. An odd d_model is allowed: the last column is then a sine with no partner.
+
+    EXAMPLE:
+        >>> sinusoidal_encoding(2, 4)
+        array([[0.    , 1.    , 0.    , 1.    ],
+               [0.8415, 0.5403, 0.01  , 1.    ]], dtype=float32)
+
+    HINTS:
+    - positions: a column vector np.arange(max_len)[:, None]
+    - the exponent for column j is 2*(j//2)/d_model; compute one frequency per column, then
+      angles = positions * frequencies (broadcasting gives the whole table at once)
+    - take sin of the even columns and cos of the odd columns.
+    """
+    ### BEGIN SOLUTION
+    positions = np.arange(max_len, dtype=np.float64)[:, None]
+    pair = np.arange(d_model) // 2
+    freqs = 1.0 / base ** (2.0 * pair / d_model)
+    angles = positions * freqs[None, :]
+    table = np.empty((max_len, d_model), dtype=np.float64)
+    table[:, 0::2] = np.sin(angles[:, 0::2])
+    table[:, 1::2] = np.cos(angles[:, 1::2])
+    return table.astype(np.float32)
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-sinusoidal", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_sinusoidal():
+    """Values match the worked example, stay in [-1, 1], and every position gets a different vector."""
+    P = sinusoidal_encoding(3, 4)
+    assert P.shape == (3, 4), f"shape should be (max_len, d_model) = (3, 4), got {P.shape}"
+    expected = [[0, 1, 0, 1], [0.8415, 0.5403, 0.0100, 0.99995], [0.9093, -0.4161, 0.0200, 0.9998]]
+    assert np.allclose(P, expected, atol=1e-4), f"table differs from the worked example:\n{P}"
+    big = sinusoidal_encoding(200, 16)
+    assert np.abs(big).max() <= 1.0 + 1e-6, "sine and cosine values can never leave [-1, 1]"
+    dists = np.linalg.norm(big[:, None, :] - big[None, :, :], axis=-1)
+    assert dists[~np.eye(200, dtype=bool)].min() > 1e-3, "two positions share the same encoding"
+    print("sinusoidal_encoding: OK")
+test_sinusoidal()
+### BEGIN HIDDEN TESTS
+_P = sinusoidal_encoding(50, 7)
+assert _P.shape == (50, 7) and np.allclose(_P[:, 6], np.sin(np.arange(50) / 10000 ** (6 / 7)), atol=1e-5), "odd d_model"
+# relative offset: P[pos+k] is a rotation of P[pos] -> dot products depend only on k
+_Q = sinusoidal_encoding(40, 16).astype(np.float64)
+assert np.allclose(_Q[3] @ _Q[8], _Q[20] @ _Q[25], atol=1e-4), "dot product should depend only on the offset"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The hidden part also checks an odd `d_model` and the "relative offset" property: `P[3] . P[8]`
+# equals `P[20] . P[25]` because both pairs are 5 apart. Let's see that property for ourselves:
+# the similarity between position 10 and its neighbours depends only on the distance.
+
+# %%
+P = sinusoidal_encoding(64, 32)
+sims = P @ P[10]
+print("offset:      ", " ".join(f"{k:5d}" for k in range(-4, 5)))
+print("P[10].P[10+k]", " ".join(f"{sims[10 + k]:5.1f}" for k in range(-4, 5)))
+print("P[40].P[40+k]", " ".join(f"{(P @ P[40])[40 + k]:5.1f}" for k in range(-4, 5)))
+
+# %% [markdown]
+# The two rows are identical: closeness in the encoding means closeness in position, wherever you are.
+#
+# ### `PositionalEncoding` and `LearnedPositionalEncoding`
+#
+# Both layers take token vectors `x` of shape `(B, T, D)` (or `(T, D)`) and return `x + P[:T]`.
+#
+# - `PositionalEncoding` stores the sinusoidal table as a constant (no parameters). It works for any
+#   `T <= max_len`, and `max_len` can be made huge for free.
+# - `LearnedPositionalEncoding` stores a trainable `(max_len, D)` table, which is just an `Embedding`
+#   indexed by `0, 1, ..., T-1`. GPT-2 works this way. It can learn whatever position signal the task
+#   needs, but it has never seen position `max_len`, so it cannot go beyond it.
+#
+# Both must refuse a sequence longer than `max_len` with a clear error.
+
+# %% nbgrader={"grade": false, "grade_id": "positional-layers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def _check_length(x: Tensor, max_len: int, d_model: int) -> int:
+    if x.ndim < 2 or x.shape[-1] != d_model:
+        raise ValueError(f"expected input of shape (..., T, {d_model}), got {x.shape}")
+    T = x.shape[-2]
+    if T > max_len:
+        raise ValueError(f"sequence length {T} exceeds max_len {max_len} of this positional encoding")
+    return T
+
+
+class PositionalEncoding(Module):
+    """Adds the fixed sinusoidal table: x (..., T, d_model) -> x + P[:T]. No trainable parameters."""
+
+    def __init__(self, max_len: int, d_model: int):
+        super().__init__()
+        self.max_len, self.d_model = max_len, d_model
+        self.table = sinusoidal_encoding(max_len, d_model)   # plain ndarray: not a parameter
+
+    def forward(self, x: Tensor) -> Tensor:
+        T = _check_length(x, self.max_len, self.d_model)
+        ### BEGIN SOLUTION
+        return x + Tensor(self.table[:T])
+        ### END SOLUTION
+
+
+class LearnedPositionalEncoding(Module):
+    """Adds a trainable position table: x (..., T, d_model) -> x + E[0..T-1]."""
+
+    def __init__(self, max_len: int, d_model: int, seed: int | None = None):
+        super().__init__()
+        self.max_len, self.d_model = max_len, d_model
+        self.embedding = Embedding(max_len, d_model, seed=seed)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """HINT: look up positions np.arange(T) in self.embedding and add; broadcasting handles the batch."""
+        T = _check_length(x, self.max_len, self.d_model)
+        ### BEGIN SOLUTION
+        return x + self.embedding(np.arange(T))
+        ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-positional-layers", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+def test_positional_layers():
+    """Both encodings add the right rows, broadcast over the batch, refuse long inputs; only the learned one trains."""
+    x = Tensor(np.zeros((2, 5, 8), dtype=np.float32))
+    pe = PositionalEncoding(16, 8)
+    y = pe(x)
+    assert y.shape == (2, 5, 8), f"output shape must equal input shape, got {y.shape}"
+    assert np.allclose(y.data[1], sinusoidal_encoding(16, 8)[:5], atol=1e-6), "x + P[:T] expected for every batch row"
+    assert pe.parameters() == [] or len(list(pe.parameters())) == 0, "the sinusoidal table must not be trainable"
+    lpe = LearnedPositionalEncoding(16, 8, seed=0)
+    params = list(lpe.parameters())
+    assert len(params) == 1 and params[0].shape == (16, 8), "learned encoding owns one (max_len, d) table"
+    z = lpe(Tensor(np.ones((2, 5, 8), dtype=np.float32)))
+    assert np.allclose(z.data[0], 1 + params[0].data[:5]), "learned encoding must add table rows 0..T-1"
+    z.sum().backward()
+    g = params[0].grad.data
+    assert np.allclose(g[:5], 2.0) and np.allclose(g[5:], 0.0), \
+        f"each used position appears in 2 batch rows -> grad 2; unused rows 0. got rows 0 and 5: {g[0]}, {g[5]}"
+    for layer in (pe, lpe):
+        try:
+            layer(Tensor(np.zeros((1, 17, 8), dtype=np.float32)))
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"{type(layer).__name__} must raise ValueError for T=17 > max_len=16")
+    print("positional encodings: OK")
+test_positional_layers()
+### BEGIN HIDDEN TESTS
+_l = LearnedPositionalEncoding(6, 3, seed=2)
+_x = Tensor(np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32), requires_grad=True)
+check_gradients(lambda a, w: _l(a), _x, _l.embedding.weight)
+assert PositionalEncoding(10, 4)(Tensor(np.zeros((3, 4), dtype=np.float32))).shape == (3, 4), "unbatched input"
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The test checks values for both layers, that only the learned one has a parameter, the gradient
+# that reaches the position table (every used row gets one contribution per batch row), and the
+# `max_len` guard.
+
+# %% [markdown]
+# ## 4. Systems analysis: what an embedding table costs
+#
+# ### Memory
+#
+# A table of `V x D` float32 numbers costs `4 V D` bytes. Training costs more: the gradient has
+# the same shape (the scatter-add produces a *dense* `V x D` array even though few rows are non-zero),
+# and Adam keeps two more arrays of that shape. Implement `embedding_memory` and then look at some
+# real vocabulary sizes.
+
+# %% nbgrader={"grade": false, "grade_id": "embedding-memory", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training: bool = False,
+                     optimizer_slots: int = 2) -> int:
+    """Bytes needed for an embedding table of vocab_size x embed_dim values of `dtype`.
+
+    With training=True also count the gradient (same shape) and `optimizer_slots` optimizer
+    state arrays of the same shape (Adam keeps 2: first and second moments).
+
+    EXAMPLE: embedding_memory(1000, 64) == 256_000 ; with training=True it is 4 x that.
+    HINT: np.dtype(dtype).itemsize gives the bytes per value.
+    """
+    ### BEGIN SOLUTION
+    copies = 1 + (1 + optimizer_slots if training else 0)
+    return int(vocab_size) * int(embed_dim) * np.dtype(dtype).itemsize * copies
+    ### END SOLUTION
+
+# %% nbgrader={"grade": true, "grade_id": "test-embedding-memory", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+def test_embedding_memory():
+    """Byte counts for inference and training, and for other dtypes."""
+    assert embedding_memory(1000, 64) == 256_000, "1000 x 64 float32 values take 256,000 bytes"
+    assert embedding_memory(1000, 64, training=True) == 1_024_000, "weights + grad + 2 Adam slots = 4 copies"
+    assert embedding_memory(10, 10, dtype=np.float16) == 200, "float16 uses 2 bytes per value"
+    assert embedding_memory(10, 10, training=True, optimizer_slots=0) == 800, "SGD: weights + grad = 2 copies"
+    assert embedding_memory(65, 32) == Embedding(65, 32).weight.data.nbytes, "must agree with the real array"
+    print("embedding_memory: OK")
+test_embedding_memory()
+
+# %%
+rows = [("characters (module 10)", 65), ("small BPE", 8_000), ("GPT-2 BPE", 50_257), ("large multilingual", 256_000)]
+print(f"{'vocabulary':24s} {'V':>8s} {'D':>6s} {'weights':>10s} {'training (Adam)':>16s}")
+for name, V in rows:
+    for D in (256, 768):
+        w = embedding_memory(V, D) / 2**20
+        t = embedding_memory(V, D, training=True) / 2**20
+        print(f"{name:24s} {V:8,d} {D:6d} {w:8.1f} MB {t:13.1f} MB")
+
+# %% [markdown]
+# A character vocabulary is almost free, but a 50k-token vocabulary at width 768 is already about
+# 150 MB of weights and four times that during training with Adam. That is why vocabulary size is a
+# real design decision: a bigger vocabulary makes sequences shorter (cheaper attention, next module)
+# but makes the embedding table (and the output layer, which usually has the same shape) bigger.
+#
+# ### Time: lookup versus one-hot product, and a sparse gradient
+#
+# We claimed the lookup is much cheaper than the one-hot product it is equivalent to. Let's measure both,
+# along with the two ways of computing the gradient: the dense `onehot.T @ dY` and our scatter-add.
+
+# %%
+def median_time(fn, repeats=5):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+rng = np.random.default_rng(0)
+D, N = 64, 512                      # 512 token positions (e.g. batch 8 x 64 tokens)
+print(f"{'V':>7s} {'lookup':>10s} {'one-hot @ W':>12s} {'ratio':>7s} {'add.at grad':>12s} {'onehot.T @ dY':>14s} {'rows used':>10s}")
+for V in (64, 1024, 8192):
+    W = rng.normal(size=(V, D)).astype(np.float32)
+    ids = rng.integers(0, V, size=N)
+    dY = rng.normal(size=(N, D)).astype(np.float32)
+    onehot = np.eye(V, dtype=np.float32)[ids]
+    assert np.allclose(onehot @ W, embedding_forward(W, ids), atol=1e-5)
+    t_lookup = median_time(lambda: embedding_forward(W, ids))
+    t_onehot = median_time(lambda: onehot @ W)
+    t_scatter = median_time(lambda: EmbeddingBackward(Tensor(W), ids).backward(dY))
+    t_dense = median_time(lambda: onehot.T @ dY)
+    used = len(np.unique(ids)) / V
+    print(f"{V:7d} {t_lookup*1e6:8.1f}us {t_onehot*1e6:10.1f}us {t_onehot/t_lookup:6.0f}x "
+          f"{t_scatter*1e6:10.1f}us {t_dense*1e6:12.1f}us {used:9.1%}")
+
+# %% [markdown]
+# Read the table from top to bottom. The lookup costs about the same for every vocabulary size (it
+# only touches `N` rows), while the one-hot product grows with `V`: the "ratio" column is the price of
+# pretending the lookup is a matrix product.
+#
+# The gradient tells a more nuanced story. `np.add.at` is unbuffered: it handles one index at a time, so
+# it has a much higher cost per row than a matrix product. For a tiny vocabulary the dense
+# `onehot.T @ dY` is actually *faster*. But the dense product grows with `V` and the scatter-add does not,
+# so from around a thousand tokens on the scatter-add wins, by a growing margin. Both still produce a
+# `(V, D)` gradient of which only the "rows used" fraction is non-zero; frameworks offer *sparse* embedding
+# gradients for exactly this reason. Measuring, rather than assuming, is how you find such crossovers.
+#
+# (The time of `one-hot @ W` excludes building the one-hot matrix, which would cost `N x V` more memory.)
+
+# %% [markdown]
+# ## 5. Putting it together
+#
+# The input to a language model is `token embedding + position encoding`. Here is that pipeline
+# for a batch of two short id sequences, with a check that the position signal makes repeated tokens
+# distinguishable.
+
+# %%
+tok = Embedding(vocab_size=30, embed_dim=16, seed=0)
+pos = PositionalEncoding(max_len=32, d_model=16)
+ids = np.array([[5, 9, 5, 2], [1, 1, 1, 1]])
+x = pos(tok(ids))
+print("input ids", ids.shape, "-> model input", x.shape)
+print("token 5 at positions 0 and 2 identical before positions?", np.allclose(tok(ids).data[0, 0], tok(ids).data[0, 2]))
+print("... and after adding positions?                        ", np.allclose(x.data[0, 0], x.data[0, 2]))
+
+# %% [markdown]
+# ## Summary
+#
+# - An embedding lookup is the product `onehot(ids) @ W` computed as row indexing: cost proportional to
+#   the number of tokens, not the vocabulary.
+# - Its gradient is `onehot.T @ dY`, computed as a scatter-add. Repeated ids must accumulate, which is
+#   what `np.add.at` does and `G[ids] += dY` does not.
+# - Attention cannot see order, so we add a position vector. Sinusoidal tables are fixed, bounded and
+#   encode offsets as rotations; learned tables are flexible but stop at `max_len`.
+# - Embedding tables scale with `V x D` and cost four copies under Adam; the vocabulary size is a
+#   trade-off between table size and sequence length.
+#
+# ## Reflection questions
+#
+# 1. The output layer of a language model maps `D` features to `V` logits: a `(D, V)` matrix. Some models
+#    *tie* it to the embedding table (use `W.T`). How many parameters does that save for GPT-2's vocabulary
+#    at `D = 768`, and why might the same matrix be a sensible choice for both jobs?
+# 2. Our gradient is dense: `(V, D)` even when 20 rows were used. Sketch a sparse representation
+#    (row ids + row values). What would an optimizer like Adam need to change to use it?
+# 3. A model trained with `LearnedPositionalEncoding(max_len=128)` receives a sequence of 200 tokens.
+#    What are your options, and what would happen with sinusoidal encodings instead?
+# 4. Why do we *add* the position vector instead of concatenating it? What does concatenation cost, and
+#    what could addition lose?
+# 5. Two tokens that never appear in the training data keep their random initial rows. What does the model
+#    do with them at inference time, and how do byte-level tokenizers avoid the problem?

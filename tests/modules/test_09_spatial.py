@@ -1,0 +1,104 @@
+"""Package tests for module 09 (tinytorch.core.spatial)."""
+import time
+
+import numpy as np
+import pytest
+
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.autograd import check_gradients
+from tinytorch.core.layers import Linear, Sequential
+from tinytorch.core.spatial import (AvgPool2d, Conv2d, Flatten, MaxPool2d, col2im, conv2d_flops, conv2d_forward,
+                                    conv2d_loops, conv_output_size, im2col, receptive_field)
+
+
+def test_output_size():
+    assert conv_output_size(32, 5) == 28 and conv_output_size(7, 3, 2, 1) == 4
+    with pytest.raises(ValueError):
+        conv_output_size(2, 5)
+
+
+def test_worked_example():
+    x = np.array([[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]], float)[None, None]
+    w = np.array([[1, 0, -1]] * 3, float)[None, None]
+    assert np.allclose(conv2d_loops(x, w)[0, 0], [[0, 2], [-1, -1]])
+    assert np.allclose(conv2d_forward(x, w)[0][0, 0], [[0, 2], [-1, -1]])
+
+
+@pytest.mark.parametrize("shape,wshape,s,p", [((2, 3, 7, 6), (4, 3, 3, 2), 2, 1), ((1, 1, 5, 5), (2, 1, 1, 1), 1, 0),
+                                              ((2, 2, 8, 8), (3, 2, 5, 5), 1, 2), ((1, 2, 9, 9), (2, 2, 3, 3), 3, 0)])
+def test_im2col_matches_loops_and_adjoint(shape, wshape, s, p):
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal(shape), rng.standard_normal(wshape), rng.standard_normal(wshape[0])
+    assert np.allclose(conv2d_forward(x, w, b, s, p)[0], conv2d_loops(x, w, b, s, p))
+    cols = im2col(x, wshape[2], wshape[3], s, p)
+    c = rng.standard_normal(cols.shape)
+    assert np.isclose((cols * c).sum(), (x * col2im(c, shape, wshape[2], wshape[3], s, p)).sum())
+
+
+def test_conv2d_layer_shapes_params_and_errors():
+    conv = Conv2d(3, 6, 5)
+    assert conv.weight.shape == (6, 3, 5, 5) and conv.bias.shape == (6,)
+    assert conv.stride == 1 and conv.padding == 0
+    assert len(conv.parameters()) == 2
+    assert conv(Tensor(np.zeros((2, 3, 32, 32), np.float32))).shape == (2, 6, 28, 28)
+    assert Conv2d(1, 4, 3, stride=2, padding=1)(Tensor(np.zeros((1, 1, 8, 8), np.float32))).shape == (1, 4, 4, 4)
+    with pytest.raises(ValueError):
+        conv(Tensor(np.zeros((2, 1, 32, 32), np.float32)))
+    with pytest.raises(ValueError):
+        conv(Tensor(np.zeros((3, 32, 32), np.float32)))
+    assert len(Conv2d(1, 2, 3, bias=False).parameters()) == 1
+
+
+def test_global_seed_makes_init_reproducible():
+    np.random.seed(0)
+    a = Conv2d(2, 3, 3).weight.data.copy()
+    np.random.seed(0)
+    assert np.array_equal(a, Conv2d(2, 3, 3).weight.data)
+
+
+def test_conv_gradients():
+    rng = np.random.default_rng(1)
+    conv = Conv2d(2, 3, (3, 2), stride=2, padding=1, rng=0)
+    x = Tensor(rng.standard_normal((2, 2, 5, 6)), requires_grad=True)
+    assert check_gradients(lambda a, w, b: conv(a), x, conv.weight, conv.bias)
+
+
+def test_pool_values_and_gradients():
+    x = np.array([[1, 3, 2, 0], [4, 2, 1, 1], [0, 0, 5, 6], [1, 0, 7, 8]], float)[None, None]
+    assert np.allclose(MaxPool2d(2)(Tensor(x)).data[0, 0], [[4, 2], [1, 8]])
+    assert np.allclose(AvgPool2d(2)(Tensor(x)).data[0, 0], [[2.5, 1], [0.25, 6.5]])
+    xr = Tensor(np.random.default_rng(2).standard_normal((2, 2, 5, 5)), requires_grad=True)
+    for pool in [MaxPool2d(2), MaxPool2d(3, stride=1), AvgPool2d(2), AvgPool2d(3, stride=2)]:
+        assert check_gradients(lambda a: pool(a), xr)
+
+
+def test_flatten_and_a_small_cnn_trains_a_step():
+    np.random.seed(0)
+    model = Sequential(Conv2d(1, 4, 3, padding=1), MaxPool2d(2), Flatten(), Linear(4 * 4 * 4, 3))
+    x = Tensor(np.random.default_rng(0).standard_normal((5, 1, 8, 8)).astype(np.float32))
+    out = model(x)
+    assert out.shape == (5, 3)
+    (out * out).sum().backward()
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in model.parameters())
+    assert Flatten()(Tensor(np.zeros((2, 3, 4, 5)))).shape == (2, 60)
+
+
+def test_counting():
+    assert receptive_field([(3, 1), (3, 1), (2, 2), (3, 1)]) == (10, 2)
+    assert conv2d_flops(1, 6, 5, 28, 28) == 235_200
+
+
+def test_im2col_at_least_10x_faster_than_loops():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 16, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    t0 = time.perf_counter()
+    conv2d_loops(x, w, None, 1, 1)
+    slow = time.perf_counter() - t0
+    conv2d_forward(x, w, None, 1, 1)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        conv2d_forward(x, w, None, 1, 1)
+        times.append(time.perf_counter() - t0)
+    assert slow / np.median(times) >= 10

@@ -1,0 +1,138 @@
+"""The course book as a reader gets it: built once from a copy of this repo, served on 127.0.0.1,
+loaded page by page in headless Chromium. Also: no solution or hidden test anywhere in the site,
+and no script from the network."""
+from __future__ import annotations
+
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from .test_book_support import (REPO, chromium, copy_course, load, page_title, secret_lines, served, tito,
+                                toc_pages, visible_text)
+
+pytestmark = pytest.mark.browser
+
+MERMAID_SOURCE = re.compile(r'<pre[^>]*class="mermaid"')
+MERMAID_SVG = re.compile(r'<svg[^>]*aria-roledescription="[^"]+"')
+PROCESSED = re.compile(r'<pre[^>]*class="mermaid"[^>]*data-processed="true"|<pre[^>]*data-processed="true"[^>]*class="mermaid"')
+EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc\s*=\s*["\']?(?:https?:)?//', re.IGNORECASE)
+EXTERNAL_IMPORT = re.compile(r'\bimport\b[^;\n]*?["\'](?:https?:)?//|\bimport\(\s*["\'](?:https?:)?//')
+BAD_CONSOLE = re.compile(r"Uncaught|rendering failed|SyntaxError|TypeError|ReferenceError")
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Path:
+    """A copy of the repo's book inputs, built once with the real `tito book build`."""
+    root = copy_course(tmp_path_factory.mktemp("book"))
+    out = tito(["book", "build"], root)
+    assert out.returncode == 0, f"tito book build failed:\n{out.stdout}\n{out.stderr}"
+    index = root / "_build" / "html" / "index.html"
+    assert str(index) in out.stdout.replace("\n", ""), "the build must print the path of index.html"
+    return root
+
+
+@pytest.fixture(scope="session")
+def site(book):
+    with served(book / "_build" / "html") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def rendered(book, site) -> dict[str, tuple[str, list[str]]]:
+    """{docname: (DOM after JavaScript, console messages)} for every page in _toc.yml."""
+    browser = chromium()
+    docs = toc_pages(book)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = pool.map(lambda d: load(browser, f"{site}/{d}.html"), docs)
+    return dict(zip(docs, results))
+
+
+def test_every_page_renders_with_its_title(book, rendered):
+    assert len(rendered) >= 8, "the landing page, the hand-written pages and the chapters"
+    for doc, (dom, console) in rendered.items():
+        assert dom, f"{doc}: Chromium returned no DOM"
+        title = page_title(book, doc)
+        head = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+        h1 = re.sub(r"<[^>]+>", "", re.search(r"<h1[^>]*>(.*?)</h1>", dom, re.S).group(1))
+        assert title in head.replace("&amp;", "&"), f"{doc}: <title> {head!r} lacks {title!r}"
+        assert title in h1.replace("¶", "").replace("#", ""), f"{doc}: <h1> {h1!r} lacks {title!r}"
+        # The theme's own scripts ran (they set these at load time), so the page is not half-rendered.
+        assert 'data-theme="light"' in dom or 'data-theme="dark"' in dom, f"{doc}: theme JavaScript did not run"
+        errors = [m for m in console if BAD_CONSOLE.search(m)]
+        assert not errors, f"{doc}: JavaScript errors: {errors}"
+
+
+def test_every_mermaid_block_becomes_an_svg(book, rendered):
+    total = 0
+    for doc, (dom, _) in rendered.items():
+        built = (book / "_build" / "html" / f"{doc}.html").read_text(encoding="utf-8")
+        blocks = len(MERMAID_SOURCE.findall(built))
+        total += blocks
+        if blocks:
+            assert len(PROCESSED.findall(dom)) == blocks, f"{doc}: {blocks} mermaid block(s), not all processed"
+            assert len(MERMAID_SVG.findall(dom)) >= blocks, f"{doc}: mermaid did not draw every diagram"
+    assert total >= 3, "the workflow, instructor and learning-path pages have diagrams"
+
+
+def test_no_page_loads_a_script_from_the_network(book):
+    html_dir = book / "_build" / "html"
+    pages = sorted(html_dir.rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not EXTERNAL_SCRIPT.search(text), f"{page.relative_to(html_dir)} loads a script over the network"
+        assert not EXTERNAL_IMPORT.search(text), f"{page.relative_to(html_dir)} imports a module over the network"
+    for script in sorted((html_dir / "_static").rglob("*.mjs")):
+        head = script.read_text(encoding="utf-8", errors="replace")
+        assert not EXTERNAL_IMPORT.search(head), f"{script.name} imports a module over the network"
+
+
+def test_no_solution_or_hidden_test_line_anywhere_in_the_site(book):
+    secrets = secret_lines(book)
+    assert secrets, "src/ has no module with solution regions, so there is nothing to check"
+    html_dir = book / "_build" / "html"
+    leaks = []
+    for path in sorted(p for p in html_dir.rglob("*") if p.is_file()):
+        if path.suffix in (".png", ".svg", ".woff", ".woff2", ".ico", ".inv", ".pickle"):
+            continue
+        present = {l.strip() for l in visible_text(path).splitlines()}
+        leaks += [f"{path.relative_to(html_dir)}: {line}  ({secrets[line]})" for line in sorted(present & secrets.keys())]
+    assert not leaks, "solution/hidden-test lines in the built book:\n" + "\n".join(leaks[:20])
+
+
+def test_chapters_show_the_student_view(book):
+    from tito.course import Course
+
+    course = Course.load(book)
+    assert course.modules, "src/ has no modules"
+    for module in course.modules:
+        html = (book / "_build" / "html" / "book" / "chapters" / f"{module.slug}.html").read_text(encoding="utf-8")
+        text = visible_text(book / "_build" / "html" / "book" / "chapters" / f"{module.slug}.html")
+        assert "tito-module-card" in html, f"{module.slug}: the chapter card is missing"
+        assert f"tito module start {module.id}" in text
+        assert module.import_line in text
+        if any(c.regions for c in course.parse(module).cells if c.is_solution):
+            assert "# YOUR CODE HERE" in text, f"{module.slug}: the scaffolds are missing"
+        download = book / "_build" / "html" / "_sources" / "book" / "chapters" / f"{module.slug}.ipynb"
+        assert download.exists(), f"{module.slug}: the page's .ipynb download is missing"
+
+
+def test_screenshots_of_the_landing_page_and_a_chapter(book, site):
+    """Saved to _build/screenshots/ (of the repo) for a human to look at; they must be real images."""
+    from tito.course import Course
+
+    browser = chromium()
+    course = Course.load(book)
+    assert course.modules, "src/ has no modules"
+    folder = REPO / "_build" / "screenshots"
+    shots = {"landing.png": "book/index", f"chapter-{course.modules[0].slug}.png": f"book/chapters/{course.modules[0].slug}"}
+    for name, doc in shots.items():
+        target = folder / name
+        target.unlink(missing_ok=True)
+        load(browser, f"{site}/{doc}.html", screenshot=target)
+        assert target.exists() and target.stat().st_size > 20_000, f"{name}: no usable screenshot"
+        assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shutil.copytree(folder, book / "_build" / "screenshots", dirs_exist_ok=True)

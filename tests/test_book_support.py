@@ -1,0 +1,150 @@
+"""Helpers shared by the book tests (no tests here): course copies, a local server, headless Chromium."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TITO = [sys.executable, "-m", "tito"]
+# What a book build reads; everything else in the repo is irrelevant to it.
+BOOK_INPUTS = ("src", "book", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md",
+               "pyproject.toml", "nbgrader_config.py")
+CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--virtual-time-budget=5000"]
+TAG = re.compile(r"<[^>]+>")
+
+
+def copy_course(dst: Path, source: Path = REPO, with_src: bool = True) -> Path:
+    """A copy of the book's inputs (generated chapters excluded) plus the content-keyed output cache."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in BOOK_INPUTS:
+        item = source / name
+        if name == "src" and not with_src:
+            (dst / "src").mkdir(exist_ok=True)
+        elif item.is_dir():
+            shutil.copytree(item, dst / name, ignore=shutil.ignore_patterns("chapters", "__pycache__",
+                                                                            ".ipynb_checkpoints"))
+        elif item.is_file():
+            shutil.copy2(item, dst / name)
+    (dst / "src").mkdir(exist_ok=True)
+    cache = source / ".tito" / "cache" / "book"
+    if cache.is_dir():  # keyed by content, so sharing it is safe; it only saves kernel time
+        shutil.copytree(cache, dst / ".tito" / "cache" / "book", ignore=shutil.ignore_patterns("package", "*.tmp"))
+    return dst
+
+
+def tito(args: list[str], cwd: Path, timeout: int = 1200) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", TINYTORCH_ROOT=str(cwd))
+    return subprocess.run(TITO + args, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def toc_pages(root: Path) -> list[str]:
+    """Every docname in _toc.yml, root page first."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+
+
+def page_title(root: Path, doc: str) -> str:
+    """The first `# heading` of a page's source, as plain text."""
+    ipynb, md = root / f"{doc}.ipynb", root / f"{doc}.md"
+    if ipynb.exists():
+        cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
+        lines = [l for c in cells if c["cell_type"] == "markdown" for l in "".join(c["source"]).split("\n")]
+    else:
+        lines = md.read_text(encoding="utf-8").split("\n")
+    heading = next(l for l in lines if l.startswith("# "))
+    return re.sub(r"[`*_]", "", heading[2:]).strip()
+
+
+@contextmanager
+def served(directory: Path):
+    """Serve `directory` on 127.0.0.1 (a free port) from a thread; yield the base URL."""
+    from tito.book.build import serve
+
+    server = serve(directory, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def chromium() -> str:
+    """Path of a Chromium binary; a missing browser fails under CI and skips elsewhere."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    if Path("/usr/bin/chromium").exists():
+        return "/usr/bin/chromium"
+    reason = "headless Chromium not found (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def load(browser: str, url: str, screenshot: Path | None = None) -> tuple[str, list[str]]:
+    """(DOM after scripts ran, console messages) of `url` in a fresh headless profile."""
+    with tempfile.TemporaryDirectory(prefix="tito-chrome-") as profile:
+        args = [browser, *CHROME_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            args += ["--window-size=1280,1600", f"--screenshot={screenshot}"]
+        else:
+            args += ["--dump-dom"]
+        out = subprocess.run(args + [url], capture_output=True, text=True, timeout=120)
+    console = [l.split("] ", 1)[-1] for l in out.stderr.splitlines() if ":CONSOLE" in l]
+    return out.stdout, console
+
+
+def visible_text(path: Path) -> str:
+    """What a reader could see or download from a built file: HTML as text, notebooks as sources + outputs."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        return html.unescape(TAG.sub("", raw))
+    if path.suffix == ".ipynb":
+        parts = []
+        for cell in json.loads(raw).get("cells", []):
+            parts.append("".join(cell.get("source", "")))
+            for output in cell.get("outputs", []):
+                parts.append("".join(output.get("text", "")))
+                parts.append("\n".join(output.get("traceback", [])))
+                for value in (output.get("data") or {}).values():
+                    parts.append("".join(value) if isinstance(value, list) else str(value))
+        return "\n".join(parts)
+    return raw
+
+
+def secret_lines(root: Path) -> dict[str, str]:
+    """{stripped line: module} for every solution and hidden-test line of every module, minus trivial
+    lines (blank, pass, return, brackets, comments) and lines that also appear outside any region."""
+    from tito.course import Course
+    from tito.grading import TRIVIAL
+
+    course = Course.load(root)
+    secrets: dict[str, str] = {}
+    public: set[str] = set()
+    for module in course.modules:
+        parsed = course.parse(module)
+        for line in parsed.solution_lines() + parsed.hidden_lines():
+            if not TRIVIAL.match(line):
+                secrets.setdefault(line.strip(), module.slug)
+        for cell in parsed.cells:
+            inside = {i for r in cell.regions for i in range(r.begin, r.end + 1)}
+            public.update(l.strip() for i, l in enumerate(cell.lines) if i not in inside)
+    return {line: slug for line, slug in secrets.items() if line not in public}

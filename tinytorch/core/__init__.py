@@ -1,0 +1,1 @@
+"""tinytorch.core: generated package folder (see the course modules). DO NOT EDIT."""

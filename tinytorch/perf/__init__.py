@@ -1,0 +1,1 @@
+"""tinytorch.perf: generated package folder (see the course modules). DO NOT EDIT."""

@@ -1,0 +1,143 @@
+"""Run module notebooks for the book once, and cache their outputs by content hash.
+
+The key covers what can change an output: the code cells (source and tags, in order), the
+reference package every notebook imports (all modules' exported code, rendered from src/), and
+the Python version. Markdown is not part of it, so editing prose never re-runs a kernel.
+Notebooks run in scratch folders against a freshly rendered copy of the reference package, so the
+book never depends on what a student exported into tinytorch/.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import TitoError
+from ..fsutil import atomic_write
+
+CACHE_DIR = Path(".tito/cache/book")
+FORMAT = "1"  # bump when the cached layout or the execution setup changes
+TIMEOUT = 300
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [c for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def package_digest(package_files: Iterable[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for path, content in sorted(package_files):
+        h.update(path.encode() + b"\0" + content + b"\0")
+    return h.hexdigest()
+
+
+def execution_key(notebook: dict, package: str) -> str:
+    cells = [[_source(c), sorted(c.get("metadata", {}).get("tags", []))] for c in code_cells(notebook)]
+    payload = json.dumps([FORMAT, sys.version_info[:2], package, cells], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cache_path(root: Path, slug: str, key: str) -> Path:
+    return root / CACHE_DIR / f"{slug}-{key[:20]}.json"
+
+
+def load_outputs(root: Path, slug: str, key: str) -> list[dict] | None:
+    path = cache_path(root, slug, key)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["outputs"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return None
+
+
+def store_outputs(root: Path, slug: str, key: str, outputs: list[dict]) -> None:
+    for old in (root / CACHE_DIR).glob(f"{slug}-*.json"):  # one entry per module is enough
+        old.unlink(missing_ok=True)
+    atomic_write(cache_path(root, slug, key), json.dumps({"key": key, "outputs": outputs}, sort_keys=True))
+
+
+def with_outputs(notebook: dict, outputs: list[dict]) -> dict:
+    """A copy of `notebook` whose code cells carry `outputs` (one entry per code cell, in order)."""
+    result = json.loads(json.dumps(notebook))
+    for cell, out in zip(code_cells(result), outputs):
+        cell["outputs"] = out["outputs"]
+        cell["execution_count"] = out["execution_count"]
+    return result
+
+
+def write_package(folder: Path, package_files: Iterable[tuple[str, bytes]], root: Path) -> None:
+    """The reference package in `folder`, with `datasets/` linked beside it as in the repo
+    (so code that finds data relative to the package finds it here too)."""
+    for path, content in package_files:
+        atomic_write(folder / path, content)
+    if (root / "datasets").is_dir() and not (folder / "datasets").exists():
+        (folder / "datasets").symlink_to((root / "datasets").resolve(), target_is_directory=True)
+
+
+def run_notebook(notebook: dict, pythonpath: str, root: str, timeout: int = TIMEOUT) -> list[dict]:
+    """Execute in a fresh python3 kernel; return each code cell's outputs. Raise TitoError on a failing cell."""
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.reads(json.dumps(notebook), as_version=4)
+    env = dict(os.environ, TINYTORCH_ROOT=root, PYTHONPATH=os.pathsep.join(
+        p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p))
+    env.pop("MPLBACKEND", None)
+    current = {"cell": None}
+    with tempfile.TemporaryDirectory(prefix="tito-book-") as scratch:
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(scratch) / "kernel"))
+        client = NotebookClient(nb, km=kernel, timeout=timeout, allow_errors=False,
+                                resources={"metadata": {"path": scratch}},
+                                on_cell_start=lambda cell, cell_index: current.update(cell=cell))
+        try:
+            client.execute(env=env)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            cell = current["cell"] or {}
+            name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id", "?")
+            last = [l for l in ANSI.sub("", str(exc)).strip().splitlines() if l.strip()]
+            raise TitoError(f"cell `{name}` failed while executing for the book: "
+                            f"{last[-1][:300] if last else type(exc).__name__}") from None
+        finally:
+            # nbclient leaves a kernel it did not create running; stop it before its folder goes.
+            if kernel.has_kernel:
+                kernel.shutdown_kernel(now=False)
+    return [{"outputs": [dict(o) for o in c.get("outputs", [])], "execution_count": c.get("execution_count")}
+            for c in json.loads(nbformat.writes(nb))["cells"] if c["cell_type"] == "code"]
+
+
+def execute_all(jobs: list[tuple[str, dict]], pythonpath: Path, root: Path, workers: int | None = None,
+                on_result: Callable[[str, list[dict]], None] | None = None) -> dict[str, list[dict]]:
+    """Run several notebooks at once; {slug: outputs}. `on_result` sees each success as it lands (so
+    a failing module does not throw away the others' work); every failure is reported at the end.
+
+    Threads suffice: each notebook runs in its own kernel process, the thread only waits on it.
+    """
+    results: dict[str, list[dict]] = {}
+    errors: list[str] = []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(slug, pool.submit(run_notebook, nb, str(pythonpath), str(root), TIMEOUT)) for slug, nb in jobs]
+        for slug, future in futures:
+            try:
+                results[slug] = future.result()
+            except TitoError as exc:
+                errors.append(f"{slug}: {exc}")
+                continue
+            if on_result:
+                on_result(slug, results[slug])
+    if errors:
+        raise TitoError("module notebooks failed to execute (fix the source, then rebuild):\n  " + "\n  ".join(errors))
+    return results

@@ -1,0 +1,95 @@
+"""Milestones: historical results students reproduce on their own `tinytorch` exports.
+
+Each `milestones/NN_name/run.py` declares `MILESTONE = {"title", "year", "requires", "goal"}` and
+`run(quick=False, console=None) -> {"passed": bool, "metrics": {...}}`. Metadata is read without
+executing the script (it is a literal), so listing milestones never imports the package.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import Course
+from .errors import TitoError, UsageError
+
+FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class Milestone:
+    number: int
+    name: str
+    path: Path
+    title: str
+    year: str
+    requires: tuple[str, ...]
+    goal: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.id}_{self.name}"
+
+
+def _literal(path: Path) -> dict:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MILESTONE" for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                raise TitoError(f"{path}:{node.lineno}: MILESTONE must be a literal dict") from None
+            if isinstance(value, dict):
+                return value
+    raise TitoError(f"{path}: no `MILESTONE = {{...}}` dict; see AUTHORING.md (Milestones)")
+
+
+def discover(course: Course) -> list[Milestone]:
+    folder = course.root / "milestones"
+    found = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        m = FOLDER.match(entry.name)
+        if not m or not (entry / "run.py").is_file():
+            continue
+        meta = _literal(entry / "run.py")
+        requires = tuple(course.resolve(r).slug for r in meta.get("requires", []))
+        found.append(Milestone(int(m.group("num")), m.group("name"), entry / "run.py", str(meta.get("title", entry.name)),
+                               str(meta.get("year", "")), requires, str(meta.get("goal", ""))))
+    return found
+
+
+def resolve(course: Course, ident: str) -> Milestone:
+    key = str(ident).strip().lower()
+    milestones = discover(course)
+    for milestone in milestones:
+        if key in (milestone.id, str(milestone.number), milestone.slug, milestone.name):
+            return milestone
+    valid = ", ".join(f"{m.id} ({m.name})" for m in milestones) or "none"
+    raise UsageError(f"unknown milestone `{ident}`; valid milestones: {valid}")
+
+
+def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:
+    return [slug for slug in milestone.requires if slug not in completed]
+
+
+def run(milestone: Milestone, quick: bool = False, console=None) -> dict:
+    """Import the milestone script fresh and run it; its result dict must say `passed`."""
+    name = f"_tinytorch_milestone_{milestone.slug}"
+    spec = importlib.util.spec_from_file_location(name, milestone.path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        result = module.run(quick=quick, console=console)
+    finally:
+        sys.modules.pop(name, None)
+    if not isinstance(result, dict) or "passed" not in result:
+        raise TitoError(f"{milestone.path}: run() must return a dict with `passed` and `metrics`")
+    return result

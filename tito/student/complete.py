@@ -1,0 +1,205 @@
+"""`tito module test` and `tito module complete`: the student's notebook, validated, tested, exported.
+
+complete = validate -> test -> export -> record. Each step only reads until every check has passed;
+then the package file is replaced atomically and progress is recorded. A failure at any step leaves
+the package and the progress store exactly as they were.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..course import Course, Module
+from ..errors import TitoError
+from ..fsutil import atomic_write, read_bytes
+from . import progress as store
+from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
+from .runner import DEFAULT_TIMEOUT, TestReport
+from .runner import test as run_tests
+from .workspace import notebook_path, origin_label
+
+
+class ValidationError(NotebookError):
+    def __init__(self, module: Module, path: Path, problems: list[CellProblem]):
+        self.module, self.path, self.problems = module, path, problems
+        listed = "\n".join(f"  {p.cell}: {p.message}" + (f"\n    fix: {p.fix}" if p.fix else "") for p in problems)
+        super().__init__(f"{path} has {len(problems)} problem(s); nothing was run or changed:\n{listed}")
+
+
+@dataclass
+class Completion:
+    module: Module
+    report: TestReport | None  # None with --skip-tests
+    package_file: Path | None = None  # written when every check passed
+    backup: Path | None = None
+    next_module: Module | None = None
+    milestone: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def completed(self) -> bool:
+        return self.package_file is not None
+
+
+def workspace_notebook(course: Course, module: Module) -> tuple[Path, dict]:
+    path = notebook_path(course.root, module)
+    if not path.exists():
+        raise TitoError(f"you have no notebook for {module.slug} yet ({path}); run `tito module start {module.id}`")
+    return path, read_notebook(path)
+
+
+def _release(course: Course, module: Module) -> dict | None:
+    path = course.root / module.release_file
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _validator(course: Course, module: Module, path: Path, notebook: dict):
+    def check() -> None:
+        problems = validate(notebook, module, _release(course, module))
+        if problems:
+            raise ValidationError(module, path, problems)
+    return check
+
+
+def _exportable(course: Course, module: Module, path: Path, notebook: dict) -> None:
+    """Syntax errors stop everything before the export is rendered (the checksum check runs later, in
+    parallel with the kernel start; on this error path it is reported too)."""
+    if syntax_problems(notebook):
+        raise ValidationError(module, path, validate(notebook, module, _release(course, module)))
+
+
+def test_module(course: Course, module: Module, timeout: int = DEFAULT_TIMEOUT, validate_first: bool = False) -> TestReport:
+    """Run the student's notebook and the module's pytest file against the student's export."""
+    path, notebook = workspace_notebook(course, module)
+    _exportable(course, module, path, notebook)
+    package_text = render_student_package(module, notebook, origin_label(course.root, module))
+    check = _validator(course, module, path, notebook) if validate_first else None
+    return run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+
+
+def complete(course: Course, module: Module, skip_tests: bool = False, timeout: int = DEFAULT_TIMEOUT) -> Completion:
+    path, notebook = workspace_notebook(course, module)
+    _exportable(course, module, path, notebook)
+    package_text = render_student_package(module, notebook, origin_label(course.root, module))
+    _compile_export(module, package_text)
+    check = _validator(course, module, path, notebook)
+    if skip_tests:
+        check()
+        report = None
+    else:
+        report = run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+        if not report.passed:
+            return Completion(module, report)
+    target = course.root / module.package_file
+    backup = _backup_if_student_file(course.root, target)
+    _ensure_package_inits(course)
+    previous = read_bytes(target)
+    atomic_write(target, package_text, read_only=True)
+    try:
+        progress = store.record_completed(course.root, module.slug, report.score if report else None,
+                                          report.max_score if report else None, "passed" if report else "skipped",
+                                          course)
+    except BaseException:  # keep package and progress consistent: put the old file back
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            atomic_write(target, previous, read_only=True)
+        raise
+    return Completion(module, report, target, backup, course.next_after(module), module.milestone,
+                      list(progress.warnings))
+
+
+def _compile_export(module: Module, package_text: str) -> None:
+    try:
+        compile(package_text, str(module.package_file), "exec")
+    except SyntaxError as exc:
+        raise NotebookError(f"the code exported from your notebook is not valid Python "
+                            f"({module.package_file} line {exc.lineno}: {exc.msg}); fix the `#| export` cells") from None
+
+
+def _backup_if_student_file(root: Path, target: Path) -> Path | None:
+    """A previous export of the student's own work is kept (re-completing replaces it)."""
+    from ..backups import backup_file
+    from ..render.package import origin_of
+
+    current = read_bytes(target)
+    if current is None:
+        return None
+    origin = origin_of(current.decode("utf-8", "replace")) or ""
+    return backup_file(root, target) if origin.startswith("workspace") else None
+
+
+def _ensure_package_inits(course: Course) -> None:
+    """`from tinytorch import X` needs the generated __init__ files; write only the missing ones."""
+    from ..export import course_outputs
+
+    for output in course_outputs(course):
+        target = course.root / output.path
+        if output.path.parts[0] == "tinytorch" and not target.exists():
+            atomic_write(target, output.content, read_only=output.read_only)
+
+
+def reference_package(course: Course, module: Module) -> bytes:
+    from ..export import module_outputs
+
+    return next(o.content for o in module_outputs(course, module) if o.kind == "package")
+
+
+def reset(course: Course, module: Module) -> dict:
+    """Workspace notebook back to the release (backed up), package file back to the reference export,
+    completion forgotten. Returns the backups made."""
+    from ..backups import backup_file
+    from .workspace import restore_from_release
+
+    done: dict[str, Path | None] = {"notebook_backup": restore_from_release(course, module), "package_backup": None}
+    target = course.root / module.package_file
+    reference = reference_package(course, module)
+    current = read_bytes(target)
+    if current != reference:
+        if current is not None:
+            done["package_backup"] = backup_file(course.root, target)
+        atomic_write(target, reference, read_only=True)
+    store.forget_completion(course.root, module.slug, course)
+    return done
+
+
+def restore_locked_cells(course: Course, module: Module) -> tuple[list[str], Path]:
+    """Put every locked/graded cell back as released; the student's own cells are untouched."""
+    from ..backups import backup_file
+    from .notebook import nbgrader_meta
+    from .workspace import release_notebook
+
+    path, notebook = workspace_notebook(course, module)
+    release = json.loads(release_notebook(course, module).read_text(encoding="utf-8"))
+    originals = {nbgrader_meta(c).get("grade_id"): c for c in release["cells"]
+                 if nbgrader_meta(c).get("locked") or (nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))}
+    restored, cells, present = [], [], set()
+    for cell in notebook["cells"]:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in originals:
+            present.add(gid)
+            if cell.get("source") != originals[gid]["source"] or cell.get("metadata") != originals[gid]["metadata"]:
+                cell = dict(cell, source=originals[gid]["source"], metadata=originals[gid]["metadata"])
+                restored.append(gid)
+        cells.append(cell)
+    # deleted locked cells go back after the cell that precedes them in the release
+    order = [nbgrader_meta(c).get("grade_id") for c in release["cells"]]
+    for gid, original in originals.items():
+        if gid in present:
+            continue
+        before = order[:order.index(gid)]
+        position = 0
+        for i, cell in enumerate(cells):
+            if nbgrader_meta(cell).get("grade_id") in before:
+                position = i + 1
+        cells.insert(position, dict(original, outputs=[], execution_count=None)
+                     if original.get("cell_type") == "code" else dict(original))
+        restored.append(gid)
+    backup = backup_file(course.root, path)
+    if restored:
+        atomic_write(path, json.dumps(dict(notebook, cells=cells), indent=1, ensure_ascii=False) + "\n")
+    return restored, backup

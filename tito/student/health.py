@@ -1,0 +1,126 @@
+"""`tito system health`: is this machine ready for the course? Each check says how to fix itself."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MIN_PYTHON = (3, 10)
+INSTALL = "pip install -e '.[all]'"
+# (import name, distribution name, required)
+PACKAGES = [
+    ("numpy", "numpy", True), ("click", "click", True), ("rich", "rich", True), ("yaml", "pyyaml", True),
+    ("jupytext", "jupytext", True), ("nbformat", "nbformat", True), ("nbclient", "nbclient", True),
+    ("ipykernel", "ipykernel", True), ("jupyter_client", "jupyter_client", True), ("pytest", "pytest", True),
+    ("nbgrader", "nbgrader", False), ("jupyterlab", "jupyterlab", False), ("jupyter_book", "jupyter-book", False),
+]
+# Importing these costs over a second and proves little more than finding them.
+FIND_ONLY = {"nbgrader", "jupyterlab", "jupyter_book"}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _python() -> Check:
+    ok = sys.version_info >= MIN_PYTHON
+    return Check("Python", ok, f"{sys.version.split()[0]} ({sys.executable})",
+                 "" if ok else f"install Python {'.'.join(map(str, MIN_PYTHON))}+ and recreate the virtual environment")
+
+
+def _venv() -> Check:
+    active = sys.prefix != sys.base_prefix or bool(os.environ.get("CONDA_PREFIX"))
+    return Check("virtual environment", active, sys.prefix if active else "none (using the system Python)",
+                 "" if active else "python -m venv .venv && source .venv/bin/activate && " + INSTALL, required=False)
+
+
+def _package(name: str, dist: str, required: bool) -> Check:
+    from . import fastimport
+
+    fastimport.prepare()
+    try:
+        if name in FIND_ONLY:
+            if importlib.util.find_spec(name) is None:
+                raise ImportError(f"No module named {name!r}")
+        else:
+            importlib.import_module(name)
+    except Exception as exc:  # a broken install raises anything
+        return Check(f"package {dist}", False, f"not importable ({type(exc).__name__}: {exc})",
+                     f"pip install {dist}" if not required else INSTALL, required)
+    return Check(f"package {dist}", True, version(dist), required=required)
+
+
+def _from_repo(name: str, root: Path) -> Check:
+    spec = importlib.util.find_spec(name)
+    origin = Path(spec.origin).resolve() if spec and spec.origin else None
+    if origin is None:
+        return Check(f"`{name}` from this repo", False, "not importable", f"cd {root} && pip install -e .")
+    inside = origin.is_relative_to(Path(root).resolve())
+    return Check(f"`{name}` from this repo", inside, str(origin.parent),
+                 "" if inside else f"another copy is installed; cd {root} && pip install -e .")
+
+
+def _kernel() -> Check:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        spec = KernelSpecManager().get_kernel_spec("python3")
+    except Exception as exc:
+        return Check("Jupyter kernel python3", False, f"missing ({exc})", "python -m ipykernel install --user")
+    python = spec.argv[0]
+    resolved = python if os.path.isabs(python) else (sys.executable if python in ("python", "python3") else python)
+    return Check("Jupyter kernel python3", True, f"{spec.display_name} ({resolved})")
+
+
+def _writable(label: str, folder: Path) -> Check:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tito-health-"):
+            pass
+    except OSError as exc:
+        return Check(f"{label} writable", False, f"{folder}: {exc.strerror or exc}",
+                     f"make {folder} writable (chmod u+w) or set TINYTORCH_WORKSPACE to a folder you own")
+    return Check(f"{label} writable", True, str(folder))
+
+
+def checks(root: Path) -> list[Check]:
+    from .workspace import workspace_root
+
+    found = [_python(), _venv()]
+    found += [_package(name, dist, required) for name, dist, required in PACKAGES]
+    found += [_from_repo("tito", root), _from_repo("tinytorch", root), _kernel(),
+              _writable("workspace", workspace_root(root)), _writable(".tito", Path(root) / ".tito")]
+    return found
+
+
+def info(root: Path) -> list[tuple[str, str]]:
+    """Versions and paths, for bug reports."""
+    from ..backups import BACKUP_DIR
+    from .progress import STORE
+    from .workspace import ENV, workspace_root
+
+    rows = [("python", f"{sys.version.split()[0]} ({sys.executable})"), ("platform", sys.platform),
+            ("tinytorch (tito)", version("tinytorch"))]
+    rows += [(dist, version(dist)) for _, dist, _ in PACKAGES]
+    rows += [("course root", str(root)), ("workspace", f"{workspace_root(root)}"
+                                          + (f"  (from ${ENV})" if os.environ.get(ENV) else "")),
+             ("progress", str(Path(root) / STORE)), ("backups", str(Path(root) / BACKUP_DIR)),
+             ("package", str(Path(root) / "tinytorch")), ("release", str(Path(root) / "release"))]
+    return rows

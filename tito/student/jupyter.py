@@ -1,0 +1,31 @@
+"""Launching JupyterLab on the workspace (the CLI runs the command in the foreground)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from ..errors import TitoError
+
+
+def available() -> bool:
+    return importlib.util.find_spec("jupyterlab") is not None
+
+
+def lab_command(workspace: Path, notebook: Path | None = None, no_browser: bool = False,
+                port: int | None = None) -> list[str]:
+    """`python -m jupyterlab` rooted at the workspace, opening `notebook` when given."""
+    if not available():
+        raise TitoError("JupyterLab is not installed; run `pip install -e '.[grading]'` (or `pip install jupyterlab`), "
+                        "or open the notebook in any Jupyter you have")
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={workspace}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # containers often run as root; Jupyter refuses that by default
+    if no_browser:
+        command.append("--no-browser")
+    if port:
+        command += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    if notebook is not None:
+        command.append(str(notebook))
+    return command

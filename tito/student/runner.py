@@ -1,0 +1,268 @@
+"""Run a module's tests on the student's own work.
+
+Two checks, run at the same time (the machine has more than one core, and each needs its own
+interpreter start): (1) the workspace notebook executes in a fresh Jupyter kernel (nbclient) and every
+graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see `tinytorch` as
+a *staged* package: a temporary copy of the package as it stands (earlier modules hold the student's
+own exports) with this module's file rendered from the student's notebook, first on sys.path.
+Nothing in the real package changes here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..course import Course, Module
+from .notebook import cell_name, is_test_cell, source_of
+
+DEFAULT_TIMEOUT = 120
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    points: float
+    passed: bool
+    message: str = ""  # "AssertionError: add(2, 3) should be 5"
+    line: str = ""  # the failing line of the cell ("line 3: assert ...")
+
+
+@dataclass
+class PytestResult:
+    name: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class TestReport:
+    module: Module
+    cells: list[CellResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # non-graded cells that raised, kernel death, timeouts
+    pytest: list[PytestResult] = field(default_factory=list)
+    pytest_file: Path | None = None
+    pytest_error: str = ""  # pytest could not run or collect
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.points for c in self.cells if c.passed)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.cells)
+
+    @property
+    def passed(self) -> bool:
+        return (all(c.passed for c in self.cells) and not self.errors and not self.pytest_error
+                and all(t.passed for t in self.pytest))
+
+
+# --- staging --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def staged_package(course: Course, module: Module, package_text: str):
+    """Yield a folder whose `tinytorch/` is the current package with `module`'s file replaced."""
+    from ..export import course_outputs
+
+    with tempfile.TemporaryDirectory(prefix="tito-stage-") as scratch:
+        stage = Path(scratch)
+        package = course.root / "tinytorch"
+        if package.is_dir():
+            shutil.copytree(package, stage / "tinytorch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                            copy_function=shutil.copyfile)
+        for output in course_outputs(course):  # package __init__ files the copy may lack
+            target = stage / output.path
+            if output.path.parts[0] == "tinytorch" and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(output.content)
+        target = stage / module.package_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(package_text, encoding="utf-8")
+        yield stage
+
+
+def staged_env(stage: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(stage)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("TINYTORCH_ROOT", None)
+    return env
+
+
+# --- pytest ---------------------------------------------------------------------------------------
+
+
+def pytest_file(course: Course, module: Module) -> Path | None:
+    path = course.root / "tests" / "modules" / f"test_{module.slug}.py"
+    return path if path.is_file() else None
+
+
+def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.Popen:
+    # importlib mode: pytest must not put the course root (and its real tinytorch/) on sys.path; the
+    # staged package is found through cwd and PYTHONPATH. No config file, no cache written into the repo.
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+            "-c", os.devnull, "--rootdir", str(test_file.parent), f"--confcutdir={test_file.parent.parent}",
+            f"--junitxml={report_xml}", str(test_file)]
+    with open(stage / "pytest.log", "wb") as log:  # a file, not a pipe: a full pipe would stall pytest
+        return subprocess.Popen(args, cwd=stage, env=staged_env(stage), stdout=log, stderr=subprocess.STDOUT)
+
+
+def collect_pytest(proc: subprocess.Popen, report_xml: Path, timeout: float) -> tuple[list[PytestResult], str]:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return [], f"pytest did not finish within {timeout:.0f} s"
+    output = (report_xml.parent / "pytest.log").read_text(encoding="utf-8", errors="replace")
+    if not report_xml.exists():
+        return [], "pytest did not run:\n" + "\n".join(output.strip().splitlines()[-15:])
+    results = []
+    for case in ET.parse(report_xml).getroot().iter("testcase"):
+        failure = next((c for c in case if c.tag in ("failure", "error")), None)
+        skipped = next((c for c in case if c.tag == "skipped"), None)
+        if skipped is not None:
+            continue
+        message = _failure_message(failure) if failure is not None else ""
+        results.append(PytestResult(case.get("name", "?"), failure is None, message.strip()[:400]))
+    if proc.returncode not in (0, 1) and not any(not r.passed for r in results):
+        # 2 interrupted/collection error, 4 usage error, 5 no tests: say why
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        return results, f"pytest exited with code {proc.returncode}:\n{tail}"
+    return results, ""
+
+
+def _failure_message(failure) -> str:
+    """pytest's one-line message; for collection errors (message "collection failure") the error itself."""
+    message = (failure.get("message") or "").strip()
+    details = [l[1:].strip() for l in (failure.text or "").splitlines() if l.startswith("E ")]
+    if details and (not message or message == "collection failure"):
+        message = f"{message}: {details[-1]}" if message else details[-1]
+    return message
+
+
+# --- the notebook ---------------------------------------------------------------------------------
+
+
+def start_kernel(cwd: Path, stage: Path):
+    """Start the kernel early: it boots while the caller does other work."""
+    from . import fastimport
+
+    fastimport.prepare()
+    from jupyter_client.manager import KernelManager
+
+    # TCP transport: nbclient's cell timeout does not fire over IPC sockets (a student's endless loop
+    # would hang). The kernel's own stderr is launcher noise; cell output arrives over iopub.
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=str(cwd), env=staged_env(stage), stderr=subprocess.DEVNULL)
+    return km
+
+
+def run_notebook(notebook: dict, km, timeout: int = DEFAULT_TIMEOUT) -> tuple[list[CellResult], list[str]]:
+    """Execute every cell (errors allowed, so each graded cell is scored); return graded results and other errors."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.reads(json.dumps(notebook), as_version=4)  # joins each cell's source lines, as nbclient expects
+    current = {"index": -1}
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, shutdown_kernel="immediate",
+                            on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
+    errors: list[str] = []
+    try:
+        client.execute(cleanup_kc=True)  # also closes the client's sockets and stops the kernel
+    except CellTimeoutError:
+        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: timed out after {timeout} s "
+                      "(an endless loop?)")
+    except DeadKernelError:
+        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: the kernel died (out of memory?)")
+    except RuntimeError as exc:  # the kernel never answered (it could not start)
+        errors.append(f"kernel: {exc}; run `tito system health`")
+    reached = current["index"]
+    cells: list[CellResult] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if is_test_cell(cell):
+            meta = cell.metadata["nbgrader"]
+            points = float(meta.get("points") or 0)
+            if index > reached:
+                cells.append(CellResult(cell_name(cell, index), points, False, "not run (an earlier cell stopped the kernel)"))
+            elif error is not None:
+                cells.append(CellResult(cell_name(cell, index), points, False,
+                                        f"{error.get('ename')}: {error.get('evalue', '')}".strip().rstrip(":")[:500],
+                                        failing_line(cell, error)))
+            else:
+                cells.append(CellResult(cell_name(cell, index), points, True))
+        elif error is not None:
+            line = failing_line(cell, error)
+            errors.append(f"{cell_name(cell, index)}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
+                          + (f" ({line})" if line else ""))
+    return cells, errors
+
+
+def failing_line(cell, error: dict) -> str:
+    """`line N: <code>` of the innermost traceback frame inside this cell."""
+    count = cell.get("execution_count")
+    found = None
+    for entry in error.get("traceback", []):
+        for match in CELL_FRAME.finditer(ANSI.sub("", entry)):
+            if count is None or int(match.group(1)) == count:
+                found = int(match.group(2))
+    if found is None:
+        return ""
+    lines = source_of(cell).split("\n")
+    text = lines[found - 1].strip() if 0 < found <= len(lines) else ""
+    return f"line {found}: {text}"
+
+
+def stop_kernel(km) -> None:
+    try:
+        km.shutdown_kernel(now=True)
+    except Exception:  # already dead: nothing to clean up
+        pass
+
+
+def test(course: Course, module: Module, notebook: dict, notebook_file: Path, package_text: str,
+         timeout: int = DEFAULT_TIMEOUT, before_run=None) -> TestReport:
+    """Run both checks against `package_text` staged in place of the module's package file.
+
+    `before_run()` is called once the kernel and pytest are booting (validation happens there, in
+    parallel); if it raises, both are stopped and the exception propagates.
+    """
+    start = time.perf_counter()
+    report = TestReport(module, pytest_file=pytest_file(course, module))
+    with staged_package(course, module, package_text) as stage:
+        xml = stage / "pytest.xml"
+        proc = start_pytest(report.pytest_file, stage, xml) if report.pytest_file else None
+        km = start_kernel(notebook_file.parent, stage)
+        try:
+            if before_run:
+                before_run()
+            report.cells, report.errors = run_notebook(notebook, km, timeout)
+        except BaseException:
+            if proc:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            stop_kernel(km)
+        if proc:
+            report.pytest, report.pytest_error = collect_pytest(proc, xml, timeout)
+    report.seconds = time.perf_counter() - start
+    return report
