@@ -1,9 +1,12 @@
 """`tito source check`: a test that cannot fail is reported as a grading hole."""
 from __future__ import annotations
 
-from tito import integrity
+import pytest
 
-from .conftest import module_text, write_module
+from tito import integrity
+from tito.course import Course
+
+from .conftest import REPO, module_text, write_module
 from .test_grading import exported
 
 
@@ -39,3 +42,15 @@ def test_hanging_cell_is_stopped_and_named(course_dir):
     course = exported(course_dir)
     (report,) = integrity.check(course, course.modules, timeout=3)
     assert report.full.aborted and "test-add" in report.full.aborted and "timed out" in report.full.aborted
+
+
+@pytest.mark.slow
+def test_every_course_module_passes_on_the_reference_and_fails_on_the_stubs():
+    """The whole course, as `tito source check --all` runs it: no failing reference, no grading hole."""
+    course = Course.load(REPO)
+    reports = integrity.check(course, course.modules, timeout=120)
+    problems = {r.module.slug: (r.full.failures, r.full.aborted, [h.grade_id for h in r.holes],
+                                r.stub.aborted if r.stub else None) for r in reports if not r.ok}
+    assert problems == {}
+    assert all(r.points > 0 and r.solution_regions > 0 and r.hidden_regions > 0 for r in reports), \
+        [(r.module.slug, r.points, r.solution_regions, r.hidden_regions) for r in reports]

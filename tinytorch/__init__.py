@@ -29,6 +29,7 @@ _MODULES = [
     ('perf.memoization', ['memoize', 'KVCache', 'cached_causal_mask', 'attention_step', 'gpt_forward_cached', 'generate_cached']),  # 17_memoization
     ('perf.acceleration', ['matmul_loops', 'matmul_vectorized', 'matmul_blocked', 'fused_linear_relu', 'FusedLinearReLU']),  # 18_acceleration
     ('perf.benchmarking', ['Benchmark', 'BenchmarkResult', 'bootstrap_ci', 'speedup', 'compare_models', 'format_report', 'save_svg_bar_chart']),  # 19_benchmarking
+    ('capstone', ['OptimizationTarget', 'count_stored_values', 'evaluate_model', 'optimize_model', 'build_report', 'check_report', 'report_markdown', 'write_report', 'read_report']),  # 20_capstone
 ]
 
 __all__ = []

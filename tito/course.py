@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import LintError, Problem, UsageError
-from .source import DIRECTIVE, ParsedSource, parse_file, read_header
+from .source import DIRECTIVE, ParsedSource, read_header
 
 FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 TIERS = ("foundation", "architecture", "optimization", "capstone")
@@ -109,7 +109,9 @@ class Course:
         stat = path.stat()
         key = (path, stat.st_mtime_ns, stat.st_size)
         if key not in self._cache:
-            self._cache[key] = parse_file(path)
+            from .parsecache import parse_cached
+
+            self._cache[key] = parse_cached(path, self.root)
         return self._cache[key]
 
     def tiers(self) -> list[tuple[str, list[Module]]]:

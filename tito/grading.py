@@ -11,12 +11,14 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import Course, Module
 from .errors import TitoError, UsageError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_bytes
+from .kernelenv import apply_to_process
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -46,6 +48,7 @@ def _api(root: Path, timeout: int | None = None):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     import warnings
 
+    apply_to_process()  # nbgrader's autograde kernels inherit os.environ
     # nbgrader's gradebook triggers harmless SQLAlchemy autoflush warnings on every autograde.
     warnings.filterwarnings("ignore", message=".*not in session.*")
     from nbgrader.apps import NbGraderAPI
@@ -166,6 +169,34 @@ def verify_release(course: Course, module: Module) -> ReleaseReport:
     report.leaks = find_leaks(course, module, path.parent)
     report.bad_checksums = checksum_problems(json.loads(path.read_text(encoding="utf-8")))
     return report
+
+
+def stale_releases(course: Course, modules: list[Module]) -> list[str]:
+    """Committed releases that differ from what nbgrader generates now (nothing in the course is written).
+
+    nbgrader runs in a scratch course holding only the config and the source notebooks, so the check
+    never touches the real release/ folder or gradebook.
+    """
+    stale = []
+    with tempfile.TemporaryDirectory(prefix="tito-release-check-") as scratch:
+        root = Path(scratch)
+        shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
+        for module in modules:
+            source = course.root / module.notebook_file
+            if not source.exists():
+                stale.append(f"{module.notebook_file} is missing; run `tito source export {module.id}`")
+                continue
+            (root / module.notebook_file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / module.notebook_file)
+        api = _api(root)
+        for module in modules:
+            if not (root / module.notebook_file).exists():
+                continue
+            _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
+            fresh = (root / module.release_file).read_bytes()
+            if read_bytes(course.root / module.release_file) != fresh:
+                stale.append(f"{module.release_file} is out of date")
+    return stale
 
 
 def ensure_release(course: Course, module: Module) -> Path:

@@ -19,6 +19,7 @@ from typing import Callable
 import nbformat
 
 from .course import Course, Module
+from .kernelenv import kernel_env
 
 DEFAULT_TIMEOUT = 60
 
@@ -80,7 +81,7 @@ def execute(notebook: dict, timeout: int = DEFAULT_TIMEOUT, allow_errors: bool =
                                 resources={"metadata": {"path": scratch}}, on_cell_start=on_start)
         try:
             # The kernel's own stderr is launcher noise (cell output arrives over its iopub channel).
-            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL)
+            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL, env=kernel_env())
         except CellTimeoutError:
             aborted = f"cell {_cell_name(nb, current['index'])} timed out after {timeout} s"
         except DeadKernelError:

@@ -295,18 +295,19 @@ def parse_text(text: str, path: Path) -> ParsedSource:
             line, rest = header_lines + 1, ""
         else:
             line, rest = markers[index - implicit]
-        metadata = {k: v for k, v in nb_cell.metadata.items() if k not in JUPYTEXT_CELL_KEYS}
+        # Plain dicts, not nbformat's NotebookNode: parses are cached and must unpickle without nbformat.
+        metadata = json.loads(json.dumps({k: v for k, v in nb_cell.metadata.items() if k not in JUPYTEXT_CELL_KEYS}))
         body = line + (1 if index >= implicit else 0)
         if nb_cell.cell_type == "markdown" and nb_cell.metadata.get("cell_marker", "").startswith(('"""', "'''")):
             body += 1
-        cell = Cell(nb_cell.cell_type, nb_cell.source, metadata, line, body)
+        cell = Cell(str(nb_cell.cell_type), str(nb_cell.source), metadata, line, body)
         _nbgrader(cell, rest, path, problems, seen)
         if cell.kind == "code":
             _directives(cell, path, problems)
             _regions(cell, path, problems)
         _cell_rules(cell, path, problems)
         cells.append(cell)
-    parsed = ParsedSource(path, header, cells, problems)
+    parsed = ParsedSource(path, json.loads(json.dumps(header, default=str)), cells, problems)
     _default_exp(parsed)
     return parsed
 

@@ -123,12 +123,12 @@ def small_mlp(sizes, seed=0, act=ReLU):
 #
 # ```
 #  dense W (4 x 3)          unstructured pruning         structured pruning          low rank (r = 1)
-#  12 numbers               same shape, 6 zeros          drop neuron 2 (a column)    u (4 x 1) times v (1 x 3)
-#
-#  [ 0.9 -0.1  0.4 ]        [ 0.9  0    0.4 ]            [ 0.9 -0.1 ]                [ 1.0 ]
-#  [-0.8  0.05 0.3 ]   ->   [-0.8  0    0   ]            [-0.8  0.05]                [-0.9 ] x [ 0.9 -0.1 0.4 ]
-#  [ 0.02 0.7 -0.6 ]        [ 0    0.7 -0.6 ]            [ 0.02 0.7 ]                [ 0.1 ]
-#  [ 0.5  0.1  0.03]        [ 0.5  0    0   ]            [ 0.5  0.1 ]                [ 0.6 ]
+#  12 numbers               6 smallest |w| -> 0          drop neuron 1, the column   u (4 x 1) times v (1 x 3)
+#                                                        with the smallest norm
+#  [ 0.9 -0.1  0.4 ]        [ 0.9  0    0.4 ]            [ 0.9  0.4 ]                [ 0.83]
+#  [-0.8  0.05 0.3 ]   ->   [-0.8  0    0   ]            [-0.8  0.3 ]                [-0.65] x [ 1.13 -0.12  0.17 ]
+#  [ 0.02 0.7 -0.6 ]        [ 0    0.7 -0.6 ]            [ 0.02 -0.6]                [-0.13]
+#  [ 0.5  0.1  0.03]        [ 0.5  0    0   ]            [ 0.5  0.03]                [ 0.42]
 #                           still a 4 x 3 matmul         a 4 x 2 matmul: smaller     4 + 3 = 7 numbers
 #                           (zeros are multiplied too)   AND faster                  two thin matmuls
 # ```
@@ -139,11 +139,26 @@ def small_mlp(sizes, seed=0, act=ReLU):
 # - **Structured pruning** removes whole neurons. The next layer then also loses the matching input, and
 #   what is left is a smaller *dense* network that is faster on any hardware.
 # - **Low-rank factorization** writes `W ~ U @ V` with a small inner dimension `r`, storing
-#   `r * (in + out)` numbers instead of `in * out`.
+#   `r * (in + out)` numbers instead of `in * out`. (The factors shown are the best rank-1 pair, from
+#   the SVD of section 5; one rank is too few for this matrix, but it keeps its dominant first column.)
 #
 # Knowledge distillation (section 6) works at a different level: instead of editing the trained network,
 # it trains a new, small one, using the big one as a teacher.
 #
+# The diagram's numbers, recomputed with plain NumPy (you will build each step properly below):
+
+# %%
+W_demo = np.array([[0.9, -0.1, 0.4], [-0.8, 0.05, 0.3], [0.02, 0.7, -0.6], [0.5, 0.1, 0.03]])
+smallest6 = np.argsort(np.abs(W_demo).ravel())[:6]
+print("pruned values      :", np.sort(np.abs(W_demo).ravel()[smallest6]))
+print("column norms       :", np.linalg.norm(W_demo, axis=0).round(3), "-> drop neuron", np.argmin(np.linalg.norm(W_demo, axis=0)))
+P_demo, s_demo, Qt_demo = np.linalg.svd(W_demo)
+u_demo, v_demo = P_demo[:, 0] * np.sqrt(s_demo[0]), Qt_demo[0] * np.sqrt(s_demo[0])
+sign = np.sign(u_demo[0])                         # an SVD factor pair is only defined up to a shared sign
+print("rank-1 factors     :", (sign * u_demo).round(2), (sign * v_demo).round(2))
+print("rank-1 product     :\n", np.outer(u_demo, v_demo).round(2))
+
+# %% [markdown]
 # ## 2. Measuring sparsity
 #
 # The **sparsity** of a set of weights is the fraction that is exactly zero. We measure it over the
@@ -236,12 +251,13 @@ assert sparsity(_m) == 0.5, "nested Linear layers count too"
 #
 # ```
 #   scope="layer":  every layer loses the same fraction       scope="global": one ranking over all layers
-#     layer 1  (64 x 128)  [######....]  50%                     layer 1  [#######...]  30%  (important weights)
-#     layer 2 (128 x 128)  [######....]  50%                     layer 2  [####......]  60%  (redundant)
-#     layer 3 (128 x 10)   [######....]  50%                     layer 3  [#########.]  10%  (small and crucial)
+#     layer 1  (64 x 128)  [#####.....]  50%                     layer 1  [#######...]  30%  (important weights)
+#     layer 2 (128 x 128)  [#####.....]  50%                     layer 2  [####......]  60%  (redundant)
+#     layer 3 (128 x 10)   [#####.....]  50%                     layer 3  [#########.]  10%  (small and crucial)
+#                           # = kept, . = pruned, % = fraction pruned
 # ```
 #
-# Global pruning lets the network decide where the redundancy is; it usually keeps more accuracy at high
+# Global pruning lets the network decide where the redundancy is; it often keeps more accuracy at high
 # sparsity, but it can strip a small layer nearly bare. Section 7 measures both.
 #
 # Ties: several weights can share the same magnitude (especially zeros after an earlier pruning round).
@@ -745,8 +761,8 @@ for n_in, n_out, r in ((64, 128, 16), (512, 512, 32), (768, 3072, 64), (4096, 40
 
 # %% [markdown]
 # To compress a whole network we replace each `Linear` by its factorization, but only where that actually
-# saves parameters (a thin output layer such as 128 x 10 never benefits). `factorize_model` does that,
-# given a rank per layer or one rank for all.
+# saves parameters (a thin 64 x 10 output layer only saves below rank 640 / 74 = 8.6, so it rarely
+# benefits). `factorize_model` does that, given a rank per layer or one rank for all.
 
 # %%
 #| export
@@ -1063,12 +1079,13 @@ except ValueError:
 # Time to compress a real classifier. The course ships the UCI handwritten digits (`datasets/digits.npz`:
 # 1797 images of 8x8 pixels with values 0..16, see `datasets/README.md`). We split them 80/20 (the same
 # fraction of every digit in each part), scale the pixels to [0, 1], and train a **teacher** MLP
-# 64 -> 128 -> 128 -> 10. Every number below is measured by the code that prints it; small differences
+# 64 -> 128 -> 64 -> 10. Every number below is measured by the code that prints it; small differences
 # between runs and machines are expected.
 #
-# All training and evaluation here uses mini-batches of 32 rows. Besides keeping memory small, that keeps
-# each matrix product below the size at which NumPy's BLAS library starts splitting it over several
-# threads, which makes the timings steadier on a machine shared with other work.
+# All training and evaluation here uses mini-batches of 32 rows, and the layers are at most 128 wide.
+# That keeps every matrix product (forward and backward) below the size at which NumPy's BLAS library
+# starts splitting it over several threads; on a machine shared with other work, such small products
+# split over busy cores can become slower, not faster, and the timings erratic.
 
 # %%
 def find_repo_root(marker=Path("datasets") / "digits.npz"):
@@ -1101,7 +1118,7 @@ print(f"train {x_train.shape}, test {x_test.shape}")
 B = 32                                                    # rows per mini-batch, everywhere below
 
 
-def test_acc(model):
+def acc_on_test(model):
     return accuracy(model, x_test, y_test, batch_size=B)
 
 
@@ -1111,9 +1128,9 @@ def fine_tune(model, epochs=2, lr=0.003, masks=None):
 
 
 t0 = time.perf_counter()
-teacher = small_mlp([64, 128, 128, 10], seed=0)
+teacher = small_mlp([64, 128, 64, 10], seed=0)
 distill(None, teacher, x_train, y_train, epochs=10, lr=0.003, batch_size=B, alpha=0.0, seed=0)
-teacher_acc = test_acc(teacher)
+teacher_acc = acc_on_test(teacher)
 print(f"teacher: {teacher.num_parameters():,} parameters, test accuracy {teacher_acc:.3f} "
       f"(trained in {time.perf_counter() - t0:.2f} s)")
 
@@ -1134,12 +1151,12 @@ print(f"{'sparsity':>8s} {'global acc':>11s} {'layer acc':>10s} {'global, fine-t
 for amount in (0.5, 0.7, 0.8, 0.9, 0.95):
     g, g_masks = pruned_copy(teacher, amount, "global")
     l, _ = pruned_copy(teacher, amount, "layer")
-    acc_g, acc_l = test_acc(g), test_acc(l)
+    acc_g, acc_l = acc_on_test(g), acc_on_test(l)
     per_layer = " / ".join(f"{1 - sparsity(w):.0%}" for _, w in linear_weights(g))
     tuned = ""
     if amount >= 0.9:
         fine_tune(g, epochs=3, lr=0.005, masks=g_masks)
-        tuned = f"{test_acc(g):.3f} (sparsity {sparsity(g):.2f})"
+        tuned = f"{acc_on_test(g):.3f} (sparsity {sparsity(g):.2f})"
     print(f"{amount:8.2f} {acc_g:11.3f} {acc_l:10.3f} {tuned:>24s}   {per_layer}")
 print(f"{'dense':>8s} {teacher_acc:11.3f}")
 
@@ -1184,19 +1201,19 @@ def forward_mflop(model, n=B):
 
 
 print(f"{'removed':>8s} {'hidden widths':>14s} {'params':>7s} {'MFLOP':>6s} {'acc':>6s} {'fine-tuned':>11s} {'forward us':>11s}")
-print(f"{'0%':>8s} {'128, 128':>14s} {teacher.num_parameters():7,d} {forward_mflop(teacher):6.2f} {teacher_acc:6.3f} "
+print(f"{'0%':>8s} {'128, 64':>14s} {teacher.num_parameters():7,d} {forward_mflop(teacher):6.2f} {teacher_acc:6.3f} "
       f"{'':>11s} {forward_time(teacher) * 1e6:11.1f}")
 for amount in (0.5, 0.75, 0.9):
     small = prune_neurons(teacher, amount)
-    before = test_acc(small)
+    before = acc_on_test(small)
     fine_tune(small)
     widths = ", ".join(str(l.out_features) for l in small.layers[:-1] if isinstance(l, Linear))
     print(f"{amount:8.0%} {widths:>14s} {small.num_parameters():7,d} {forward_mflop(small):6.2f} {before:6.3f} "
-          f"{test_acc(small):11.3f} {forward_time(small) * 1e6:11.1f}")
+          f"{acc_on_test(small):11.3f} {forward_time(small) * 1e6:11.1f}")
 
 # %% [markdown]
 # Removing a fraction of the neurons of *both* hidden layers removes a larger fraction of the weights
-# (the 128 x 128 matrix loses rows and columns), and a neuron is a much bigger unit than a weight, so
+# (the 128 x 64 middle matrix loses rows and columns), and a neuron is a much bigger unit than a weight, so
 # the accuracy before fine-tuning drops faster than in 7.1. But the saving is real: fewer parameters and
 # proportionally fewer FLOPs, in an ordinary dense network that needs no special format or hardware.
 # The fine-tune matters more here, because removing a neuron removes its whole contribution. (For a
@@ -1205,8 +1222,8 @@ for amount in (0.5, 0.75, 0.9):
 #
 # ### 7.3 Low-rank factorization of the teacher
 #
-# The teacher's middle layer is 128 x 128. How quickly do its singular values decay, and what does a given
-# rank cost? We factor both hidden layers (the 128 x 10 output layer cannot profit) and measure the
+# The teacher's middle layer is 128 x 64. How quickly do its singular values decay, and what does a given
+# rank cost? We factor both hidden layers (and keep the small 64 x 10 output layer dense) and measure the
 # predicted weight error of the middle layer and the accuracy before and after a two-epoch fine-tune of
 # the factors.
 
@@ -1214,13 +1231,13 @@ for amount in (0.5, 0.75, 0.9):
 s = np.linalg.svd(teacher[2].weight.data, compute_uv=False)
 energy = np.cumsum(s ** 2) / np.sum(s ** 2)
 print("middle layer: share of squared singular values in the top r:",
-      ", ".join(f"r={r}: {energy[r - 1]:.2f}" for r in (8, 16, 32, 64)))
+      ", ".join(f"r={r}: {energy[r - 1]:.2f}" for r in (4, 8, 16, 32)))
 print(f"{'rank':>5s} {'error (mid)':>12s} {'params':>7s} {'acc':>6s} {'fine-tuned':>11s}")
 for r in (4, 8, 16, 32):
     fact = factorize_model(teacher, [r, r, None])
-    before = test_acc(fact)
+    before = acc_on_test(fact)
     fine_tune(fact)
-    print(f"{r:5d} {low_rank_error(teacher[2], r):12.3f} {fact.num_parameters():7,d} {before:6.3f} {test_acc(fact):11.3f}")
+    print(f"{r:5d} {low_rank_error(teacher[2], r):12.3f} {fact.num_parameters():7,d} {before:6.3f} {acc_on_test(fact):11.3f}")
 
 # %% [markdown]
 # A trained layer is not a random matrix: its spectrum decays, so a modest rank captures a good share of
@@ -1245,7 +1262,7 @@ def student_runs(n_train, epochs, seeds=(0, 1, 2)):
         for name, (t, alpha) in {"labels only": (None, 0.0), "distilled": (teacher, 0.7)}.items():
             student = small_mlp([64, 16, 10], seed=100 + seed)
             distill(t, student, xs, ys, epochs=epochs, lr=0.01, batch_size=B, temperature=4.0, alpha=alpha, seed=seed)
-            scores[name].append(test_acc(student))
+            scores[name].append(acc_on_test(student))
     return {k: (float(np.mean(v)), float(np.std(v))) for k, v in scores.items()}
 
 
@@ -1271,12 +1288,13 @@ print(f"(12 student trainings in {time.perf_counter() - t0:.2f} s)")
 # On a dense matrix product, a zero costs exactly as much as any other number. The only way unstructured
 # sparsity saves anything is to **store** the weights differently: a compressed sparse row (CSR) format
 # keeps the non-zero values (4 bytes each), their column indices (4 bytes each) and one offset per row.
-# We compare, on one large 512 x 512 layer and a batch of 256 inputs, the dense layer, the same layer
-# pruned to 90%, 50% of its neurons removed (output columns; the next layer would lose rows too), and a
-# rank-32 factorization.
+# We compare, on one large 512 x 512 layer, the dense layer, the same layer pruned to 90%, 50% of its
+# neurons removed (output columns; the next layer would lose rows too), and a rank-32 factorization. The
+# input is a request of 2 samples: inference servers and phones often work at tiny batch sizes, and it
+# keeps the product on one core (see the note at the start of section 7).
 
 # %%
-D, N = 512, 256
+D, N = 512, 2
 big = Linear(D, D, rng=0)
 xb = Tensor(np.random.default_rng(1).standard_normal((N, D)).astype(np.float32))
 sparse90 = copy.deepcopy(big)
@@ -1295,23 +1313,32 @@ rows = [(f"dense {D} x {D}", big, big.weight.data.nbytes, 2 * N * D * D),
         ("90% pruned, CSR storage", None, csr_bytes(sparse90.weight.data), 2 * N * int(np.count_nonzero(sparse90.weight.data))),
         ("50% neurons removed", half_layer, half_layer.weight.data.nbytes, 2 * N * D * (D // 2)),
         ("rank 32 factorization", rank32, rank32.U.data.nbytes + rank32.V.data.nbytes, 2 * N * 32 * (D + D))]
-print(f"{'variant':28s} {'weight bytes':>13s} {'MFLOP':>8s} {'time ms':>8s} {'speed-up':>9s}")
+print(f"{'variant':28s} {'weight bytes':>13s} {'MFLOP':>8s} {'time us':>8s} {'speed-up':>9s}")
+def layer_time(layer, number=5):
+    """Median over 9 repeats of the time of one call, each repeat timing `number` calls."""
+    def run():
+        for _ in range(number):
+            layer(xb)
+    return median_time(run, repeats=9) / number
+
+
 with no_grad():
-    t_dense = median_time(lambda: big(xb), repeats=7)
+    t_dense = layer_time(big)
     for name, layer, nbytes, flops in rows:
         if layer is None:
-            print(f"{name:28s} {nbytes:13,d} {flops / 1e6:8.1f} {'-':>8s} {'(n/a)':>9s}")
+            print(f"{name:28s} {nbytes:13,d} {flops / 1e6:8.2f} {'-':>8s} {'(n/a)':>9s}")
             continue
-        t = median_time(lambda: layer(xb), repeats=7)
-        print(f"{name:28s} {nbytes:13,d} {flops / 1e6:8.1f} {t * 1e3:8.2f} {t_dense / t:8.2f}x")
+        t = layer_time(layer)
+        print(f"{name:28s} {nbytes:13,d} {flops / 1e6:8.2f} {t * 1e6:8.1f} {t_dense / t:8.2f}x")
 
 # %% [markdown]
 # The 90%-pruned layer in dense storage takes the same bytes and, within noise, the same time as the
 # dense one: NumPy's matrix product does not know that most entries are zero. CSR storage does shrink
 # it, but needs 8 bytes per surviving weight instead of 4 and an irregular, index-chasing multiply that
 # only wins at very high sparsity or on hardware built for it (we only count its FLOPs here). Removing
-# neurons and factoring the matrix change the *shapes*, and their times fall with their FLOPs on any
-# machine (how close they come to the FLOP ratio depends on the machine and its load).
+# neurons and factoring the matrix change the *shapes*, and their times fall on any machine, though by
+# less than their FLOPs: every call also pays a fixed cost (Python, NumPy's dispatch, reading the
+# weights from memory) that does not shrink with the arithmetic.
 #
 # ### 7.6 The whole picture
 #
@@ -1341,7 +1368,7 @@ variants = [("teacher (dense)", teacher, teacher.num_parameters(), teacher.param
 print(f"{'model':28s} {'stored params':>14s} {'bytes':>8s} {'vs teacher':>11s} {'test acc':>9s} {'forward us':>11s}")
 for name, m, n_params, nbytes in variants:
     print(f"{name:28s} {n_params:14,d} {nbytes:8,d} {nbytes / teacher.parameter_nbytes():10.1%} "
-          f"{test_acc(m):9.3f} {forward_time(m) * 1e6:11.1f}")
+          f"{acc_on_test(m):9.3f} {forward_time(m) * 1e6:11.1f}")
 
 # %% [markdown]
 # There is no single winner, and the table shows each method's character. The magnitude-pruned model

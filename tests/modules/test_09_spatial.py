@@ -1,5 +1,4 @@
 """Package tests for module 09 (tinytorch.core.spatial)."""
-import time
 
 import numpy as np
 import pytest
@@ -88,17 +87,12 @@ def test_counting():
     assert conv2d_flops(1, 6, 5, 28, 28) == 235_200
 
 
-def test_im2col_at_least_10x_faster_than_loops():
+def test_im2col_matches_the_loop_definition():
+    """The fast path computes the definition (its speed-up is a benchmark figure: benchmarks/bench_cnn_vs_torch.py)."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 16, 32, 32)).astype(np.float32)
-    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
-    t0 = time.perf_counter()
-    conv2d_loops(x, w, None, 1, 1)
-    slow = time.perf_counter() - t0
-    conv2d_forward(x, w, None, 1, 1)
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        conv2d_forward(x, w, None, 1, 1)
-        times.append(time.perf_counter() - t0)
-    assert slow / np.median(times) >= 10
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    for stride, padding in ((1, 1), (2, 0), (2, 2)):
+        fast, _ = conv2d_forward(x, w, b, stride, padding)
+        np.testing.assert_allclose(fast, conv2d_loops(x, w, b, stride, padding), atol=1e-4)

@@ -20,6 +20,7 @@ from typing import Callable, Iterable
 
 from ..errors import TitoError
 from ..fsutil import atomic_write
+from ..kernelenv import kernel_env
 
 CACHE_DIR = Path(".tito/cache/book")
 FORMAT = "1"  # bump when the cached layout or the execution setup changes
@@ -93,7 +94,7 @@ def run_notebook(notebook: dict, pythonpath: str, root: str, timeout: int = TIME
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.reads(json.dumps(notebook), as_version=4)
-    env = dict(os.environ, TINYTORCH_ROOT=root, PYTHONPATH=os.pathsep.join(
+    env = kernel_env(TINYTORCH_ROOT=root, PYTHONPATH=os.pathsep.join(
         p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p))
     env.pop("MPLBACKEND", None)
     current = {"cell": None}

@@ -28,10 +28,21 @@ def _export_if_stale(course: Course, modules) -> int:
 @click.argument("modules", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Release every module (the default when none is named).")
 @click.option("--force", is_flag=True, help="Release even if students submitted after the current release.")
-def generate(modules: tuple[str, ...], all_: bool, force: bool) -> None:
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing every committed release that is stale.")
+def generate(modules: tuple[str, ...], all_: bool, force: bool, check: bool) -> None:
     """Export if stale, run nbgrader generate_assignment, then verify no solution or hidden test leaked."""
     course = Course.load()
     chosen = course.select(modules, all_)
+    if check:
+        with console.status("regenerating the releases in a scratch folder"):
+            stale = grading.stale_releases(course, chosen)
+        for line in stale:
+            console.print(f"[red]stale:[/] {line}")
+        if stale:
+            console.print("Run `tito nbgrader generate --all` and commit release/.")
+            sys.exit(1)
+        console.print(f"[green]✓[/] {len(chosen)} release(s) up to date")
+        return
     written = _export_if_stale(course, chosen)
     if written:
         console.print(f"exported {written} stale file(s) first")

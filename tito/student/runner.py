@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import Course, Module
+from ..kernelenv import kernel_env
 from .notebook import cell_name, is_test_cell, source_of
 
 DEFAULT_TIMEOUT = 120
@@ -96,7 +97,7 @@ def staged_package(course: Course, module: Module, package_text: str):
 
 
 def staged_env(stage: Path) -> dict:
-    env = dict(os.environ)
+    env = kernel_env()
     env["PYTHONPATH"] = os.pathsep.join([str(stage)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("TINYTORCH_ROOT", None)

@@ -1,0 +1,64 @@
+"""A content-addressed cache of parsed sources under `.tito/cache/parse/` (git-ignored).
+
+Parsing with jupytext is the slowest part of an export (importing it alone takes a good part of a
+second). A parse depends only on the file's bytes and on the parser's own code, so the key is a hash
+of both; a warm export of an unchanged course never imports jupytext. The cache is an optimisation
+only: any error reading or writing it falls back to a fresh parse.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+from .fsutil import atomic_write
+from .source import ParsedSource, parse_text
+
+CACHE_DIR = Path(".tito") / "cache" / "parse"
+_PARSER_FILES = ("source.py", "errors.py", "parsecache.py")
+MAX_ENTRIES = 200  # old versions of edited files are pruned beyond this
+_parser_digest: str | None = None
+
+
+def _parser_version() -> str:
+    global _parser_digest
+    if _parser_digest is None:
+        h = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        for name in _PARSER_FILES:
+            h.update((here / name).read_bytes())
+        _parser_digest = h.hexdigest()
+    return _parser_digest
+
+
+def parse_cached(path: Path, root: Path) -> ParsedSource:
+    """`source.parse_file(path)`, served from the cache when the file and the parser are unchanged."""
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from .source import parse_file
+
+        return parse_file(path)
+    key = hashlib.sha256(_parser_version().encode() + str(path).encode() + b"\0" + raw).hexdigest()
+    entry = Path(root) / CACHE_DIR / f"{key}.pickle"
+    try:
+        cached = pickle.loads(entry.read_bytes())
+        if isinstance(cached, ParsedSource):
+            return cached
+    except Exception:  # missing, truncated or from another Python: parse afresh
+        pass
+    parsed = parse_text(text, path)
+    try:
+        atomic_write(entry, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+        _prune(entry.parent)
+    except OSError:  # a read-only checkout still exports, just without the cache
+        pass
+    return parsed
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+    for stale in entries[:-MAX_ENTRIES]:
+        stale.unlink(missing_ok=True)
