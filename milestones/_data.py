@@ -1,10 +1,12 @@
-"""Data helpers shared by the milestones. NumPy only: nothing here depends on tinytorch.
+"""Data helpers shared by the milestones. NumPy only: nothing here imports tinytorch at load time.
 
 - `load_digits()`: the UCI handwritten digits shipped as `datasets/digits.npz` (1797 images, 8x8, 0..16).
 - `load_idx(path)`: read one IDX file (the MNIST format), raw or gzip-compressed.
 - `load_mnist(folder)`: the four standard MNIST IDX files in `folder`, when a user supplies them.
 - `split(x, y, test_fraction, seed)`: a fixed, stratified train/test split.
 - `standardize(train_x, *others)`: zero mean, unit spread per pixel, with statistics from the training set only.
+- `Batches(x, y, batch_size)`: re-iterable mini-batches as tinytorch Tensors (imported only when iterated, so
+  the student's own `Tensor` is the one used).
 """
 from __future__ import annotations
 
@@ -113,3 +115,21 @@ def standardize(train_x: np.ndarray, *others: np.ndarray, floor: float = 0.1):
     `floor` keeps always-blank pixels (std 0) from being divided by zero or blown up."""
     mean, std = train_x.mean(axis=0), train_x.std(axis=0) + floor
     return tuple(((a - mean) / std).astype(np.float32) for a in (train_x, *others))
+
+
+class Batches:
+    """Re-iterable mini-batches of (x, y) Tensors; reshuffled on every pass when `shuffle` is set."""
+
+    def __init__(self, x, y, batch_size, shuffle=False, seed=0):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return (len(self.x) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        from tinytorch.core.tensor import Tensor
+        order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            yield Tensor(self.x[idx]), Tensor(self.y[idx])

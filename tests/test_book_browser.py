@@ -120,7 +120,7 @@ def test_chapters_show_the_student_view(book):
         assert download.exists(), f"{module.slug}: the page's .ipynb download is missing"
 
 
-def test_screenshots_of_the_landing_page_and_a_chapter(book, site):
+def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site):
     """Saved to _build/screenshots/ (of the repo) for a human to look at; they must be real images."""
     from tito.course import Course
 
@@ -128,7 +128,8 @@ def test_screenshots_of_the_landing_page_and_a_chapter(book, site):
     course = Course.load(book)
     assert course.modules, "src/ has no modules"
     folder = REPO / "_build" / "screenshots"
-    shots = {"landing.png": "book/index", f"chapter-{course.modules[0].slug}.png": f"book/chapters/{course.modules[0].slug}"}
+    shots = {"landing.png": "book/index", "workflow.png": "book/workflow",
+             f"chapter-{course.modules[0].slug}.png": f"book/chapters/{course.modules[0].slug}"}
     for name, doc in shots.items():
         target = folder / name
         target.unlink(missing_ok=True)

@@ -51,24 +51,6 @@ def _helper(name: str):
     return module
 
 
-class Batches:
-    """Re-iterable mini-batches of (x, y) Tensors; reshuffled on every pass when `shuffle` is set."""
-
-    def __init__(self, x, y, batch_size, shuffle=False, seed=0):
-        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self):
-        return (len(self.x) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        from tinytorch.core.tensor import Tensor
-        order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            yield Tensor(self.x[idx]), Tensor(self.y[idx])
-
-
 def train_mlp(name, train, test, sizes, epochs, batch_size, lr, ui, console, seed=1986):
     """Train an MLP with the module-07 Trainer; returns (model, trainer, test accuracy, seconds)."""
     from tinytorch.core.activations import ReLU
@@ -87,6 +69,7 @@ def train_mlp(name, train, test, sizes, epochs, batch_size, lr, ui, console, see
     optimizer = Adam(model.parameters(), lr=lr)
     trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=CosineLR(optimizer, total_epochs=epochs),
                       grad_clip_norm=5.0)
+    Batches = _helper("_data").Batches
     train_batches = Batches(*train, batch_size, shuffle=True, seed=seed)
     test_batches = Batches(*test, 256)
     start = time.perf_counter()

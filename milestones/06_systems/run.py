@@ -59,24 +59,6 @@ Your turn, with modules 14 to 17: make milestone 03's digits reader [bold]4x sma
 
 
 # ----------------------------------------------------------------------------------------------- act 1
-class Batches:
-    """Re-iterable mini-batches of (x, y) Tensors, reshuffled on every pass when `shuffle` is set."""
-
-    def __init__(self, x, y, batch_size, shuffle=False, seed=0):
-        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self):
-        return (len(self.x) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        from tinytorch.core.tensor import Tensor
-        order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            yield Tensor(self.x[idx]), Tensor(self.y[idx])
-
-
 def digits_data():
     """Milestone 03's data: a stratified 20% test set (seed 0), pixels standardized with training statistics."""
     x, y = _data.load_digits()
@@ -104,7 +86,7 @@ def train_baseline(train, test, epochs, console, seed=1986):
         def report(epoch, record):
             bar.update(task, advance=1, info=f"loss {record['train_loss']:.3f}  test {record['val_acc']:.1%}")
 
-        trainer.fit(Batches(*train, 32, shuffle=True, seed=seed), epochs, val_batches=Batches(*test, 256),
+        trainer.fit(_data.Batches(*train, 32, shuffle=True, seed=seed), epochs, val_batches=_data.Batches(*test, 256),
                     on_epoch_end=report)
     return model
 

@@ -1,7 +1,6 @@
 """`tito module ...`: the commands a student lives in (start, test, complete, status, reset)."""
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 
@@ -42,20 +41,12 @@ def module() -> None:
 
 
 def _launch(course: Course, notebook, no_browser: bool, port: int | None) -> None:
-    from ..student.jupyter import lab_command
+    from ..student.jupyter import lab_command, run_foreground
     from ..student.workspace import workspace_root
 
     command = lab_command(workspace_root(course.root), notebook, no_browser, port)
     console.print("Starting JupyterLab (stop it with Ctrl-C twice)...")
-    process = subprocess.Popen(command, cwd=notebook.parent if notebook else None)
-    try:
-        process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    run_foreground(command, notebook.parent if notebook else None)
 
 
 def _open(course: Course, mod: Module, created: bool, path, launch: bool, no_browser: bool, port: int | None) -> None:

@@ -1,7 +1,6 @@
 """`tito system ...`: is the environment ready (health), what is installed where (info), JupyterLab."""
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import click
@@ -70,18 +69,10 @@ def info() -> None:
 @click.option("--port", type=int, default=None, help="Port for JupyterLab (default: Jupyter's choice).")
 def jupyter(no_browser: bool, port: int | None) -> None:
     """Start JupyterLab in your workspace folder."""
-    from ..student.jupyter import lab_command
+    from ..student.jupyter import lab_command, run_foreground
     from ..student.workspace import workspace_root
 
     folder = workspace_root(find_root())
     folder.mkdir(parents=True, exist_ok=True)
     console.print(f"Starting JupyterLab in {folder} (stop it with Ctrl-C twice)...")
-    process = subprocess.Popen(lab_command(folder, None, no_browser, port), cwd=folder)
-    try:
-        process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    run_foreground(lab_command(folder, None, no_browser, port), folder)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,3 +30,17 @@ def lab_command(workspace: Path, notebook: Path | None = None, no_browser: bool 
     if notebook is not None:
         command.append(str(notebook))
     return command
+
+
+def run_foreground(command: list[str], cwd: Path | None) -> int:
+    """Run JupyterLab until it exits; Ctrl-C stops it cleanly (terminate, then kill after 10 s)."""
+    process = subprocess.Popen(command, cwd=cwd)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            return process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
