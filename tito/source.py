@@ -22,6 +22,8 @@ DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")
 IMPORT = re.compile(r"^\s*(import\s+\w|from\s+[\w.]+\s+import\b)")
 REGION = re.compile(r"^\s*###\s*(?P<edge>BEGIN|END)\s+(?P<kind>SOLUTION|HIDDEN TESTS)\s*$")
 KNOWN_DIRECTIVES = {"export", "default_exp", "hide", "hide_output"}
+# libyaml's safe loader when PyYAML was built with it (several times faster), else the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 JUPYTEXT_CELL_KEYS = {"lines_to_next_cell", "cell_marker", "lines_to_end_of_cell_marker"}
 
 
@@ -124,7 +126,7 @@ def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
         return {}, 0, [Problem(path, 1, "jupytext header is never closed", "end the header with a `# ---` line")]
     body = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in lines[1:end])
     try:
-        data = yaml.safe_load(body) or {}
+        data = yaml.load(body, Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
@@ -278,6 +280,9 @@ def parse_text(text: str, path: Path) -> ParsedSource:
     """Parse source text; `problems` lists every lint error found (empty when the file is valid)."""
     path = Path(path)
     header, header_lines, problems = read_header(text, path)
+    from .fastimport import prepare
+
+    prepare()
     import jupytext  # imported here: it pulls in nbformat, which the manifest alone does not need
 
     try:

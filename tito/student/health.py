@@ -52,7 +52,7 @@ def _venv() -> Check:
 
 
 def _package(name: str, dist: str, required: bool) -> Check:
-    from . import fastimport
+    from .. import fastimport
 
     fastimport.prepare()
     try:

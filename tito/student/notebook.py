@@ -78,7 +78,7 @@ def _compute_checksum():
         return loaded.compute_checksum
     import importlib.util
 
-    from . import fastimport
+    from .. import fastimport
 
     fastimport.prepare()
     spec = importlib.util.find_spec("nbgrader")

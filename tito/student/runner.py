@@ -161,7 +161,7 @@ def _failure_message(failure) -> str:
 
 def start_kernel(cwd: Path, stage: Path):
     """Start the kernel early: it boots while the caller does other work."""
-    from . import fastimport
+    from .. import fastimport
 
     fastimport.prepare()
     from jupyter_client.manager import KernelManager

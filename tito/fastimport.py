@@ -1,4 +1,4 @@
-"""Keep `tito module test/complete` fast: one optional import costs most of a second.
+"""Keep tito fast: one optional import costs most of a second (export, module test/complete, health).
 
 Recent `jsonschema` imports `rfc3987_syntax` when installed, and that package compiles a Lark grammar
 at import time (about 0.7 s here). nbformat (needed by nbclient) imports jsonschema, but never
