@@ -3,21 +3,22 @@ loaded page by page in headless Chromium. Also: no solution or hidden test anywh
 and no script from the network."""
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from .test_book_support import (REPO, chromium, copy_course, load, page_title, secret_lines, served, tito,
-                                toc_pages, visible_text)
+from .helpers.book import (chromium, copy_course, load, page_title, secret_lines, served, tito, toc_pages,
+                           visible_text)
 
 pytestmark = pytest.mark.browser
 
 MERMAID_SOURCE = re.compile(r'<pre[^>]*class="mermaid"')
 MERMAID_SVG = re.compile(r'<svg[^>]*aria-roledescription="[^"]+"')
-PROCESSED = re.compile(r'<pre[^>]*class="mermaid"[^>]*data-processed="true"|<pre[^>]*data-processed="true"[^>]*class="mermaid"')
+PROCESSED = re.compile(r'<pre[^>]*class="mermaid"[^>]*data-processed="true"'
+                       r'|<pre[^>]*data-processed="true"[^>]*class="mermaid"')
 EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc\s*=\s*["\']?(?:https?:)?//', re.IGNORECASE)
 EXTERNAL_IMPORT = re.compile(r'\bimport\b[^;\n]*?["\'](?:https?:)?//|\bimport\(\s*["\'](?:https?:)?//')
 BAD_CONSOLE = re.compile(r"Uncaught|rendering failed|SyntaxError|TypeError|ReferenceError")
@@ -99,7 +100,8 @@ def test_no_solution_or_hidden_test_line_anywhere_in_the_site(book):
         if path.suffix in (".png", ".svg", ".woff", ".woff2", ".ico", ".inv", ".pickle"):
             continue
         present = {l.strip() for l in visible_text(path).splitlines()}
-        leaks += [f"{path.relative_to(html_dir)}: {line}  ({secrets[line]})" for line in sorted(present & secrets.keys())]
+        leaks += [f"{path.relative_to(html_dir)}: {line}  ({secrets[line]})"
+                  for line in sorted(present & secrets.keys())]
     assert not leaks, "solution/hidden-test lines in the built book:\n" + "\n".join(leaks[:20])
 
 
@@ -120,14 +122,16 @@ def test_chapters_show_the_student_view(book):
         assert download.exists(), f"{module.slug}: the page's .ipynb download is missing"
 
 
-def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site):
-    """Saved to _build/screenshots/ (of the repo) for a human to look at; they must be real images."""
+def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, tmp_path_factory, record_property):
+    """For a human to look at: saved to $TINYTORCH_SCREENSHOTS or a temporary folder, whose path the test
+    session prints at the end. They must be real images."""
     from tito.course import Course
 
     browser = chromium()
     course = Course.load(book)
     assert course.modules, "src/ has no modules"
-    folder = REPO / "_build" / "screenshots"
+    folder = Path(os.environ.get("TINYTORCH_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots")).resolve()
+    record_property("screenshots", str(folder))
     shots = {"landing.png": "book/index", "workflow.png": "book/workflow",
              f"chapter-{course.modules[0].slug}.png": f"book/chapters/{course.modules[0].slug}"}
     for name, doc in shots.items():
@@ -136,4 +140,3 @@ def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site):
         load(browser, f"{site}/{doc}.html", screenshot=target)
         assert target.exists() and target.stat().st_size > 20_000, f"{name}: no usable screenshot"
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    shutil.copytree(folder, book / "_build" / "screenshots", dirs_exist_ok=True)

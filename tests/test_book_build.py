@@ -9,8 +9,8 @@ import pytest
 from tito.course import Course
 from tito.errors import TitoError
 
-from .conftest import module_text, write_module
-from .test_book_support import copy_course, tito, visible_text
+from .helpers.book import copy_course, tito, visible_text
+from .helpers.course import module_text, write_module
 
 SCALER = '''
 # %% [markdown]
@@ -29,7 +29,8 @@ SCALER = '''
 #| export
 from tinytorch.core.adder import add
 
-# %% nbgrader={"grade": false, "grade_id": "scale", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "scale", "locked": false, "schema_version": 3, "solution": true, \
+"task": false}
 #| export
 def scale(x, k):
     """Return x * k."""
@@ -38,7 +39,8 @@ def scale(x, k):
     return product_for_the_book
     ### END SOLUTION
 
-# %% nbgrader={"grade": true, "grade_id": "test-scale", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test-scale", "locked": true, "points": 1, "schema_version": 3, \
+"solution": false, "task": false}
 assert scale(2, 3) == 6, "scale(2, 3) should be 6"
 ### BEGIN HIDDEN TESTS
 assert scale(-4, 0.5) == -2.0, "hidden edge case"

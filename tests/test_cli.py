@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-from .conftest import module_text, write_module
+from .helpers.course import module_text, write_module
 
 TITO = [sys.executable, "-m", "tito"]
 

@@ -9,7 +9,7 @@ import sys
 from tito.course import Course
 from tito.export import check, plan, write
 
-from .conftest import module_text, write_module
+from .helpers.course import module_text, write_module
 
 
 def export_all(root):

@@ -6,19 +6,11 @@ import shutil
 
 import pytest
 
-from tito.course import Course
 from tito.errors import TitoError, UsageError
-from tito.export import plan, write
 from tito import grading
 
-from .conftest import REPO
-from .notebooks import edit_cell, fill_solutions, grade_id, load, save, source_of
-
-
-def exported(root):
-    course = Course.load(root)
-    write(course, plan(course, course.modules), course.modules)
-    return course
+from .helpers.course import REPO, exported
+from .helpers.notebooks import edit_cell, fill_solutions, grade_id, load, save, source_of
 
 
 @pytest.fixture(scope="module")

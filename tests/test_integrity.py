@@ -6,8 +6,7 @@ import pytest
 from tito import integrity
 from tito.course import Course
 
-from .conftest import REPO, module_text, write_module
-from .test_grading import exported
+from .helpers.course import REPO, exported, module_text, write_module
 
 
 def test_sound_module_passes(adder_course):
@@ -36,7 +35,8 @@ def test_failing_reference_is_reported_by_cell(course_dir):
 
 
 def test_hanging_cell_is_stopped_and_named(course_dir):
-    write_module(course_dir, "01_adder", module_text().replace("return a + b", "import time\n    while True: time.sleep(1)")
+    endless = "import time\n    while True: time.sleep(1)"
+    write_module(course_dir, "01_adder", module_text().replace("return a + b", endless)
                  .replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
                  .replace('"solution": true', '"solution": false'))
     course = exported(course_dir)
@@ -45,8 +45,10 @@ def test_hanging_cell_is_stopped_and_named(course_dir):
 
 
 @pytest.mark.slow
-def test_every_course_module_passes_on_the_reference_and_fails_on_the_stubs():
-    """The whole course, as `tito source check --all` runs it: no failing reference, no grading hole."""
+def test_every_course_module_passes_on_the_reference_and_fails_on_the_stubs(reference_package, monkeypatch):
+    """The whole course, as `tito source check --all` runs it: no failing reference, no grading hole.
+    The kernels import earlier modules from the reference package, not from the checkout's tinytorch/."""
+    monkeypatch.setenv("PYTHONPATH", str(reference_package))
     course = Course.load(REPO)
     reports = integrity.check(course, course.modules, timeout=120)
     problems = {r.module.slug: (r.full.failures, r.full.aborted, [h.grade_id for h in r.holes],

@@ -5,40 +5,23 @@ the published targets (each run stays within about three minutes on a 2-core mac
 """
 from __future__ import annotations
 
-import ast
-import importlib.util
-import io
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-CNN = REPO / "milestones" / "04_cnn" / "run.py"
-TRANSFORMER = REPO / "milestones" / "05_transformer" / "run.py"
+from .helpers.course import REPO
+from .helpers.milestones import MILESTONES, milestone_meta, quiet_console
+from .helpers.milestones import load_script as load
 
-
-def load(path: Path):
-    name = f"_test_milestone_{path.parent.name}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def quiet_console():
-    from rich.console import Console
-    return Console(file=io.StringIO(), width=100)
+CNN = MILESTONES / "04_cnn" / "run.py"
+TRANSFORMER = MILESTONES / "05_transformer" / "run.py"
 
 
 @pytest.mark.parametrize("path", [CNN, TRANSFORMER])
 def test_metadata_is_a_literal_naming_real_modules(path):
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    meta = next(ast.literal_eval(n.value) for n in tree.body
-                if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "MILESTONE" for t in n.targets))
+    meta = milestone_meta(path)
     assert {"title", "year", "requires", "goal"} <= set(meta)
     src = {p.name for p in (REPO / "src").iterdir() if p.is_dir()}
     for slug in meta["requires"]:
@@ -95,7 +78,7 @@ def fake_cifar(folder: Path, per_batch: int = 12) -> Path:
 def test_digits_split_is_stratified_and_fixed():
     m = load(CNN)
     (xtr, ytr), (xte, yte) = m.digits_split()
-    assert xtr.shape[1:] == (1, 8, 8) and xtr.dtype == np.float32 and 0 <= xtr.min() and xtr.max() <= 1
+    assert xtr.shape[1:] == (1, 8, 8) and xtr.dtype == np.float32 and xtr.min() == 0.0 and xtr.max() == 1.0
     assert len(ytr) + len(yte) == 1797 and abs(len(yte) - 360) <= 10
     assert np.all(np.bincount(yte, minlength=10) >= 30)
     (xtr2, _), _ = m.digits_split()
@@ -119,10 +102,22 @@ def test_cifar_loader_reads_python_batches(tmp_path):
 
 
 def test_lenet5_trains_on_cifar_shaped_data(tmp_path):
+    from tinytorch.core.autograd import no_grad
+    from tinytorch.core.tensor import Tensor
+
     m = load(CNN)
     data = m.load_cifar10(fake_cifar(tmp_path, per_batch=8))
-    res = m.train(m.lenet5_cifar(), data, epochs=1, lr=1e-3, batch_size=16, console=quiet_console(), label="t")
-    assert 0.0 <= res["test_accuracy"] <= 1.0 and res["parameters"] == 62006
+    model = m.lenet5_cifar()
+    before = [p.data.copy() for p in model.parameters()]
+    res = m.train(model, data, epochs=1, lr=1e-3, batch_size=16, console=quiet_console(), label="t")
+    assert res["parameters"] == 62006 == sum(b.size for b in before)
+    assert all(not np.array_equal(b, p.data) for b, p in zip(before, model.parameters())), "every tensor trained"
+    (x_train, y_train), (x_test, y_test) = data
+    model.eval()
+    with no_grad():
+        for x, y, key in ((x_train, y_train, "train_accuracy"), (x_test, y_test, "test_accuracy")):
+            expected = float(np.mean(model(Tensor(x)).data.argmax(-1) == y))
+            assert res[key] == pytest.approx(expected), f"{key} is not the model's accuracy"
 
 
 def test_cnn_milestone_with_cifar_env(tmp_path, monkeypatch):

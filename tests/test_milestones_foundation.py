@@ -1,40 +1,17 @@
 """Milestones 01-03 run against the exported package and reach their targets; the shared data helpers work."""
 from __future__ import annotations
 
+import ast
 import gzip
-import importlib.util
-import io
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-MILESTONES = REPO / "milestones"
-
-
-def load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.modules.pop(name, None)
-    return module
-
-
-def needs(*packages: str):
-    for package in packages:
-        pytest.importorskip(f"tinytorch.core.{package}", reason=f"tinytorch.core.{package} is not exported yet")
-
-
-def quiet_console():
-    from rich.console import Console
-    buffer = io.StringIO()
-    return Console(file=buffer, width=100, force_terminal=False), buffer
+from .helpers.course import REPO
+from .helpers.milestones import MILESTONES, milestone_meta, quiet_console
+from .helpers.milestones import load_script as load
 
 
 data = load(MILESTONES / "_data.py", "_milestone_data_under_test")
@@ -45,16 +22,12 @@ data = load(MILESTONES / "_data.py", "_milestone_data_under_test")
 
 @pytest.mark.parametrize("folder", ["01_perceptron", "02_xor", "03_mlp"])
 def test_milestone_metadata_is_a_literal(folder):
-    import ast
-    tree = ast.parse((MILESTONES / folder / "run.py").read_text())
-    assigns = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "MILESTONE"]
-    meta = ast.literal_eval(assigns[0].value)
+    meta = milestone_meta(MILESTONES / folder / "run.py")
     assert {"title", "year", "requires", "goal"} <= set(meta)
     assert meta["requires"] == sorted(meta["requires"])
 
 
 def test_milestones_import_only_tinytorch_numpy_rich():
-    import ast
     allowed = {"tinytorch", "numpy", "rich", "__future__", "importlib", "os", "sys", "time", "tempfile", "pathlib",
                "gzip", "struct"}
     mine = [MILESTONES / f / "run.py" for f in ("01_perceptron", "02_xor", "03_mlp")]
@@ -72,7 +45,7 @@ def test_milestones_import_only_tinytorch_numpy_rich():
 def test_digits_dataset_shape_and_range():
     x, y = data.load_digits()
     assert x.shape == (1797, 64) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() == 1.0
+    assert x.min() == 0.0 and x.max() == 1.0
     assert y.shape == (1797,) and set(np.unique(y)) == set(range(10))
     with np.load(REPO / "datasets" / "digits.npz", allow_pickle=False) as raw:
         assert raw["images"].shape == (1797, 8, 8) and raw["images"].max() == 16
@@ -166,7 +139,7 @@ def test_load_mnist_folder(tmp_path):
     folder = fake_mnist(tmp_path / "mnist", n_train=50, n_test=20, compress=False)
     (xtr, ytr), (xte, yte) = data.load_mnist(folder)
     assert xtr.shape == (50, 784) and xte.shape == (20, 784) and xtr.dtype == np.float32
-    assert 0.0 <= xtr.min() and xtr.max() == 1.0 and ytr.dtype == np.int64 and len(yte) == 20
+    assert xtr.min() == 0.0 and xtr.max() == 1.0 and ytr.dtype == np.int64 and len(yte) == 20
     (folder / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(FileNotFoundError, match="t10k-labels"):
         data.load_mnist(folder)
@@ -176,8 +149,8 @@ def test_load_mnist_folder(tmp_path):
 
 
 def test_milestone_01_perceptron():
-    needs("tensor", "activations", "layers", "losses", "autograd", "optimizers")
-    console, out = quiet_console()
+    console = quiet_console()
+    out = console.file
     result = load(MILESTONES / "01_perceptron" / "run.py", "_m01").run(console=console)
     assert result["passed"], out.getvalue()[-3000:]
     assert result["metrics"]["train_accuracy"] == 1.0 and result["metrics"]["test_accuracy"] == 1.0
@@ -185,8 +158,8 @@ def test_milestone_01_perceptron():
 
 
 def test_milestone_02_xor():
-    needs("tensor", "activations", "layers", "losses", "autograd", "optimizers")
-    console, out = quiet_console()
+    console = quiet_console()
+    out = console.file
     result = load(MILESTONES / "02_xor" / "run.py", "_m02").run(console=console)
     metrics = result["metrics"]
     assert result["passed"], out.getvalue()[-3000:]
@@ -195,8 +168,8 @@ def test_milestone_02_xor():
 
 
 def test_milestone_03_mlp_digits():
-    needs("tensor", "activations", "layers", "losses", "autograd", "optimizers", "training")
-    console, out = quiet_console()
+    console = quiet_console()
+    out = console.file
     result = load(MILESTONES / "03_mlp" / "run.py", "_m03").run(console=console)
     metrics = result["metrics"]
     assert result["passed"], out.getvalue()[-3000:]
@@ -207,18 +180,18 @@ def test_milestone_03_mlp_digits():
 
 @pytest.mark.parametrize("quick", [True])
 def test_milestones_quick_mode(quick):
-    needs("tensor", "activations", "layers", "losses", "autograd", "optimizers", "training")
     for folder, name in (("01_perceptron", "_q01"), ("02_xor", "_q02"), ("03_mlp", "_q03")):
-        console, out = quiet_console()
+        console = quiet_console()
+        out = console.file
         result = load(MILESTONES / folder / "run.py", name).run(quick=quick, console=console)
         assert result["passed"], f"{folder} --quick failed:\n" + out.getvalue()[-2000:]
 
 
 def test_milestone_03_trains_on_user_supplied_mnist(tmp_path, monkeypatch):
-    needs("tensor", "activations", "layers", "losses", "autograd", "optimizers", "training")
     folder = fake_mnist(tmp_path / "mnist")
     monkeypatch.setenv("TINYTORCH_MNIST_DIR", str(folder))
-    console, out = quiet_console()
+    console = quiet_console()
+    out = console.file
     result = load(MILESTONES / "03_mlp" / "run.py", "_m03m").run(quick=True, console=console)
     assert result["metrics"]["mnist_test_accuracy"] >= 0.95, out.getvalue()[-3000:]
     assert result["passed"]

@@ -11,7 +11,7 @@ from tito.cli import main
 from tito.course import Course
 from tito.export import plan, write
 
-from .conftest import REPO
+from .helpers.course import REPO
 
 
 def test_committed_releases_match_what_nbgrader_generates_now():

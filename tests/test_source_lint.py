@@ -8,7 +8,7 @@ from tito.errors import LintError, UsageError
 from tito.export import lint, plan
 from tito.source import parse_text
 
-from .conftest import module_text, write_module
+from .helpers.course import module_text, write_module
 
 PATH = "src/01_adder/01_adder.py"
 

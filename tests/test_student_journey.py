@@ -21,8 +21,9 @@ from tito.course import Course
 from tito.export import plan, write
 from tito.render.package import origin_of
 
-from .conftest import REPO
-from .test_student_lifecycle import load, progress, solve
+from .helpers.course import REPO
+from .helpers.notebooks import load
+from .helpers.student import progress, solve
 
 FOUNDATION = ["01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd", "06_optimizers", "07_training"]
 MILESTONES = ["01_perceptron", "02_xor", "03_mlp"]

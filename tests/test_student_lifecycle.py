@@ -5,8 +5,8 @@ TINYTORCH_ROOT pointing at the copy; the real repo's files are never touched.
 """
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,9 +18,11 @@ from click.testing import CliRunner
 from tito.cli import main
 from tito.course import Course
 from tito.export import plan, write
-from tito.render.package import export_code
 
-from .conftest import REPO, module_text, write_module
+from .helpers.course import REPO, module_text, write_module
+from .helpers.notebooks import edit_cell, grade_id, load, save, source_of
+from .helpers.student import package_snapshot as snapshot
+from .helpers.student import progress, solve
 
 PACKAGE_TEST = '''
 from tinytorch.core.adder import add
@@ -43,6 +45,8 @@ def released(tmp_path_factory) -> Path:
     write_module(root, "02_twice", module_text(name="twice", title="Twice", prereqs="[01_adder]", exports="add"))
     (root / "tests" / "modules").mkdir(parents=True)
     (root / "tests" / "modules" / "test_01_adder.py").write_text(PACKAGE_TEST)
+    # The repo suite's conftest renders the reference package: a student's run must never load it.
+    (root / "tests" / "conftest.py").write_text("raise RuntimeError('conftest.py loaded by a student run')\n")
     course = Course.load(root)
     write(course, plan(course, course.modules), course.modules)
     for module in course.modules:
@@ -67,50 +71,10 @@ def tito(*args, input=None):
     return CliRunner().invoke(main, list(args), input=input)
 
 
-def load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def grade_id(cell: dict) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def solve(root: Path, slug: str = "01_adder", extra: str = "", body: str | None = None) -> Path:
-    """Act as the student: write the reference solution (from modules/) into each solution cell."""
-    path = root / "workspace" / slug / f"{slug}.ipynb"
-    notebook = load(path)
-    reference = {grade_id(c): source(c) for c in load(root / "modules" / slug / f"{slug}.ipynb")["cells"]}
-    for cell in notebook["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("solution"):
-            full = reference[grade_id(cell)]
-            directives = [l for l in full.split("\n") if l.lstrip().startswith("#|")]
-            code = body if body is not None else export_code(full)
-            cell["source"] = "\n".join(directives + [code + extra])
-    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-    return path
-
-
-def edit_test_cell(path: Path, gid: str, new_source: str) -> None:
-    notebook = load(path)
-    for cell in notebook["cells"]:
-        if grade_id(cell) == gid:
-            cell["source"] = new_source
-    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
-
-
-def progress(root: Path) -> dict:
-    return load(root / ".tito" / "progress.json")
-
-
 def package_python(root: Path, code: str) -> subprocess.CompletedProcess:
     """Run `code` in a fresh interpreter that imports `tinytorch` from the course copy."""
     env = dict(os.environ, PYTHONPATH=str(root))
     return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
-
 
 def test_start_copies_release_records_progress_and_never_overwrites(course):
     out = tito("module", "start", "01", "--no-launch")
@@ -149,7 +113,8 @@ def test_test_reports_each_graded_cell_with_the_failing_line(course):
     solve(course)
     out = tito("module", "test", "01")
     assert out.exit_code == 0, out.output
-    assert "pass" in out.output and "2/2" in out.output and "1/1 passed" in out.output
+    assert re.search(r"test-add\W+pass\W+2/2", out.output), out.output
+    assert "FAIL" not in out.output and "Score: 2/2" in out.output and "1/1 passed" in out.output
 
 
 def test_complete_exports_the_students_code(course):
@@ -175,11 +140,6 @@ def test_complete_exports_the_students_code(course):
     assert entry["tests"] == "passed" and entry["completed"].startswith("20")
     # The prerequisite is met now.
     assert tito("module", "start", "02", "--no-launch").exit_code == 0
-
-
-def snapshot(root: Path) -> dict:
-    files = [p for p in (root / "tinytorch").rglob("*.py")] + [root / ".tito" / "progress.json"]
-    return {str(p): p.read_bytes() for p in files if p.exists()}
 
 
 def test_complete_with_a_failing_notebook_test_changes_nothing(course):
@@ -208,7 +168,7 @@ def test_complete_with_a_failing_package_test_changes_nothing(course):
 def test_edited_locked_test_is_refused_with_a_way_back(course):
     tito("module", "start", "01", "--no-launch")
     path = solve(course)
-    edit_test_cell(path, "test-add", "assert True")
+    save(edit_cell(load(path), "test-add", "assert True"), path)
     before = snapshot(course)
     out = tito("module", "complete", "01")
     assert out.exit_code == 1
@@ -219,7 +179,7 @@ def test_edited_locked_test_is_refused_with_a_way_back(course):
     out = tito("module", "reset", "01", "--locked-cells")
     assert out.exit_code == 0 and "test-add" in out.output
     cell = next(c for c in load(path)["cells"] if grade_id(c) == "test-add")
-    assert "assert add(2, 3) == 5" in source(cell)
+    assert "assert add(2, 3) == 5" in source_of(cell)
     assert tito("module", "complete", "01").exit_code == 0  # the student's solution was kept
 
 
@@ -294,11 +254,7 @@ def test_workspace_location_from_environment(course, tmp_path, monkeypatch):
     assert (elsewhere / "01_adder" / "01_adder.ipynb").exists()
     assert not (course / "workspace").exists()
     solve_path = elsewhere / "01_adder" / "01_adder.ipynb"
-    notebook = load(solve_path)
-    for cell in notebook["cells"]:
-        if grade_id(cell) == "add":
-            cell["source"] = "#| export\ndef add(a, b):\n    return a + b"
-    solve_path.write_text(json.dumps(notebook))
+    save(edit_cell(load(solve_path), "add", "#| export\ndef add(a, b):\n    return a + b"), solve_path)
     assert tito("module", "complete", "01").exit_code == 0
     origin = (course / "tinytorch" / "core" / "adder.py").read_text().split("\n")[1]
     assert origin == f"# tito-origin: workspace:{solve_path}"  # still recognised as student work

@@ -9,7 +9,7 @@ from tito.course import Course
 from tito.student import progress as store
 from tito.student.workspace import notebook_path
 
-from .conftest import module_text, write_module
+from .helpers.course import module_text, write_module
 
 
 def read(root):

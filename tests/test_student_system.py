@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,13 +10,12 @@ import time
 import urllib.error
 import urllib.request
 
-import pytest
 from click.testing import CliRunner
 
 from tito.cli import main
 from tito.student import health
 
-from .conftest import REPO
+from .helpers.course import REPO
 
 
 def test_health_passes_in_this_repo_environment(monkeypatch, tmp_path):
@@ -83,8 +81,6 @@ def answers(port: int) -> int | None:
         return None
 
 
-@pytest.mark.skipif(shutil.which("jupyter-lab") is None and not __import__("importlib").util.find_spec("jupyterlab"),
-                    reason="jupyterlab is not installed")
 def test_start_launches_jupyterlab_headless_and_stops_it(adder_course, tmp_path):
     subprocess.run([sys.executable, "-m", "tito", "source", "export", "--all"], cwd=adder_course, check=True,
                    capture_output=True)
@@ -94,7 +90,8 @@ def test_start_launches_jupyterlab_headless_and_stops_it(adder_course, tmp_path)
     port = free_port()
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), TINYTORCH_ROOT=str(adder_course))
     env.pop("TINYTORCH_WORKSPACE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "tito", "module", "start", "01", "--no-browser", "--port", str(port)],
+    start = [sys.executable, "-m", "tito", "module", "start", "01", "--no-browser", "--port", str(port)]
+    proc = subprocess.Popen(start,
                             cwd=adder_course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:

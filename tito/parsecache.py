@@ -4,10 +4,14 @@ Parsing with jupytext is the slowest part of an export (importing it alone takes
 second). A parse depends only on the file's bytes and on the parser's own code, so the key is a hash
 of both; a warm export of an unchanged course never imports jupytext. The cache is an optimisation
 only: any error reading or writing it falls back to a fresh parse.
+
+TITO_PARSE_CACHE moves the cache to another folder (the test suite keeps it out of the checkout), or
+turns it off with `off`.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from pathlib import Path
 
@@ -15,6 +19,7 @@ from .fsutil import atomic_write
 from .source import ParsedSource, parse_text
 
 CACHE_DIR = Path(".tito") / "cache" / "parse"
+ENV_VAR = "TITO_PARSE_CACHE"
 _PARSER_FILES = ("source.py", "errors.py", "parsecache.py")
 MAX_ENTRIES = 200  # old versions of edited files are pruned beyond this
 _parser_digest: str | None = None
@@ -31,18 +36,29 @@ def _parser_version() -> str:
     return _parser_digest
 
 
+def cache_dir(root: Path) -> Path | None:
+    """The cache folder for the course at `root`: $TITO_PARSE_CACHE if set (None for `off`), else under root."""
+    configured = os.environ.get(ENV_VAR, "")
+    if configured.lower() == "off":
+        return None
+    return Path(configured) if configured else Path(root) / CACHE_DIR
+
+
 def parse_cached(path: Path, root: Path) -> ParsedSource:
     """`source.parse_file(path)`, served from the cache when the file and the parser are unchanged."""
     path = Path(path)
     raw = path.read_bytes()
+    folder = cache_dir(root)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         from .source import parse_file
 
         return parse_file(path)
+    if folder is None:
+        return parse_text(text, path)
     key = hashlib.sha256(_parser_version().encode() + str(path).encode() + b"\0" + raw).hexdigest()
-    entry = Path(root) / CACHE_DIR / f"{key}.pickle"
+    entry = folder / f"{key}.pickle"
     try:
         cached = pickle.loads(entry.read_bytes())
         if isinstance(cached, ParsedSource):

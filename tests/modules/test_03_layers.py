@@ -131,4 +131,5 @@ def test_gradients_reach_linear_and_flow_through_dropout():
     assert layer.weight.grad is not None and layer.bias.grad is not None
     mask = (out.data != 0).astype(float) * 2.0                   # what dropout multiplied by
     np.testing.assert_allclose(layer.bias.grad.data, mask.sum(axis=0), atol=1e-6)
-    autograd.check_gradients(lambda w: (x @ w + layer.bias).sum(), Tensor(layer.weight.data.astype(np.float64), requires_grad=True))
+    weight = Tensor(layer.weight.data.astype(np.float64), requires_grad=True)
+    autograd.check_gradients(lambda w: (x @ w + layer.bias).sum(), weight)

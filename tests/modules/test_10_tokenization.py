@@ -8,7 +8,8 @@ from tinytorch.core.tokenization import (BPETokenizer, CharTokenizer, Tokenizer,
                                          pretokenize)
 
 SONNETS = Path(__file__).resolve().parents[2] / "datasets" / "shakespeare_sonnets.txt"
-TEXT = SONNETS.read_text(encoding="utf-8") if SONNETS.is_file() else "From fairest creatures we desire increase,\n" * 300
+TEXT = (SONNETS.read_text(encoding="utf-8") if SONNETS.is_file()
+        else "From fairest creatures we desire increase,\n" * 300)
 
 
 def test_char_round_trip_and_vocab():

@@ -4,7 +4,7 @@ import pytest
 
 from tinytorch.core.tensor import Tensor
 from tinytorch.core.autograd import check_gradients, no_grad
-from tinytorch.core.attention import (AttentionBackward, MultiHeadAttention, attention_forward, causal_mask,
+from tinytorch.core.attention import (MultiHeadAttention, attention_forward, causal_mask,
                                       masked_softmax, merge_heads, scaled_dot_product_attention, split_heads)
 
 
@@ -103,7 +103,8 @@ def test_mha_padding_mask_and_no_grad():
     pad = np.array([True, True, False, False])
     with no_grad():
         y1 = mha(Tensor(x), mask=pad)
-        x2 = x.copy(); x2[0, 2:] = 7.0
+        x2 = x.copy()
+        x2[0, 2:] = 7.0
         y2 = mha(Tensor(x2), mask=pad)
     assert not y1.requires_grad
     assert np.allclose(y1.data[0, :2], y2.data[0, :2], atol=1e-5)

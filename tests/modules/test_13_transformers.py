@@ -6,8 +6,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.autograd import check_gradients
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import Adam
-from tinytorch.core.transformer import (GPT, MLP, LayerNorm, LayerNormBackward, TransformerBlock, layernorm_forward,
-                                        sample_next_token)
+from tinytorch.core.transformer import (GPT, MLP, LayerNorm, TransformerBlock, sample_next_token)
 
 
 def test_layernorm_matches_reference_and_gradients():
@@ -35,7 +34,8 @@ def test_mlp_and_block_gradients():
     check_gradients(lambda a, *ps: mlp(a), Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True), *mlp.parameters())
     block = TransformerBlock(4, 2, mlp_ratio=2)
     assert len(block.parameters()) == 4 + 8 + 4
-    check_gradients(lambda a, *ps: block(a), Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True), *block.parameters())
+    x = Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True)
+    check_gradients(lambda a, *ps: block(a), x, *block.parameters())
 
 
 def test_gpt_shapes_causality_and_param_count():
@@ -45,7 +45,8 @@ def test_gpt_shapes_causality_and_param_count():
     assert model.num_parameters() == V * D + T * D + L * per_block + 2 * D + D * V + V
     ids = np.array([[1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 0]])
     logits = model(ids).data
-    ids2 = ids.copy(); ids2[:, 3:] = 9
+    ids2 = ids.copy()
+    ids2[:, 3:] = 9
     assert np.allclose(model(ids2).data[:, :3], logits[:, :3], atol=1e-5)
     with pytest.raises(ValueError):
         model(np.zeros((1, 7), dtype=int))
@@ -66,7 +67,9 @@ def test_gpt_learns_and_generates():
     first = None
     for _ in range(40):
         loss = loss_fn(model(batch[:, :-1]).reshape(-1, 6), Tensor(batch[:, 1:].reshape(-1)))
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
         first = first if first is not None else float(loss.data)
     assert float(loss.data) < 0.2 * first
     out = model.generate(np.array([[2, 3], [5, 0]]), 10, temperature=0)

@@ -123,8 +123,8 @@ def test_profile_model_columns_of_a_real_mlp():
     assert [r["param_bytes"] for r in rows] == [66560, 0, 263168, 0, 10280]
     assert [r["activation_bytes"] for r in rows] == [16 * 256 * 4] * 4 + [16 * 10 * 4]
     assert [r["flops"] for r in rows] == [2 * 16 * 64 * 256, 4096, 2 * 16 * 256 * 256, 4096, 2 * 16 * 256 * 10]
-    assert all(r["time_ms"] > 0 for r in rows)
-    assert sum(r["share"] for r in rows) == pytest.approx(1.0)
+    times = np.array([r["time_ms"] for r in rows])
+    np.testing.assert_allclose([r["share"] for r in rows], times / times.sum(), rtol=1e-6)
     assert is_grad_enabled(), "profiling must restore grad mode"
     assert all(p.grad is None for p in mlp().parameters())
 

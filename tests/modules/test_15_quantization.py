@@ -124,7 +124,8 @@ def test_integer_linear_matches_formula_and_float():
     x = rng.normal(size=(9, 40)).astype(np.float32)
     y = integer_linear(Tensor(x), ql)
     qx, sx, zx = quantize_affine(x)
-    exact = sx * ql.scale.astype(np.float64) * ((qx.astype(np.int64) - zx) @ (ql.q_weight.astype(np.int64) - ql.zero_point))
+    integer_product = (qx.astype(np.int64) - zx) @ (ql.q_weight.astype(np.int64) - ql.zero_point)
+    exact = sx * ql.scale.astype(np.float64) * integer_product
     assert y.data.dtype == np.float32 and np.allclose(y.data, exact + lin.bias.data, rtol=1e-5, atol=1e-4)
     ref = lin(Tensor(x)).data
     assert np.abs(y.data - ref).max() < 0.03 * np.abs(ref).max()

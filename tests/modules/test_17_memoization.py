@@ -123,5 +123,6 @@ def test_generate_cached_edge_cases():
     model.train()
     assert np.array_equal(generate_cached(model, [2, 3], 0), [2, 3])
     long_prompt = np.arange(9) % 7
-    assert np.array_equal(generate_cached(model, long_prompt, 4, temperature=0), model.generate(long_prompt, 4, temperature=0))
+    expected = model.generate(long_prompt, 4, temperature=0)
+    assert np.array_equal(generate_cached(model, long_prompt, 4, temperature=0), expected)
     assert model.training

@@ -72,15 +72,28 @@ class Spy(Module):
         return self.inner(x)
 
 
-def test_evaluate_model_measures_known_values_without_side_effects():
+def test_evaluate_model_measures_known_values_without_side_effects(monkeypatch):
+    import tinytorch.capstone as capstone
+    import tinytorch.perf.profiling as profiling
+
     lin = Linear(2, 2)
     lin.weight.data[...] = np.eye(2, dtype=np.float32)
     lin.bias.data[...] = 0.0
     x = np.array([[1, 0], [0, 1], [2, 1], [0, 3]], dtype=np.float32)
     y = np.array([0, 1, 1, 1])
-    m = evaluate_model(Sequential(lin), x, y, warmup=1, repeats=2)
+    timed = []
+
+    def fake_latency(fn, warmup=0, repeats=1, **kwargs):  # module 14's timer is tested in module 14
+        fn()
+        timed.append((warmup, repeats))
+        return {"median": 0.0025, "mean": 0.003, "min": 0.002}
+
+    with monkeypatch.context() as patch:
+        patch.setattr(capstone, "measure_latency", fake_latency, raising=False)
+        patch.setattr(profiling, "measure_latency", fake_latency)
+        m = evaluate_model(Sequential(lin), x, y, warmup=1, repeats=2)
     assert m["accuracy"] == 0.75 and m["nbytes"] == 24 and m["params"] == 6
-    assert isinstance(m["latency_ms"], float) and m["latency_ms"] > 0
+    assert m["latency_ms"] == pytest.approx(2.5) and timed == [(1, 2)], "1000 x the median of measure_latency"
     assert evaluate_model(Sequential(lin), Tensor(x), Tensor(y), repeats=1)["accuracy"] == 0.75
     spy = Spy(Sequential(lin))
     spy.train()

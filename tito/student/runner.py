@@ -114,9 +114,10 @@ def pytest_file(course: Course, module: Module) -> Path | None:
 
 def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.Popen:
     # importlib mode: pytest must not put the course root (and its real tinytorch/) on sys.path; the
-    # staged package is found through cwd and PYTHONPATH. No config file, no cache written into the repo.
+    # staged package is found through cwd and PYTHONPATH. No config file, no cache written into the repo,
+    # and no conftest.py: the repo suite's conftest would put the reference package ahead of the stage.
     args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
-            "-c", os.devnull, "--rootdir", str(test_file.parent), f"--confcutdir={test_file.parent.parent}",
+            "-c", os.devnull, "--rootdir", str(test_file.parent), "--noconftest",
             f"--junitxml={report_xml}", str(test_file)]
     with open(stage / "pytest.log", "wb") as log:  # a file, not a pipe: a full pipe would stall pytest
         return subprocess.Popen(args, cwd=stage, env=staged_env(stage), stdout=log, stderr=subprocess.STDOUT)

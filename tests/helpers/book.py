@@ -1,4 +1,4 @@
-"""Helpers shared by the book tests (no tests here): course copies, a local server, headless Chromium."""
+"""The book tests' helpers: course copies, `tito` as a subprocess, a local server, headless Chromium."""
 from __future__ import annotations
 
 import html
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+from .course import REPO
+
 TITO = [sys.executable, "-m", "tito"]
 # What a book build reads; everything else in the repo is irrelevant to it.
 BOOK_INPUTS = ("src", "book", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md",
@@ -85,17 +86,15 @@ def served(directory: Path):
 
 
 def chromium() -> str:
-    """Path of a Chromium binary; a missing browser fails under CI and skips elsewhere."""
+    """Path of a Chromium binary; a missing browser fails the test (deselect these with -m "not browser")."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:
             return found
     if Path("/usr/bin/chromium").exists():
         return "/usr/bin/chromium"
-    reason = "headless Chromium not found (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
+    pytest.fail("headless Chromium not found: install it (apt-get install chromium) or deselect the browser tests "
+                "with -m 'not browser'")
 
 
 def load(browser: str, url: str, screenshot: Path | None = None) -> tuple[str, list[str]]:

@@ -1,4 +1,4 @@
-"""Test helpers that act like a student editing a notebook."""
+"""Reading, writing and editing notebooks as JSON, as a student's editor would."""
 from __future__ import annotations
 
 import json
@@ -26,15 +26,19 @@ def grade_id(cell: dict) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def fill_solutions(student_nb: dict, reference_nb: dict) -> dict:
-    """Write the reference code into every solution cell, as a student who solved everything would."""
+def fill_solutions(student_nb: dict, reference_nb: dict, extra: str = "", body: str | None = None) -> dict:
+    """Write the reference code into every solution cell, as a student who solved everything would.
+
+    `extra` is appended to every solution; `body` replaces the solution code (`#|` directives are kept).
+    """
     reference = {grade_id(c): source_of(c) for c in reference_nb["cells"] if grade_id(c)}
     for cell in student_nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and cell["cell_type"] == "code":
-            keep = [l for l in reference[meta["grade_id"]].split("\n") if l.lstrip().startswith("#|")]
-            body = export_code(reference[meta["grade_id"]])
-            cell["source"] = "\n".join(keep + [body])
+            full = reference[meta["grade_id"]]
+            keep = [line for line in full.split("\n") if line.lstrip().startswith("#|")]
+            code = export_code(full) if body is None else body
+            cell["source"] = "\n".join(keep + [code + extra])
     return student_nb
 
 
