@@ -3,7 +3,8 @@
 Usage: python benchmarks/bench_cnn_vs_torch.py [--runs 7] [--batch 64] [--threads N]
 
 The network is milestone 04's LeNet-style digits model (`lenet_digits()` in milestones/04_cnn/run.py: three 3x3
-convolutions, two max-pools, 256 -> 64 -> 10) on a batch of 8x8 images; a step is forward, cross-entropy, backward and an Adam update.
+convolutions, two max-pools, 256 -> 64 -> 10) on a batch of 8x8 images; a step is forward, cross-entropy,
+backward and an Adam update.
 Both frameworks start from the same weights, and the first step's losses are compared as a sanity check.
 PyTorch is optional (`pip install torch`): without it the tinytorch figure is printed and the comparison
 is skipped. Nothing is asserted; record the figures in your notes.

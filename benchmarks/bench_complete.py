@@ -60,7 +60,8 @@ def solve(root: Path, slug: str) -> None:
     for cell in notebook["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("solution"):
             full = reference[gid(cell)]
-            cell["source"] = "\n".join([l for l in full.split("\n") if l.lstrip().startswith("#|")] + [export_code(full)])
+            directives = [l for l in full.split("\n") if l.lstrip().startswith("#|")]
+            cell["source"] = "\n".join(directives + [export_code(full)])
     path.write_text(json.dumps(notebook, indent=1))
 
 
@@ -80,7 +81,8 @@ def main() -> None:
         solve(root, slug)
         out = tito(root, "module", "complete", args.module)  # warm-up (and proof that it passes)
         if out.returncode != 0:
-            sys.exit(f"`tito module complete {args.module}` does not pass on the reference solution:\n{out.stdout}\n{out.stderr}")
+            sys.exit(f"`tito module complete {args.module}` does not pass on the reference solution:\n"
+                     f"{out.stdout}\n{out.stderr}")
         times = []
         for _ in range(args.runs):
             start = time.perf_counter()

@@ -56,7 +56,8 @@ def time_tinytorch(batches, hidden: int, runs: int) -> list[float]:
         first, second = Linear(64, hidden), Linear(hidden, 10)
         model = Sequential(first, ReLU(), second)
         w1, b1, w2, b2 = init_weights(hidden)
-        first.weight.data, first.bias.data, second.weight.data, second.bias.data = w1.copy(), b1.copy(), w2.copy(), b2.copy()
+        first.weight.data, first.bias.data = w1.copy(), b1.copy()
+        second.weight.data, second.bias.data = w2.copy(), b2.copy()
         opt, loss_fn = Adam(model.parameters(), lr=0.01), CrossEntropyLoss()
         tensors = [(Tensor(x), Tensor(y)) for x, y in batches]
         start = time.perf_counter()

@@ -119,7 +119,8 @@ def reverse_task(quick: bool, console, seed: int = 0) -> dict:
     with no_grad():
         pred = model(example).data.argmax(-1)[0]
     return {"reverse_token_accuracy": tok_acc, "reverse_sequence_accuracy": seq_acc, "reverse_steps": step,
-            "reverse_seconds": time.perf_counter() - t0, "example_in": example[0].tolist(), "example_out": pred.tolist()}
+            "reverse_seconds": time.perf_counter() - t0, "example_in": example[0].tolist(),
+            "example_out": pred.tolist()}
 
 
 # ----------------------------------------------------------------------------------------------- act 2
@@ -230,7 +231,8 @@ def run(quick: bool = False, console=None) -> dict:
 
     reverse_ok = rev["reverse_sequence_accuracy"] == 1.0
     gpt_ok = gpt["val_loss"] <= ratio * gpt["unigram_val_loss"]
-    rows = [("reversal: held-out sequences exactly right", f"{rev['reverse_sequence_accuracy']:.1%}", "100%", reverse_ok),
+    rows = [("reversal: held-out sequences exactly right", f"{rev['reverse_sequence_accuracy']:.1%}", "100%",
+             reverse_ok),
             ("reversal: tokens right", f"{rev['reverse_token_accuracy']:.1%}", "", None),
             ("GPT parameters", f"{gpt['parameters']:,}", "", None),
             ("unigram baseline, val loss (nats/char)", f"{gpt['unigram_val_loss']:.3f}", "", None),

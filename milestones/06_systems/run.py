@@ -111,7 +111,8 @@ def finetune(teacher, student, train, epochs, console, lr=0.005, batch_size=32, 
             order, total = rng.permutation(len(x)), 0.0
             for i in range(0, len(order), batch_size):
                 idx = order[i:i + batch_size]
-                loss = distillation_loss(student(Tensor(x[idx])), soft[idx], y[idx], temperature=temperature, alpha=alpha)
+                loss = distillation_loss(student(Tensor(x[idx])), soft[idx], y[idx], temperature=temperature,
+                                         alpha=alpha)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -165,7 +166,8 @@ def compress(quick: bool, console) -> dict:
     pruned = prune_neurons(baseline, PRUNE_AMOUNT)
     pruned_acc = measure(pruned, *test, repeats=1)["accuracy"]
     console.print(f"pruned {PRUNE_AMOUNT:.0%} of the hidden neurons: 64-{baseline[0].out_features}-10 -> "
-                  f"64-{pruned[0].out_features}-10, test accuracy {base['accuracy']:.2%} -> {pruned_acc:.2%} before fine-tuning")
+                  f"64-{pruned[0].out_features}-10, test accuracy {base['accuracy']:.2%} -> {pruned_acc:.2%} "
+                  "before fine-tuning")
     finetune(baseline, pruned, train, epochs=4 if quick else 8, console=console)
     tuned_acc = measure(pruned, *test, repeats=1)["accuracy"]
     shipped = quantize_model(pruned)
@@ -287,8 +289,8 @@ def run(quick: bool = False, console=None) -> dict:
     same_ok = g["tokens_identical"]
     fast_ok = g["kv_speedup"] >= KV_SPEEDUP_TARGET
     rows = [("MLP: size reduction (model_nbytes)", f"{c['size_reduction']:.2f}x", f"≥ {SIZE_TARGET:.0f}x", size_ok),
-            ("MLP: test accuracy lost", f"{100 * c['accuracy_drop']:.2f} points", f"≤ {100 * MAX_ACCURACY_DROP:.0f} points",
-             acc_ok),
+            ("MLP: test accuracy lost", f"{100 * c['accuracy_drop']:.2f} points",
+             f"≤ {100 * MAX_ACCURACY_DROP:.0f} points", acc_ok),
             ("GPT: cached tokens identical to generate", "yes" if same_ok else "no", "identical", same_ok),
             (f"GPT: KV-cache speed-up, {NEW_TOKENS} tokens", f"{g['kv_speedup']:.1f}x", f"≥ {KV_SPEEDUP_TARGET:.0f}x",
              fast_ok)]
