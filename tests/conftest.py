@@ -30,6 +30,9 @@ def _is_xdist_controller(config) -> bool:
 
 def pytest_configure(config):
     global _session_dir
+    # Tests that depend on the output width set COLUMNS themselves. An inherited value (xdist workers get
+    # COLUMNS=80) would freeze the width of tito's rich consoles, which are created at import.
+    os.environ.pop("COLUMNS", None)
     if _is_xdist_controller(config):
         return
     _session_dir = Path(tempfile.mkdtemp(prefix="tinytorch-tests-"))

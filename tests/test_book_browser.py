@@ -13,7 +13,8 @@ import pytest
 from .helpers.book import (chromium, copy_course, load, page_title, secret_lines, served, tito, toc_pages,
                            visible_text)
 
-pytestmark = pytest.mark.browser
+# One xdist worker runs them all, so the session-scoped book is built once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("book")]
 
 MERMAID_SOURCE = re.compile(r'<pre[^>]*class="mermaid"')
 MERMAID_SVG = re.compile(r'<svg[^>]*aria-roledescription="[^"]+"')

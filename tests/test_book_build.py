@@ -140,6 +140,7 @@ def test_chapters_are_the_student_view_with_real_outputs(book_course):
     assert "m01 --> m02" in (chapters / "_learning_path.md").read_text()
 
 
+@pytest.mark.slow
 def test_markdown_edit_rebuilds_one_chapter_without_a_kernel(book_course):
     from tito.book.build import build
 
@@ -199,6 +200,7 @@ def test_an_output_that_shows_a_solution_line_is_refused():
     assert "secret_value" not in render_chapter(module, nb, [], {"return secret_value * 2"}, "src", "key")
 
 
+@pytest.mark.slow
 def test_broken_reference_fails_the_build_every_time(book_course):
     page = book_course / "book" / "workflow.md"
     page.write_text(page.read_text() + "\nSee {doc}`a page that does not exist <nowhere>`.\n")

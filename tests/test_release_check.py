@@ -6,6 +6,8 @@ import shutil
 
 from click.testing import CliRunner
 
+import pytest
+
 from tito import grading
 from tito.cli import main
 from tito.course import Course
@@ -14,11 +16,13 @@ from tito.export import plan, write
 from .helpers.course import REPO
 
 
+@pytest.mark.slow
 def test_committed_releases_match_what_nbgrader_generates_now():
     course = Course.load(REPO)
     assert grading.stale_releases(course, course.modules) == []
 
 
+@pytest.mark.slow
 def test_a_hand_edited_release_is_reported_and_nothing_is_written(adder_course, monkeypatch):
     course = Course.load(adder_course)
     write(course, plan(course, course.modules), course.modules)
