@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable, Protocol, TypeVar
 
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
@@ -85,12 +86,7 @@ class Course:
 
     def resolve(self, ident: str | int) -> Module:
         """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise."""
-        key = str(ident).strip().lower()
-        for module in self.modules:
-            if key in (module.id, str(module.number), module.slug, module.name):
-                return module
-        valid = ", ".join(f"{m.id} ({m.name})" for m in self.modules) or "none: src/ has no modules"
-        raise UsageError(f"unknown module `{ident}`; valid modules: {valid}")
+        return resolve_ident(self.modules, ident, "module", empty="none: src/ has no modules")
 
     def select(self, idents: tuple[str, ...] | list[str], all_: bool = False) -> list[Module]:
         if all_ or not idents:
@@ -120,6 +116,33 @@ class Course:
     def next_after(self, module: Module) -> Module | None:
         later = [m for m in self.modules if m.number > module.number]
         return later[0] if later else None
+
+
+class Numbered(Protocol):
+    number: int
+    name: str
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
+N = TypeVar("N", bound=Numbered)
+
+
+def resolve_ident(items: Iterable[N], ident: str | int, what: str, empty: str = "none") -> N:
+    """The one resolver of course ids (modules, milestones): `01`, `1`, `01_tensor` or `tensor`.
+
+    A UsageError names every valid id otherwise."""
+    items = list(items)
+    key = str(ident).strip().lower()
+    for item in items:
+        if key in (item.id, str(item.number), item.slug, item.name):
+            return item
+    valid = ", ".join(f"{i.id} ({i.name})" for i in items) or empty
+    raise UsageError(f"unknown {what} `{ident}`; valid {what}s: {valid}")
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course
-from .errors import TitoError, UsageError
+from .course import Course, resolve_ident
+from .errors import TitoError
 
 FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 
@@ -66,13 +66,7 @@ def discover(course: Course) -> list[Milestone]:
 
 
 def resolve(course: Course, ident: str) -> Milestone:
-    key = str(ident).strip().lower()
-    milestones = discover(course)
-    for milestone in milestones:
-        if key in (milestone.id, str(milestone.number), milestone.slug, milestone.name):
-            return milestone
-    valid = ", ".join(f"{m.id} ({m.name})" for m in milestones) or "none"
-    raise UsageError(f"unknown milestone `{ident}`; valid milestones: {valid}")
+    return resolve_ident(discover(course), ident, "milestone")
 
 
 def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:
