@@ -187,7 +187,7 @@ def test_an_output_that_shows_a_solution_line_is_refused():
     from tito.render.book import chapter_notebook, output_leaks
 
     module = Module(number=1, name="t", src=Path("src/01_t/01_t.py"), title="T", summary="", tier="foundation",
-                    minutes=30, prerequisites=(), objectives=(), exports=(), milestone=None, package="core.t")
+                    minutes=30, prerequisites=(), objectives=(), exports=(), milestones=(), package="core.t")
     nb = {"cells": [
         {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# T"},
         {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "show()",

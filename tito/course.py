@@ -33,8 +33,13 @@ class Module:
     prerequisites: tuple[str, ...]
     objectives: tuple[str, ...]
     exports: tuple[str, ...]
-    milestone: str | None
+    milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
     package: str  # dotted path under tinytorch, e.g. "core.tensor"
+
+    @property
+    def milestone(self) -> str | None:
+        """The first milestone this module unlocks, if any (see `milestones` for all of them)."""
+        return self.milestones[0] if self.milestones else None
 
     @property
     def id(self) -> str:
@@ -201,7 +206,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         return None
 
     def field_line(key: str) -> int:
-        return _field_line(path, key, text)
+        return field_line(path, key, text)
 
     def listing(key: str) -> tuple[str, ...]:
         value = meta.get(key) or []
@@ -232,7 +237,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         prerequisites=listing("prerequisites"),
         objectives=listing("objectives"),
         exports=listing("exports"),
-        milestone=str(meta["milestone"]) if meta.get("milestone") else None,
+        milestones=listing("milestone"),
         package=package,
     )
 
@@ -253,16 +258,16 @@ def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
         for prereq in module.prerequisites:
             target = by_slug.get(prereq)
             if target is None:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"),
+                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
                                         f"unknown prerequisite `{prereq}`",
                                         f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
             elif target.number >= module.number:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
+                problems.append(Problem(module.src, field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
                                         "a module can only build on earlier modules"))
 
 
-def _field_line(path: Path, key: str, text: str | None = None) -> int:
-    """Line of `key:` in the header (2, the `jupyter:` line, when absent)."""
+def field_line(path: Path, key: str, text: str | None = None) -> int:
+    """Line of the course header field `key:` (2, the `jupyter:` line, when absent)."""
     text = path.read_text(encoding="utf-8") if text is None else text
     for i, line in enumerate(text.split("\n")):
         if re.match(rf"^#\s+{key}\s*:", line):

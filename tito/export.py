@@ -13,6 +13,8 @@ from .backups import backup_file
 from .course import Course, Module
 from .errors import LintError, Problem, TitoError
 from .fsutil import atomic_write, read_bytes
+from .headers import header_problems
+from .milestones import discover
 from .render.notebook import render_notebook
 from .render.package import chunks_from_source, origin_of, render_package, render_root_init, render_subpackage_init
 from .render.toc import TOC_FILE, render_toc
@@ -44,9 +46,11 @@ def src_label(course: Course, module: Module) -> str:
 def lint(course: Course, modules: list[Module]) -> None:
     """Raise LintError with every problem of every module; return quietly when all are clean."""
     problems: list[Problem] = []
+    milestones = discover(course)
     for module in modules:
         parsed = course.parse(module)
         problems.extend(parsed.problems)
+        problems.extend(header_problems(module, parsed, milestones))
         if parsed.default_exp and parsed.default_exp != module.package:
             problems.append(Problem(module.src, parsed.default_exp_line, "conflicting `#| default_exp`",
                                     "keep exactly one `#| default_exp` per module"))

@@ -69,6 +69,13 @@ def resolve(course: Course, ident: str) -> Milestone:
     return resolve_ident(discover(course), ident, "milestone")
 
 
+def unlocked_by(milestones: list[Milestone], module_slug: str) -> list[Milestone]:
+    """The milestones `module_slug` unlocks: those whose `requires` end with it (its highest-numbered module).
+
+    Derived from the milestones' `requires` alone; a module header's `milestone:` is checked against it."""
+    return [m for m in milestones if m.requires and max(m.requires) == module_slug]
+
+
 def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:
     return [slug for slug in milestone.requires if slug not in completed]
 

@@ -67,7 +67,7 @@ def _renderer_digest() -> str:
 def _card_inputs(course: Course, module: Module) -> list:
     prereqs = [course.resolve(p) for p in module.prerequisites]
     return [module.id, module.title, module.summary, module.tier, module.minutes, list(module.objectives),
-            module.import_line, module.milestone, [(p.slug, p.title) for p in prereqs]]
+            module.import_line, list(module.milestones), [(p.slug, p.title) for p in prereqs]]
 
 
 def _write_if_changed(root: Path, rel: Path, text: str) -> bool:

@@ -32,7 +32,7 @@ def modules_grid(course: Course) -> str:
                 f"{len(modules)} module{'s' if len(modules) != 1 else ''}, {duration(total)} in all.", "",
                 ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
         for m in modules:
-            footer = duration(m.minutes) + (f" · milestone {m.milestone}" if m.milestone else "")
+            footer = duration(m.minutes) + "".join(f" · milestone {slug}" for slug in m.milestones)
             out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}", ":link-type: doc",
                     ":class-card: tito-grid-card", "", m.summary or m.title, "",
                     ":::{card-footer}", footer, ":::", "::::", ""]

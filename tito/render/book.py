@@ -46,7 +46,7 @@ def module_card(module: Module, prerequisites: list[Module]) -> str:
         ":class-card: tito-module-card",
         "",
         f"{{bdg-primary}}`{tier} tier` {{bdg-secondary}}`{duration(module.minutes)}`"
-        + (f" {{bdg-info}}`unlocks milestone {module.milestone}`" if module.milestone else ""),
+        + "".join(f" {{bdg-info}}`unlocks milestone {m}`" for m in module.milestones),
         "",
     ]
     if module.summary:
