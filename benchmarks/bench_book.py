@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-INPUTS = ("src", "book", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md", "pyproject.toml",
+INPUTS = ("src", "book", "vendor", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md", "pyproject.toml",
           "nbgrader_config.py")
 
 
