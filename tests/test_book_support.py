@@ -19,8 +19,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 TITO = [sys.executable, "-m", "tito"]
 # What a book build reads; everything else in the repo is irrelevant to it.
-BOOK_INPUTS = ("src", "book", "vendor", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md",
-               "pyproject.toml", "nbgrader_config.py")
+BOOK_INPUTS = ("src", "milestones", "book", "vendor", "datasets", "_config.yml",
+               "_toc.yml", "README.md", "AUTHORING.md", "pyproject.toml", "nbgrader_config.py")
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--virtual-time-budget=5000"]

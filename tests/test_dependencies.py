@@ -4,9 +4,9 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import tomllib
 from importlib.metadata import packages_distributions
 
+import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

@@ -262,7 +262,8 @@ def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
                                         f"unknown prerequisite `{prereq}`",
                                         f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
             elif target.number >= module.number:
-                problems.append(Problem(module.src, field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
+                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
+                                        f"prerequisite `{prereq}` does not come before this module",
                                         "a module can only build on earlier modules"))
 
 

@@ -2,7 +2,8 @@
 
 Parsing with jupytext is the slowest part of an export (importing it alone takes a good part of a
 second). A parse depends only on the file's bytes, the parser's own code and the installed jupytext (its
-reading decides the cells), so the key is a hash of all three; a warm export of an unchanged course never imports jupytext. The cache is an optimisation
+reading decides the cells), so the key is a hash of all three; a warm export of an unchanged course
+never imports jupytext. The cache is an optimisation
 only: any error reading or writing it falls back to a fresh parse.
 """
 from __future__ import annotations

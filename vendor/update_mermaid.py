@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot reach the npm registry ({exc})", file=sys.stderr)
         return 1
     LOCK.write_text(json.dumps(new_lock, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"vendored mermaid {new_lock['version']}: {len(new_lock['files'])} files in {TARGET.relative_to(HERE.parent)}")
+    where = TARGET.relative_to(HERE.parent)
+    print(f"vendored mermaid {new_lock['version']}: {len(new_lock['files'])} files in {where}")
     return 0
 
 

@@ -33,7 +33,8 @@ def modules_grid(course: Course) -> str:
                 ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
         for m in modules:
             footer = duration(m.minutes) + "".join(f" · milestone {slug}" for slug in m.milestones)
-            out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}", ":link-type: doc",
+            out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}",
+                    ":link-type: doc",
                     ":class-card: tito-grid-card", "", m.summary or m.title, "",
                     ":::{card-footer}", footer, ":::", "::::", ""]
         out += [":::::", ""]
@@ -76,11 +77,11 @@ def learning_path(course: Course) -> str:
     graph.append("```")
     table = ["| Module | Tier | Time | Builds on | Exports |", "|---|---|---|---|---|"]
     for m in course.modules:
-        needs = ", ".join(f"{{doc}}`{by_slug[p].id} <{chapter_doc(by_slug[p], absolute=True)}>`" for p in m.prerequisites
-                          if p in by_slug) or "none"
+        needs = ", ".join(f"{{doc}}`{by_slug[p].id} <{chapter_doc(by_slug[p], absolute=True)}>`"
+                          for p in m.prerequisites if p in by_slug) or "none"
         exports = ", ".join(f"`{e}`" for e in m.exports) or "none"
-        table.append(f"| {{doc}}`{m.id} · {m.title} <{chapter_doc(m, absolute=True)}>` | {m.tier.title()} | {duration(m.minutes)} "
-                     f"| {needs} | {exports} |")
+        table.append(f"| {{doc}}`{m.id} · {m.title} <{chapter_doc(m, absolute=True)}>` | {m.tier.title()} "
+                     f"| {duration(m.minutes)} | {needs} | {exports} |")
     return "\n".join([NOTE, "", *graph, "", *table, ""])
 
 

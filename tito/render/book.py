@@ -124,7 +124,8 @@ def output_leaks(chapter: dict, secrets: set[str]) -> list[tuple[str, str]]:
     found = []
     for cell in chapter["cells"]:
         for output in cell.get("outputs", []):
-            found += [(str(cell.get("id")), l.strip()) for l in _output_text(output).split("\n") if _secret_in(l, secrets)]
+            lines = _output_text(output).split("\n")
+            found += [(str(cell.get("id")), l.strip()) for l in lines if _secret_in(l, secrets)]
     return found
 
 
