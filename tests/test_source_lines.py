@@ -170,3 +170,19 @@ def test_parse_cache_is_keyed_on_the_jupytext_version(tmp_path, monkeypatch):
     monkeypatch.setattr(parsecache, "jupytext_version", lambda: "0.0.0-another")
     parsecache.parse_cached(src, tmp_path)
     assert len(list(entries.glob("*.pickle"))) == 2, "another jupytext must parse afresh"
+
+
+@pytest.mark.parametrize("blank_lines", [0, 1, 2, 3])
+def test_code_before_the_first_marker_keeps_its_lines(blank_lines):
+    # jupytext's header takes one blank line after it; any other line before the first `# %%` is a cell.
+    text = module_text(body="") + "\n" * blank_lines + "import os\nx = (\n\n# %%\n#| default_exp core.adder\n"
+    assert_lines_hold(text.replace("x = (", "x = 1"))
+    lines = text.split("\n")
+    assert lines[syntax_problem(text).line - 1] == "x = ("
+
+
+def test_blank_lines_alone_before_the_first_marker():
+    text = module_text(body="") + "\n\n\n# %%\n#| default_exp core.adder\nimport os\n"
+    parsed = parse_text(text, Path("a.py"))
+    assert not parsed.problems
+    assert_lines_hold(text)

@@ -170,12 +170,16 @@ def _locate(lines: list[str], nb_cells: list, start: int) -> tuple[list[tuple[in
     (line, why) where the file and jupytext first disagree.
     """
     placed: list[tuple[int, int, str]] = []
+    end = len(lines) - 1 if lines and lines[-1] == "" else len(lines)  # jupytext's count (str.splitlines)
+    if start and start < end and lines[start].strip() in ("", "#"):
+        start += 1  # jupytext's header takes the one blank line after it
     cursor = start  # 0-based index of the first line not yet accounted for
     for index, cell in enumerate(nb_cells):
         quoted = cell.cell_type == "markdown" and str(cell.metadata.get("cell_marker", "")).startswith(QUOTES)
         commented = cell.cell_type != "code" and not quoted
-        if index == 0 and _implicit(lines, cursor):
-            marker, body, rest = cursor, cursor, ""  # text before the first `# %%` is a cell of its own
+        if index == 0 and cursor < end and not MARKER.match(lines[cursor]):
+            # Anything before the first `# %%`, blank lines included, is a cell of its own.
+            marker, body, rest = cursor, cursor, ""
         else:
             while cursor < len(lines) and _is_blank(lines[cursor]):
                 cursor += 1
@@ -198,14 +202,6 @@ def _locate(lines: list[str], nb_cells: list, start: int) -> tuple[list[tuple[in
     if leftover:
         return placed, (leftover[0] + 1, "this line belongs to no cell jupytext reads")
     return placed, None
-
-
-def _implicit(lines: list[str], cursor: int) -> bool:
-    """Is there code before the first marker? (jupytext makes it a cell, leading blank lines included.)"""
-    for line in lines[cursor:]:
-        if not _is_blank(line):
-            return not MARKER.match(line)
-    return False
 
 
 def _directives(cell: Cell, path: Path, problems: list[Problem]) -> None:
