@@ -36,12 +36,13 @@ class UsageError(TitoError):
 
 
 class Interrupted(TitoError):
-    """Ctrl-C (SIGINT): stopped cleanly."""
+    """Ctrl-C (SIGINT, exit 130) or a termination signal (e.g. SIGTERM, 143): stopped cleanly."""
 
     exit_code = EXIT_INTERRUPTED
 
-    def __init__(self, message: str = "interrupted"):
+    def __init__(self, message: str = "interrupted", exit_code: int = EXIT_INTERRUPTED):
         super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
