@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Protocol, TypeVar
+from typing import Iterable, TypeVar
 
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
@@ -21,8 +21,23 @@ FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 TIERS = ("foundation", "architecture", "optimization", "capstone")
 
 
+class Numbered:
+    """Course ids of a numbered item (a module or a milestone) from its `number` and `name` fields."""
+
+    number: int
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.id}_{self.name}"
+
+
 @dataclass(frozen=True)
-class Module:
+class Module(Numbered):
     number: int
     name: str  # "tensor"
     src: Path
@@ -40,14 +55,6 @@ class Module:
     def milestone(self) -> str | None:
         """The first milestone this module unlocks, if any (see `milestones` for all of them)."""
         return self.milestones[0] if self.milestones else None
-
-    @property
-    def id(self) -> str:
-        return f"{self.number:02d}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.id}_{self.name}"
 
     @property
     def import_path(self) -> str:
@@ -121,17 +128,6 @@ class Course:
     def next_after(self, module: Module) -> Module | None:
         later = [m for m in self.modules if m.number > module.number]
         return later[0] if later else None
-
-
-class Numbered(Protocol):
-    number: int
-    name: str
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def slug(self) -> str: ...
 
 
 N = TypeVar("N", bound=Numbered)

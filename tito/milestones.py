@@ -13,14 +13,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course, resolve_ident
+from .course import Course, Numbered, resolve_ident
 from .errors import TitoError
 
 FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
-class Milestone:
+class Milestone(Numbered):
     number: int
     name: str
     path: Path
@@ -28,14 +28,6 @@ class Milestone:
     year: str
     requires: tuple[str, ...]
     goal: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.number:02d}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.id}_{self.name}"
 
 
 def _literal(path: Path) -> dict:
