@@ -22,6 +22,7 @@ from ..fsutil import atomic_write, read_bytes
 from ..grading import leak_lines, student_view
 from ..render import book as chapter_renderer
 from ..render.notebook import dumps
+from ..render import toc
 from ..render.toc import CHAPTERS, TOC_FILE, chapter_file, render_toc
 from . import execute, pages
 from .sphinx_build import Progress, run_sphinx
@@ -57,9 +58,10 @@ class _Plan:
 
 
 def _renderer_digest() -> str:
-    """Changing how chapters are rendered must regenerate them."""
+    """Changing how chapters are rendered (here, in render/book.py or the links of render/toc.py) must
+    regenerate them."""
     h = hashlib.sha256()
-    for path in (Path(chapter_renderer.__file__), Path(execute.__file__)):
+    for path in (Path(__file__), Path(chapter_renderer.__file__), Path(toc.__file__), Path(execute.__file__)):
         h.update(path.read_bytes())
     return h.hexdigest()
 
