@@ -21,8 +21,8 @@ from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
 from ..grading import leak_lines, student_view
 from ..render import book as chapter_renderer
-from ..render.notebook import dumps
 from ..render import toc
+from ..render.notebook import dumps
 from ..render.toc import CHAPTERS, TOC_FILE, chapter_file, render_toc
 from . import execute, pages
 from .sphinx_build import Progress, run_sphinx
