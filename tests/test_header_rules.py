@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,9 @@ def milestone(root: Path, slug: str, requires: list[str]) -> None:
 
 
 def with_milestone_field(text: str, value: str) -> str:
-    return text.replace("#     exports: [add]\n", f"#     exports: [add]\n#     milestone: {value}\n")
+    changed = re.sub(r"(#     exports: \[.*\]\n)", rf"\1#     milestone: {value}\n", text, count=1)
+    assert changed != text
+    return changed
 
 
 def problems(root: Path) -> list[tuple[str, int, str]]:
@@ -103,3 +106,10 @@ def test_unlocks_come_from_the_requires_alone():
     assert by_module["01_tensor"] == []
     for module in course.modules:  # and every header agrees with them (the course lints clean)
         assert list(module.milestones) == by_module[module.slug], module.slug
+
+
+def test_a_course_copy_without_milestones_checks_exports_only(adder_course):
+    write_module(adder_course, "01_adder", with_milestone_field(module_text(exports="addd"), "01_first"))
+    assert [m for _, _, m in problems(adder_course)] == ["`exports:` lists `addd`, which no `#| export` cell defines"]
+    (adder_course / "milestones").mkdir()
+    assert "`milestone: 01_first` names no milestone" in [m for _, _, m in problems(adder_course)]

@@ -4,6 +4,8 @@
   cannot fail after a clean export.
 - `milestone:` must name milestones whose `requires` include the module, and must list every milestone
   the module unlocks (derived from the milestones' `requires` alone: the one each milestone needs last).
+  A course copy without a milestones/ folder (a few modules for a test or a benchmark) has nothing to
+  hold the field to, so only the export rule applies there.
 Problems point at the header field's line.
 """
 from __future__ import annotations
@@ -70,5 +72,9 @@ def milestone_problems(module: Module, milestones: list[Milestone]) -> list[Prob
     return problems
 
 
-def header_problems(module: Module, parsed: ParsedSource, milestones: list[Milestone]) -> list[Problem]:
-    return export_problems(module, parsed) + milestone_problems(module, milestones)
+def header_problems(module: Module, parsed: ParsedSource, milestones: list[Milestone] | None) -> list[Problem]:
+    """Both rules; `milestones` is None when the course has no milestones/ folder."""
+    problems = export_problems(module, parsed)
+    if milestones is not None:
+        problems += milestone_problems(module, milestones)
+    return problems
