@@ -60,6 +60,19 @@ def test_every_reported_line_of_every_module_holds_what_it_claims(path: Path):
     assert_lines_hold(text, str(path.relative_to(REPO)))
 
 
+@pytest.mark.parametrize("path", SOURCES, ids=[p.parent.name for p in SOURCES])
+def test_an_error_planted_in_any_module_is_reported_at_its_line(path: Path):
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    parsed = parse_text(text, path)
+    # The last `def` line of a code cell: late in the file, so every earlier cell's line count matters.
+    target = max(c.line_of(i) for c in parsed.cells if c.kind == "code"
+                 for i, l in enumerate(c.lines) if l.startswith("def "))
+    lines[target - 1] += " $"
+    planted = parse_text("\n".join(lines), path)
+    assert [(p.line, p.message.split(":")[0]) for p in planted.problems] == [(target, "Python syntax error")]
+
+
 def test_the_corpus_is_the_whole_course():
     assert len(SOURCES) >= 20, "every module's source takes part in the line-fidelity test"
 
