@@ -97,11 +97,29 @@ def manager_class():
     return _MANAGER
 
 
+def execute_preprocessor():
+    """`TitoExecute`: nbgrader's Execute preprocessor with `TitoKernelManager` (nbgrader passes its own
+    kernel manager class as an argument, so configuring `Execute.kernel_manager_class` has no effect)."""
+    from nbgrader.preprocessors import Execute
+
+    class TitoExecute(Execute):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", manager_class())
+            super().__init__(*args, **kwargs)
+
+    return TitoExecute
+
+
 def configure_nbgrader(config, argv_prefix: list[str] | None = None, run_dir: Path | None = None,
                        transport: str | None = None) -> None:
-    """Make nbgrader's Execute preprocessor (autograde) start kernels the way tito does (see the module doc)."""
-    name = "tito.kernel.TitoKernelManager"
-    config.Execute.kernel_manager_class = name
+    """Make nbgrader's autograde start kernels the way tito does (see the module doc): its Execute step becomes
+    `TitoExecute` (still configured by `Execute.*` settings, a subclass), launching through `kernel_command`."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    steps = config.Autograde.get("autograde_preprocessors") or \
+        Autograde.class_traits()["autograde_preprocessors"].default()
+    config.Autograde.autograde_preprocessors = [execute_preprocessor() if step is Execute else step for step in steps]
     if argv_prefix is not None:
         config.TitoKernelManager.argv_prefix = list(argv_prefix)
     if run_dir is not None:

@@ -105,7 +105,8 @@ def run_notebook(notebook: dict, pythonpath: str, root: str, timeout: float = TI
 
 
 def execute_all(jobs: list[tuple[str, dict]], pythonpath: Path, root: Path, workers: int | None = None,
-                on_result: Callable[[str, list[dict]], None] | None = None) -> dict[str, list[dict]]:
+                on_result: Callable[[str, list[dict]], None] | None = None,
+                timeout: float = TIMEOUT) -> dict[str, list[dict]]:
     """Run several notebooks at once; {slug: outputs}. `on_result` sees each success as it lands (so
     a failing module does not throw away the others' work); every failure is reported at the end."""
     from .. import kernel
@@ -126,7 +127,7 @@ def execute_all(jobs: list[tuple[str, dict]], pythonpath: Path, root: Path, work
 
     with contextlib.ExitStack() as stack:
         scratch = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-book-"))) for _ in jobs]
-        kernel.execute_all([_job(nb, str(pythonpath), str(root), folder, TIMEOUT)
+        kernel.execute_all([_job(nb, str(pythonpath), str(root), folder, timeout)
                             for (slug, nb), folder in zip(jobs, scratch)], workers, landed)
     if errors:
         raise TitoError("module notebooks failed to execute (fix the source, then rebuild):\n  " + "\n  ".join(errors))
