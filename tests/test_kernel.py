@@ -183,6 +183,13 @@ def test_nbgrader_is_configured_to_start_kernels_through_the_boot_wrapper(tmp_pa
     assert cmd[4:6] == ["ipykernel_launcher", "-f"] and Path(cmd[6]).parent == (tmp_path / "k")
 
 
+def test_autograde_uses_the_engines_kernel_launch(tmp_path):
+    from tito.grading import nbgrader_config
+
+    steps = nbgrader_config(tmp_path).Autograde.autograde_preprocessors
+    assert [s.__name__ for s in steps if "Execute" in s.__name__] == ["TitoExecute"]
+
+
 # --- nbutil ---------------------------------------------------------------------------------------
 
 

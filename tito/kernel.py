@@ -31,7 +31,7 @@ Cells are named as a person finds them in JupyterLab, by section heading and gra
 from __future__ import annotations
 
 import asyncio
-import math
+import functools
 import os
 import shutil
 import signal
@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .errors import TitoError
 from .interrupt import Interrupted
 from .nbutil import as_node, cell_name, strip_ansi
 
 BOOT = Path(__file__).resolve().with_name("kernel_boot.py")
 STARTUP_TIMEOUT = 60.0  # seconds for a kernel to answer its first message
 SOCKET_PATH_MAX = 100  # bytes; AF_UNIX paths are limited to 104-108 depending on the system
-_MANAGER = None
 
 
 def kernel_command(python: str = sys.executable, argv_prefix: list[str] | None = None,
@@ -61,12 +61,10 @@ def kernel_command(python: str = sys.executable, argv_prefix: list[str] | None =
     return [*(argv_prefix or []), *boot, "ipykernel_launcher", "-f", connection_file]
 
 
+@functools.lru_cache(maxsize=None)
 def manager_class():
     """`TitoKernelManager`: jupyter_client's AsyncKernelManager launching through `kernel_command`.
     Defined on first use (importing jupyter_client costs time that commands without kernels should not pay)."""
-    global _MANAGER
-    if _MANAGER is not None:
-        return _MANAGER
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import List, Unicode
 
@@ -93,10 +91,10 @@ def manager_class():
                 cmd = boot[:-3] + cmd[2:]
             return [*self.argv_prefix, *cmd]
 
-    _MANAGER = TitoKernelManager
-    return _MANAGER
+    return TitoKernelManager
 
 
+@functools.lru_cache(maxsize=None)
 def execute_preprocessor():
     """`TitoExecute`: nbgrader's Execute preprocessor with `TitoKernelManager` (nbgrader passes its own
     kernel manager class as an argument, so configuring `Execute.kernel_manager_class` has no effect)."""
@@ -127,12 +125,6 @@ def configure_nbgrader(config, argv_prefix: list[str] | None = None, run_dir: Pa
         config.TitoKernelManager.transport = transport or ("ipc" if os.name == "posix" else "tcp")
     elif transport:
         config.TitoKernelManager.transport = transport
-
-
-def __getattr__(name: str):  # `tito.kernel.TitoKernelManager` as an import string (traitlets config)
-    if name == "TitoKernelManager":
-        return manager_class()
-    raise AttributeError(name)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -288,8 +280,10 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
     folder = Path(tempfile.mkdtemp(prefix="tito-k-")) if own_dir else Path(run_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     transport = transport or ("ipc" if os.name == "posix" else "tcp")
-    if transport == "ipc" and len(str(folder / "kernel-0-0000000000000-4").encode()) > SOCKET_PATH_MAX:
-        raise ValueError(f"run folder {folder} is too long for IPC sockets; use a shorter path")
+    if transport == "ipc" and len(str(folder / f"kernel-{os.getpid()}-{2 ** 48:x}-5").encode()) > SOCKET_PATH_MAX:
+        if not own_dir:
+            raise TitoError(f"the kernel folder {folder} is too long a path for IPC sockets; use a shorter one")
+        transport = "tcp"  # a long temporary folder (some macOS setups): loopback TCP works there
     km = manager_class()(kernel_name=kernel_name, transport=transport, run_dir=str(folder),
                          argv_prefix=list(kernel_argv_prefix or []))
     client = NotebookClient(nb, km=km, allow_errors=allow_errors, timeout_func=lambda cell: cell_timeout,
@@ -412,8 +406,3 @@ def _cell_runs(cells, reached: int, status: dict[int, tuple[str, str | None]]) -
             error = error_of(cell)
             runs.append(CellRun(index, cell_name(cells, index), "error" if error else "ok", error))
     return runs
-
-
-def timeout_seconds(value: float) -> int:
-    """Whole seconds for tools that only take integers (nbgrader's ExecutePreprocessor.timeout)."""
-    return max(1, math.ceil(value))

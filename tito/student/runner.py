@@ -1,7 +1,7 @@
 """Run a module's tests on the student's own work.
 
 Two checks, run at the same time (the machine has more than one core, and each needs its own
-interpreter start): (1) the workspace notebook executes in a fresh Jupyter kernel (nbclient) and every
+interpreter start): (1) the workspace notebook executes in a fresh kernel (`tito.kernel`) and every
 graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see `tinytorch` as
 a *staged* package: a temporary copy of the package as it stands (earlier modules hold the student's
 own exports) with this module's file rendered from the student's notebook, first on sys.path.
