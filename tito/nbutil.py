@@ -21,10 +21,14 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def joined(value) -> str:
+    """An nbformat multiline string (a cell's source, an output's text) as one string: files store a list
+    of lines, nbformat in memory a string."""
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
 def source_of(cell: dict) -> str:
-    """A cell's source as one string (files store it as a list of lines, nbformat as a string)."""
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+    return joined(cell.get("source", ""))
 
 
 def as_node(notebook: dict):

@@ -15,7 +15,7 @@ import re
 
 from ..course import Module
 from ..errors import TitoError
-from ..nbutil import strip_ansi
+from ..nbutil import joined, strip_ansi
 from ..source import DIRECTIVE
 from .notebook import dumps
 
@@ -102,12 +102,8 @@ def _output_text(output: dict) -> str:
     if output.get("output_type") == "error":
         return "\n".join(output.get("traceback", []))
     if output.get("output_type") == "stream":
-        return _joined(output.get("text", ""))
-    return "\n".join(_joined(v) for v in (output.get("data") or {}).values() if isinstance(v, (str, list)))
-
-
-def _joined(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
+        return joined(output.get("text", ""))
+    return "\n".join(joined(v) for v in (output.get("data") or {}).values() if isinstance(v, (str, list)))
 
 
 def _scrub_traceback(output: dict, secrets: set[str]) -> dict:
@@ -136,7 +132,7 @@ def render_chapter(module: Module, executed: dict, prerequisites: list[Module], 
         if REMOVE_CELL in tags:
             continue
         cell = dict(cell, metadata={"tags": sorted(tags)} if tags else {})
-        cell["source"] = _joined(cell.get("source", ""))
+        cell["source"] = joined(cell.get("source", ""))
         if cell["cell_type"] == "code":
             cell["source"] = _strip_directives(cell["source"])
             outputs = [] if REMOVE_OUTPUT in tags else cell.get("outputs", [])
