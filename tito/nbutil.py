@@ -161,7 +161,7 @@ def nbgrader_checksum():
     if name not in sys.modules:
         spec = importlib.util.find_spec("nbgrader")
         if spec is None or not spec.submodule_search_locations:
-            raise TitoError("nbgrader is not installed; run `pip install -e '.[grading]'`")
+            raise TitoError("nbgrader is not installed; run `pip install -e '.[student]'`")
         utils = Path(list(spec.submodule_search_locations)[0]) / "utils.py"
         module_spec = importlib.util.spec_from_file_location(name, utils)
         module = importlib.util.module_from_spec(module_spec)
