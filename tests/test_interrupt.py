@@ -186,11 +186,12 @@ def test_endless_loop_in_the_reference_fails_source_check_naming_the_cell(course
 
 def test_endless_loop_fails_the_book_build_naming_the_cell(course_dir):
     from tito.book.build import generate
+    from tito.cli import main
     from tito.errors import TitoError
 
     write_module(course_dir, "01_adder", module_text() + "\n# %%\nwhile True:\n    pass\n")
     with pytest.raises(TitoError, match=r"01_adder: cell `Adding numbers › code cell 5` timed out after 2 s"):
-        generate(Course.load(course_dir), timeout=2)
+        generate(Course.load(course_dir), main, timeout=2)
     assert not list((course_dir / ".tito" / "cache" / "book").glob("01_adder-*.json"))
 
 

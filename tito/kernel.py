@@ -310,7 +310,9 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
             if while_starting:
                 while_starting()
             kc = km.client()
-            kc.start_channels()
+            # No heartbeat channel: its own thread would race the shutdown of an interrupted start, and the
+            # manager already knows whether the kernel process lives (nbclient asks it, not the heartbeat).
+            kc.start_channels(hb=False)
             try:
                 await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
             except RuntimeError as exc:
