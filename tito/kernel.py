@@ -7,7 +7,8 @@ Used by the integrity check (`tito source check`), the book, `tito module test/c
 - the per-cell timeout fires (nbclient's async reply polling), and a wall-time limit covers the run;
 - environment and working folder are arguments: nothing here reads or writes `os.environ`;
 - the kernel is always shut down: after the last cell, on a timeout, a dead kernel, a failing cell
-  (`allow_errors=False`), and on SIGINT/SIGTERM, after which `interrupt.Signalled` (a KeyboardInterrupt) is raised (exit 130/143);
+  (`allow_errors=False`), and on SIGINT/SIGTERM, after which `interrupt.Signalled` (a KeyboardInterrupt)
+  is raised (the CLI exits 130/143);
 - no kernel outlives tito, even a SIGKILLed one: kernels start through `kernel_boot.py`, which arms
   PR_SET_PDEATHSIG and watches its parent before ipykernel is imported.
 
