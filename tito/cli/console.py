@@ -51,7 +51,7 @@ def show_error(exc: TitoError) -> None:
     """The one place an engine error reaches the user."""
     if isinstance(exc, LintError):
         print_problems(exc)
-    elif isinstance(exc, Interrupted):  # not a failure: one plain line ("interrupted; <what is unchanged>")
+    elif isinstance(exc, Interrupted):
         err_console.print(f"[yellow]{escape(str(exc))}[/]", highlight=False)
     else:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
