@@ -44,7 +44,7 @@ def test_milestone_results_are_kept_with_module_progress(adder_course):
 
 
 def test_numpy_metrics_are_stored_as_plain_json(adder_course):
-    np = pytest.importorskip("numpy")
+    import numpy as np
     store.record_milestone(adder_course, "01_x", {"passed": np.bool_(True), "metrics": {"loss": np.float32(0.25)}})
     assert read(adder_course)["milestones"]["01_x"]["metrics"] == {"loss": 0.25}
 
