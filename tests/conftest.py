@@ -72,6 +72,15 @@ def reference_package() -> Path:
 
 
 @pytest.fixture
+def short_tmp_path():
+    """A temporary folder with a short path (IPC socket paths are limited to ~100 bytes; xdist's tmp_path
+    is longer)."""
+    folder = Path(tempfile.mkdtemp(prefix="tt-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def course_dir(tmp_path: Path) -> Path:
     """An empty course: pyproject.toml + src/ + the repo's nbgrader_config.py."""
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'fixture'\n")

@@ -76,7 +76,8 @@ def test_an_endless_loop_stops_at_the_cell_timeout_naming_the_cell(tmp_path, tra
     assert [c.status for c in result.cells] == ["ok", "timeout", "not run"]
 
 
-def test_ipc_sockets_and_connection_file_live_in_the_callers_folder(tmp_path):
+def test_ipc_sockets_and_connection_file_live_in_the_callers_folder(short_tmp_path):
+    tmp_path = short_tmp_path
     folder = tmp_path / "run"
     nb = notebook(("code", f"import os\nprint(sorted(os.listdir({str(folder)!r})))"),
                   ("code", "id:spin\nwhile True:\n    pass"))
@@ -122,10 +123,11 @@ def test_the_kernel_command_can_be_wrapped_by_a_prefix(tmp_path):
     assert stdout(result, 0).split() == ["yes", "True"]  # `env` execs: the kernel is still tito's child
 
 
-def test_a_kernel_in_a_network_namespace_talks_over_ipc_and_still_times_out(tmp_path):
+def test_a_kernel_in_a_network_namespace_talks_over_ipc_and_still_times_out(short_tmp_path):
     """Inside `bwrap --unshare-net` loopback TCP is not shared with tito; IPC sockets in a bound folder are.
     bubblewrap is the grading sandbox's tool (`.ci/run` installs it), so this fails where it is missing."""
     assert shutil.which("bwrap"), "bubblewrap is not installed (apt-get install bubblewrap)"
+    tmp_path = short_tmp_path
     folder = tmp_path / "run"
     folder.mkdir()
     prefix = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
