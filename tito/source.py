@@ -481,7 +481,8 @@ def _read_mutant(cell: Cell, path: Path, problems: list[Problem]) -> Mutant | No
                                     "directives do not belong in a mutant body", "delete this line"))
             return None
     description, code = split_body(cell.source)
-    if not code.strip():
-        bad(f"mutant `{name}` has no code", "write the wrong code below the marker (comments first describe it)")
+    if not code.strip() and replace is None:  # with `replace`, an empty body deletes the piece
+        bad(f"mutant `{name}` has no code", "write the wrong code below the marker (comments first describe it), "
+            'or give "replace" to delete that piece')
         return None
     return Mutant(name, target, region, replace, tuple(catches), code, description, cell.line)
