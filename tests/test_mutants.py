@@ -100,6 +100,15 @@ def test_replace_reindents_a_multi_line_piece():
     mutant = Mutant("m", "f", 0, "x = x + i", (), "x = x * i\nx = x + 1", "", 1)
     assert mutate_source(source, mutant) == ("def f(x):\n    ### BEGIN SOLUTION\n    for i in range(3):\n"
                                              "        x = x * i\n        x = x + 1\n    return x\n    ### END SOLUTION")
+    # A multi-line piece written dedented matches whole lines at their own indentation; an empty body deletes.
+    nested = Mutant("m", "f", 0, "x = x * i\nreturn x", (), "", "", 1)
+    with pytest.raises(MutantError, match="does not occur"):
+        mutate_source(source, nested)
+    loop = Mutant("m", "f", 0, "for i in range(3):\n    x = x + i", (), "x = 0", "", 1)
+    assert mutate_source(source, loop) == ("def f(x):\n    ### BEGIN SOLUTION\n    x = 0\n    return x\n"
+                                           "    ### END SOLUTION")
+    inner = Mutant("m", "f", 0, "x = x + i\n", (), "", "", 1)
+    assert "x = x + i" not in mutate_source(source.replace("x = x + i", "x = x + i\n        x = -x"), inner)
     with pytest.raises(MutantError, match="region 2 does not exist"):
         mutate_source(source, Mutant("m", "f", 2, None, (), "pass", "", 1))
 
@@ -186,7 +195,9 @@ def test_every_course_mutant_lints_and_stays_out_of_the_committed_outputs():
     for module in course.modules:
         parsed = course.parse(module)
         assert not [p for p in parsed.problems if "mutant" in p.message], module.slug
-        mutant_code = {l.strip() for m in parsed.mutants for l in m.code.split("\n")} & grading.leak_lines(course, module)
+        everywhere_else = {l.strip() for c in parsed.cells for l in c.lines}
+        mutant_code = grading.significant([l for m in parsed.mutants for l in m.code.split("\n")]) - everywhere_else
+        assert mutant_code <= grading.leak_lines(course, module), module.slug
         for path in (REPO / module.notebook_file, REPO / module.release_file, REPO / module.package_file):
             if not path.exists():
                 continue

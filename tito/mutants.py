@@ -64,8 +64,32 @@ def _indent_of(line: str) -> str:
     return line[: len(line) - len(line.lstrip())]
 
 
+def _line_blocks(region: str, piece: str) -> list[tuple[int, str]]:
+    """(first line, indentation) of every run of whole lines equal to `piece` indented as one block.
+
+    Lets a multi-line `replace` be written dedented even when it sits inside a loop or branch.
+    """
+    want = textwrap.dedent(piece.strip("\n")).split("\n")
+    lines = region.split("\n")
+    found = []
+    for start in range(len(lines) - len(want) + 1):
+        indent = _indent_of(lines[start])
+        block = lines[start:start + len(want)]
+        if all((w == "" and b.strip() == "") or b == indent + w for w, b in zip(want, block)):
+            found.append((start, indent))
+    return found
+
+
 def _replace_piece(region: str, piece: str, code: str) -> str:
     count = region.count(piece)
+    if count == 0 and "\n" in piece.strip("\n"):
+        blocks = _line_blocks(region, piece)
+        if len(blocks) == 1:
+            (start, indent), lines = blocks[0], region.split("\n")
+            n = len(piece.strip("\n").split("\n"))
+            new = [(indent + l) if l.strip() else l for l in code.split("\n")] if code.strip() else []
+            return "\n".join(lines[:start] + new + lines[start + n:])
+        count = len(blocks)
     if count == 0:
         raise MutantError(f"`replace` text {piece!r} does not occur in solution region")
     if count > 1:
