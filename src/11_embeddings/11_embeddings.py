@@ -59,7 +59,7 @@
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.layers import Module
+from tinytorch.core.layers import Module, _as_rng
 from tinytorch.core.autograd import Function, track
 
 # %%
@@ -179,6 +179,10 @@ def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return weight[indices]
     ### END SOLUTION
 
+# %% mutant={"name": "no-range-check", "target": "embedding-forward", "catches": ["test-embedding-forward"]}
+# Trusting NumPy to reject bad ids: weight[-1] silently returns the last row.
+return weight[indices]
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_forward():
     """Lookup copies rows, keeps the index shape and rejects ids outside the table."""
@@ -247,6 +251,11 @@ class EmbeddingBackward(Function):
         ### END SOLUTION
         return (grad,)
 
+# %% mutant={"name": "backward-plus-equals", "target": "embedding-backward", "catches": ["test-embedding-backward"]}
+# Fancy-index += is buffered: a repeated id keeps only its last update.
+grad = np.zeros(self.table_shape, dtype=grad_output.dtype)
+grad[self.indices.reshape(-1)] += grad_output.reshape(-1, self.table_shape[1])
+
 # %% [markdown]
 # Now the layer. The weight starts as small Gaussian noise with standard deviation
 # `1 / sqrt(embed_dim)`, so each row has a length close to 1 whatever the width: big enough to tell
@@ -263,7 +272,7 @@ class Embedding(Module):
             raise ValueError(f"vocab_size and embed_dim must be positive, got {vocab_size} and {embed_dim}")
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
-        rng = np.random.default_rng(seed)
+        rng = _as_rng(seed)   # None -> NumPy's global generator, like Linear: np.random.seed(...) reproduces it
         table = rng.normal(0.0, 1.0 / np.sqrt(embed_dim), size=(vocab_size, embed_dim)).astype(np.float32)
         self.weight = Tensor(table, requires_grad=True)
 
@@ -284,6 +293,10 @@ class Embedding(Module):
     def __repr__(self) -> str:
         return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
 
+# %% mutant={"name": "forward-not-tracked", "target": "embedding-layer", "catches": ["test-embedding-backward"]}
+# The lookup is right but never joins the graph, so the table never learns.
+return Tensor(embedding_forward(self.weight.data, ids))
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_backward():
     """Repeated ids accumulate, unused rows get zero, and the gradient matches numerical differentiation."""
@@ -301,6 +314,9 @@ def test_embedding_backward():
     (out * Tensor(grad_out)).sum().backward()
     assert emb.weight.grad is not None, "backward through Embedding must reach the weight"
     assert np.allclose(emb.weight.grad.data, g), "autograd path must give the same gradient as the Function"
+    np.random.seed(7); a = Embedding(6, 4)
+    np.random.seed(7); b = Embedding(6, 4)
+    assert np.array_equal(a.weight.data, b.weight.data), "without a seed, np.random.seed must make the table reproducible"
     emb2 = Embedding(6, 4, seed=1)
     ids = np.array([[0, 5, 5], [2, 0, 1]])
     check_gradients(lambda w: emb2(ids), emb2.weight)
@@ -392,6 +408,15 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np
     return table.astype(np.float32)
     ### END SOLUTION
 
+# %% mutant={"name": "sin-cos-swapped", "target": "sinusoidal", "replace": "table[:, 0::2] = np.sin(angles[:, 0::2])\ntable[:, 1::2] = np.cos(angles[:, 1::2])", "catches": ["test-sinusoidal"]}
+# Cosines on the even columns, sines on the odd ones.
+table[:, 0::2] = np.cos(angles[:, 0::2])
+table[:, 1::2] = np.sin(angles[:, 1::2])
+
+# %% mutant={"name": "exponent-per-column", "target": "sinusoidal", "replace": "freqs = 1.0 / base ** (2.0 * pair / d_model)", "catches": ["test-sinusoidal"]}
+# One frequency per column instead of one per (sin, cos) pair.
+freqs = 1.0 / base ** (np.arange(d_model) / d_model)
+
 # %% nbgrader={"grade": true, "grade_id": "test-sinusoidal", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_sinusoidal():
     """Values match the worked example, stay in [-1, 1], and every position gets a different vector."""
@@ -481,6 +506,10 @@ class LearnedPositionalEncoding(Module):
         return x + self.embedding(np.arange(T))
         ### END SOLUTION
 
+# %% mutant={"name": "learned-positions-from-zero-table", "target": "positional-layers", "region": 1, "catches": ["test-positional-layers"]}
+# Adds the whole position table's first row to every position.
+return x + self.embedding(np.zeros(T, dtype=int))
+
 # %% nbgrader={"grade": true, "grade_id": "test-positional-layers", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_positional_layers():
     """Both encodings add the right rows, broadcast over the batch, refuse long inputs; only the learned one trains."""
@@ -547,6 +576,11 @@ def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training
     return int(vocab_size) * int(embed_dim) * np.dtype(dtype).itemsize * copies
     ### END SOLUTION
 
+# %% mutant={"name": "memory-forgets-gradient", "target": "embedding-memory", "catches": ["test-embedding-memory"]}
+# Counts the optimizer state but not the gradient array.
+copies = 1 + (optimizer_slots if training else 0)
+return int(vocab_size) * int(embed_dim) * np.dtype(dtype).itemsize * copies
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-memory", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_memory():
     """Byte counts for inference and training, and for other dtypes."""
@@ -565,7 +599,7 @@ for name, V in rows:
     for D in (256, 768):
         w = embedding_memory(V, D) / 2**20
         t = embedding_memory(V, D, training=True) / 2**20
-        print(f"{name:24s} {V:8,d} {D:6d} {w:8.1f} MB {t:13.1f} MB")
+        print(f"{name:24s} {V:8,d} {D:6d} {w:7.1f} MiB {t:12.1f} MiB")
 
 # %% [markdown]
 # A character vocabulary is almost free, but a 50k-token vocabulary at width 768 is already about

@@ -155,6 +155,14 @@ def causal_mask(seq_len: int) -> np.ndarray:
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
     ### END SOLUTION
 
+# %% mutant={"name": "mask-upper-triangle", "target": "causal-mask", "catches": ["test-causal-mask"]}
+# Lets every token see the future and hides the past.
+return np.triu(np.ones((seq_len, seq_len), dtype=bool))
+
+# %% mutant={"name": "mask-without-diagonal", "target": "causal-mask", "catches": ["test-causal-mask"]}
+# A token may not even look at itself: row 0 is then fully masked.
+return np.tril(np.ones((seq_len, seq_len), dtype=bool), k=-1)
+
 # %% nbgrader={"grade": true, "grade_id": "test-causal-mask", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_causal_mask():
     """The causal mask is boolean and lower-triangular, diagonal included."""
@@ -193,6 +201,18 @@ def masked_softmax(scores: np.ndarray, mask=None) -> np.ndarray:
     total = e.sum(axis=-1, keepdims=True)
     return e / np.where(total == 0, 1.0, total)
     ### END SOLUTION
+
+# %% mutant={"name": "softmax-no-max-shift", "target": "masked-softmax", "catches": ["test-masked-softmax"]}
+# Forgets the stability shift: exp(1000) overflows to inf.
+e = np.exp(scores)
+total = e.sum(axis=-1, keepdims=True)
+return e / np.where(total == 0, 1.0, total)
+
+# %% mutant={"name": "softmax-dead-row-nan", "target": "masked-softmax", "catches": ["test-masked-softmax"]}
+# Shifts by the row max without guarding rows that are entirely masked (-inf - -inf = NaN).
+row_max = scores.max(axis=-1, keepdims=True)
+e = np.exp(scores - row_max)
+return e / e.sum(axis=-1, keepdims=True)
 
 # %% nbgrader={"grade": true, "grade_id": "test-masked-softmax", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_masked_softmax():
@@ -241,6 +261,14 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray, mask=None):
     weights = masked_softmax(scores, mask)
     return weights @ V, weights
     ### END SOLUTION
+
+# %% mutant={"name": "scale-by-d", "target": "attention-forward", "replace": "scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)", "catches": ["test-attention-forward"]}
+# Divides by d instead of sqrt(d): weights come out too flat.
+scores = Q @ np.swapaxes(K, -1, -2) / d
+
+# %% mutant={"name": "no-scale", "target": "attention-forward", "replace": "scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)", "catches": ["test-attention-forward"]}
+# Forgets the 1/sqrt(d) scaling entirely.
+scores = Q @ np.swapaxes(K, -1, -2)
 
 # %% nbgrader={"grade": true, "grade_id": "test-attention-forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_attention_forward():
@@ -339,6 +367,18 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None):
     result = track(Tensor(out.astype(q.data.dtype, copy=False)), AttentionBackward(q, k, v, weights))
     return result, Tensor(weights)
 
+# %% mutant={"name": "softmax-grad-without-rowsum", "target": "attention-backward", "replace": "dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) * self.scale", "catches": ["test-attention-backward"]}
+# Treats softmax like an elementwise function: drops the row-sum term of its Jacobian.
+dS = P * dP * self.scale
+
+# %% mutant={"name": "dk-not-transposed", "target": "attention-backward", "replace": "dK = np.swapaxes(dS, -1, -2) @ Q", "catches": ["test-attention-backward"]}
+# dK computed as dS @ Q: same shape when T_q == T_k, wrong values.
+dK = dS @ Q
+
+# %% mutant={"name": "backward-forgets-scale", "target": "attention-backward", "replace": "dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) * self.scale", "catches": ["test-attention-backward"]}
+# The forward divided the scores by sqrt(d); the backward forgets to.
+dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
+
 # %% nbgrader={"grade": true, "grade_id": "test-attention-backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_attention_backward():
     """Analytic gradients of Q, K and V match numerical ones, with and without a causal mask."""
@@ -428,6 +468,10 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, T, H * Dh)
     ### END SOLUTION
 
+# %% mutant={"name": "split-reshape-only", "target": "split-heads", "catches": ["test-split-heads"]}
+# Reshapes straight to (B, H, T, Dh): each "head" then mixes several tokens.
+return x.reshape(B, num_heads, T, D // num_heads)
+
 # %% nbgrader={"grade": true, "grade_id": "test-split-heads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_split_heads():
     """Head h holds feature columns h*Dh..(h+1)*Dh-1, and merge undoes split."""
@@ -490,6 +534,14 @@ class MultiHeadAttention(Module):
         self.last_weights = weights
         return self._project(self.out_proj, merge_heads(out))
         ### END SOLUTION
+
+# %% mutant={"name": "no-out-projection", "target": "multi-head-attention", "replace": "return self._project(self.out_proj, merge_heads(out))", "catches": ["test-multi-head-attention"]}
+# Merges the heads but never applies the output projection.
+return merge_heads(out)
+
+# %% mutant={"name": "values-from-keys", "target": "multi-head-attention", "replace": "v = split_heads(self._project(self.v_proj, x), self.num_heads)", "catches": ["test-multi-head-attention"]}
+# Copy-paste slip: values projected with the key layer.
+v = split_heads(self._project(self.k_proj, x), self.num_heads)
 
 # %% nbgrader={"grade": true, "grade_id": "test-multi-head-attention", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_multi_head_attention():

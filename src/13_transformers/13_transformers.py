@@ -160,6 +160,15 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     return gamma * x_hat + beta, x_hat, inv_std
     ### END SOLUTION
 
+# %% mutant={"name": "layernorm-no-eps", "target": "layernorm-forward", "replace": "inv_std = 1.0 / np.sqrt(var + eps)", "catches": ["test-layernorm"]}
+# Leaves out eps: a constant token divides 0 by 0.
+inv_std = 1.0 / np.sqrt(var)
+
+# %% mutant={"name": "layernorm-over-batch", "target": "layernorm-forward", "replace": "mu = x.mean(axis=-1, keepdims=True)\nvar = ((x - mu) ** 2).mean(axis=-1, keepdims=True)", "catches": ["test-layernorm"]}
+# BatchNorm habits: statistics over the first axis instead of over each token's features.
+mu = x.mean(axis=0, keepdims=True)
+var = ((x - mu) ** 2).mean(axis=0, keepdims=True)
+
 # %% nbgrader={"grade": false, "grade_id": "layernorm-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class LayerNormBackward(Function):
@@ -207,6 +216,14 @@ class LayerNorm(Module):
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.dim})"
+
+# %% mutant={"name": "dx-without-variance-term", "target": "layernorm-backward", "replace": "dx = (g - g.mean(axis=-1, keepdims=True)\n      - self.x_hat * (g * self.x_hat).mean(axis=-1, keepdims=True)) * self.inv_std", "catches": ["test-layernorm"]}
+# Treats the variance as a constant: keeps the mean correction, drops the x_hat one.
+dx = (g - g.mean(axis=-1, keepdims=True)) * self.inv_std
+
+# %% mutant={"name": "dgamma-without-xhat", "target": "layernorm-backward", "replace": "dgamma = (grad_output * self.x_hat).reshape(-1, D).sum(axis=0)", "catches": ["test-layernorm"]}
+# Copies dbeta's line for dgamma.
+dgamma = grad_output.reshape(-1, D).sum(axis=0)
 
 # %% nbgrader={"grade": true, "grade_id": "test-layernorm", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_layernorm():
@@ -271,6 +288,11 @@ class MLP(Module):
         return self.fc2(h).reshape(*shape)
         ### END SOLUTION
 
+# %% mutant={"name": "mlp-no-activation", "target": "mlp"}
+# Two Linear layers with no nonlinearity between them collapse into one.
+h = self.fc1(x.reshape(-1, self.dim))
+return self.fc2(h).reshape(*shape)
+
 # %% nbgrader={"grade": true, "grade_id": "test-mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_mlp():
     """Shape, parameter count, independence of positions, and gradients."""
@@ -327,6 +349,24 @@ class TransformerBlock(Module):
         return x
         ### END SOLUTION
 
+# %% mutant={"name": "post-norm", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# The 2017 post-norm order: normalise after the residual sum (not what the text asks for).
+x = self.ln1(x + self.attn(x, mask=mask))
+x = self.ln2(x + self.mlp(x))
+return x
+
+# %% mutant={"name": "mlp-without-residual", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# Forgets the second residual connection.
+x = x + self.attn(self.ln1(x), mask=mask)
+x = self.mlp(self.ln2(x))
+return x
+
+# %% mutant={"name": "ln1-reused-for-mlp", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# Copy-paste slip: both sublayers use ln1, so ln2 never takes part.
+x = x + self.attn(self.ln1(x), mask=mask)
+x = x + self.mlp(self.ln1(x))
+return x
+
 # %% nbgrader={"grade": true, "grade_id": "test-transformer-block", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_transformer_block():
     """Shape, residual identity, causality, and gradients through the whole block."""
@@ -344,6 +384,9 @@ def test_transformer_block():
         p.data[...] = d
     x2 = x.data.copy(); x2[:, -1] = 0.0
     assert np.allclose(block(Tensor(x2)).data[:, :4], y.data[:, :4], atol=1e-5), "the block must be causal by default"
+    block.ln2.beta.data[:] = 1.0
+    assert not np.allclose(block(x).data, y.data, atol=1e-4), "changing ln2 must change the output: the MLP reads ln2(x)"
+    block.ln2.beta.data[:] = 0.0
     small = TransformerBlock(4, 2, mlp_ratio=2)
     xin = Tensor(rng.normal(size=(1, 3, 4)), requires_grad=True)
     check_gradients(lambda a, g, w: small(a), xin, small.ln1.gamma, small.attn.v_proj.weight)
@@ -439,6 +482,14 @@ class GPT(Module):
                 self.train()
         return out[0] if single else out
 
+# %% mutant={"name": "gpt-skips-positions", "target": "gpt-forward", "replace": "x = self.position(self.token_embedding(ids))", "catches": ["test-gpt"]}
+# Embeds the tokens but never adds the position signal.
+x = self.token_embedding(ids)
+
+# %% mutant={"name": "gpt-skips-final-layernorm", "target": "gpt-forward", "replace": "x = self.ln_f(x)\nlogits = self.head(", "catches": ["test-gpt"]}
+# Feeds the raw residual stream to the head.
+logits = self.head(
+
 # %% [markdown]
 # ### Sampling the next token
 #
@@ -488,6 +539,14 @@ def sample_next_token(logits: np.ndarray, temperature: float = 1.0, top_k: int |
     return np.array([rng.choice(p.shape[-1], p=row) for row in p], dtype=np.int64)
     ### END SOLUTION
 
+# %% mutant={"name": "temperature-multiplies", "target": "sample-next-token", "replace": "z = logits / temperature", "catches": ["test-sampling"]}
+# Multiplies by the temperature: a low temperature then flattens instead of sharpening.
+z = logits * temperature
+
+# %% mutant={"name": "top-k-drops-kth", "target": "sample-next-token", "replace": "z = np.where(z < kth, -np.inf, z)", "catches": ["test-sampling"]}
+# Off by one: `<=` also removes the k-th best logit, keeping only k-1 tokens.
+z = np.where(z <= kth, -np.inf, z)
+
 # %% nbgrader={"grade": true, "grade_id": "test-sampling", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_sampling():
     """Greedy at temperature 0, top-k never leaves the k best, temperature changes the spread."""
@@ -514,6 +573,15 @@ def test_gpt():
     assert model(ids[0]).shape == (5, 7), "a single (T,) sequence gives (T, vocab) logits"
     ids2 = ids.copy(); ids2[:, -1] = 3
     assert np.allclose(model(ids2).data[:, :4], logits.data[:, :4], atol=1e-5), "GPT must be causal"
+    same = model(np.array([4, 4, 4, 4])).data
+    assert not np.allclose(same[0], same[3], atol=1e-4), \
+        "the same token at positions 0 and 3 gave the same logits: did forward add the positional encoding?"
+    saved = model.ln_f.gamma.data.copy(), model.ln_f.beta.data.copy()
+    model.ln_f.gamma.data[:] = 0.0; model.ln_f.beta.data[:] = 0.0
+    flat = model(ids).data
+    assert np.allclose(flat, model.head.bias.data, atol=1e-6), \
+        "with ln_f's gamma and beta zeroed every logit row must equal the head's bias: the head must read ln_f(x)"
+    model.ln_f.gamma.data[:], model.ln_f.beta.data[:] = saved
     n_expected = 7 * 16 + 12 * 16 + 2 * (2 * 32 + 4 * (16 * 16 + 16) + 16 * 64 + 64 + 64 * 16 + 16) + 32 + 16 * 7 + 7
     assert model.num_parameters() == n_expected, f"expected {n_expected} parameters, got {model.num_parameters()}"
     # learn "0 1 2 3 4 5 6 0 1 2 ..." : the next token is always (token + 1) mod 7
@@ -527,6 +595,7 @@ def test_gpt():
         opt.zero_grad(); loss.backward(); opt.step()
         losses.append(float(loss.data))
     assert model.token_embedding.weight.grad is not None, "gradients must reach the token embedding"
+    assert model.position.embedding.weight.grad is not None, "gradients must reach the position table"
     assert losses[-1] < 0.3 * losses[0], f"the loss should fall well below its start: {losses[0]:.3f} -> {losses[-1]:.3f}"
     gen = model.generate([3, 4], max_new_tokens=6, temperature=0)
     assert gen.shape == (8,) and list(gen[:2]) == [3, 4], f"generate returns prompt + new tokens, got {gen}"

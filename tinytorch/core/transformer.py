@@ -116,7 +116,7 @@ class TransformerBlock(Module):
         return x
 
 
-# %% src/13_transformers/13_transformers.py:377
+# %% src/13_transformers/13_transformers.py:380
 class GPT(Module):
     """A small decoder-only Transformer language model.
 
@@ -179,7 +179,7 @@ class GPT(Module):
         return out[0] if single else out
 
 
-# %% src/13_transformers/13_transformers.py:461
+# %% src/13_transformers/13_transformers.py:464
 def sample_next_token(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
                       rng: np.random.Generator | None = None) -> np.ndarray:
     """Sample one token id per row of `logits` (B, V); returns an int64 array of shape (B,).
