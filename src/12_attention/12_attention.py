@@ -614,7 +614,7 @@ def median_time(fn, repeats=3):
 rng = np.random.default_rng(0)
 B, H, Dh = 1, 4, 16
 rows, prev = [], None
-print(f"{'T':>5s} {'weights MB':>11s} {'fwd FLOPs':>12s} {'fwd+bwd ms':>11s} {'x prev':>7s}")
+print(f"{'T':>5s} {'weights MiB':>11s} {'fwd FLOPs':>12s} {'fwd+bwd ms':>11s} {'x prev':>7s}")
 for T in (64, 128, 256, 512, 1024):
     q, k, v = (rng.normal(size=(B, H, T, Dh)).astype(np.float32) for _ in range(3))
     dO = np.ones((B, H, T, Dh), dtype=np.float32)
@@ -634,9 +634,9 @@ print(f"fitted exponent of time vs T (T >= 256): {slope:.2f}   (2.0 = quadratic)
 # Every doubling of `T` multiplies the weight memory by exactly 4, and once the arrays are big enough
 # for the fixed overheads to stop mattering, the time grows by roughly 4x as well (the fitted exponent is
 # printed above; small sizes are dominated by Python and NumPy call overhead, so we fit only the larger
-# ones). At `T = 1024` one layer with four heads already keeps 16 MB of weights for the backward pass,
-# per sequence in the batch; a model with 12 layers, 12 heads and `T = 8192` would need 12 GB per sequence
-# for the weights alone. This is why long-context models use tricks such as FlashAttention (recompute
+# ones). At `T = 1024` one layer with four heads already keeps 16 MiB of weights for the backward pass,
+# per sequence in the batch; a model with 12 layers, 12 heads and `T = 8192` would need
+# `12 * 12 * 8192^2 * 4` bytes, about 38.7 GB (36 GiB), per sequence for the float32 weights alone. This is why long-context models use tricks such as FlashAttention (recompute
 # the weights in tiles during backward instead of storing them) or sparse and sliding-window attention.
 #
 # Now compare the two halves of a real layer: the projections (linear in `T`) and the attention core

@@ -328,7 +328,7 @@ print(cache_sizes() or "cache sizes are not exposed on this system")
 
 # %%
 rng = np.random.default_rng(0)
-big = rng.normal(size=16 * 2**20)                 # 128 MB of float64, larger than any cache
+big = rng.normal(size=16 * 2**20)                 # 128 MiB of float64, larger than any cache
 N = 2**20
 stride_ns = {}
 print(f"{'stride':>6s} {'bytes spanned':>14s} {'ns per element':>15s}")
@@ -358,9 +358,9 @@ for kb in (64, 256, 1024, 4096, 16384, 65536):
     reps = max(1, 2**23 // arr.size)
     t = median_time(lambda: [arr.sum() for _ in range(reps)], repeats=3)
     ws_gbs[kb] = arr.nbytes * reps / t / 1e9
-    print(f"{kb:9d} KB {ws_gbs[kb]:8.1f}")
+    print(f"{kb:8d} KiB {ws_gbs[kb]:8.1f}")
 best = max(ws_gbs, key=ws_gbs.get)
-print(f"in cache ({best} KB): {ws_gbs[best]:.1f} GB/s, from DRAM (65536 KB): {ws_gbs[65536]:.1f} GB/s "
+print(f"in cache ({best} KiB): {ws_gbs[best]:.1f} GB/s, from DRAM (65536 KiB): {ws_gbs[65536]:.1f} GB/s "
       f"-> {ws_gbs[best] / ws_gbs[65536]:.1f}x")
 del big, arr
 

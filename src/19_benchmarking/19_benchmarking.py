@@ -612,7 +612,7 @@ def format_report(rows: list) -> str:
         lo, hi = r["latency_ci_ms"]
         body.append([r["name"], f"{r['accuracy']:.1%}", f"{r['latency_ms']:.3f}", f"{lo:.3f}-{hi:.3f}",
                      f"{r['params']:,}", f"{r['size_bytes'] / 1024:.1f}", f"{r['peak_memory_bytes'] / 1024:.1f}"])
-    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KB", "peak mem KB"]
+    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KiB", "peak mem KiB"]
     return format_table(headers, body, align="lrrrrrr")
 
 # %% [markdown]
