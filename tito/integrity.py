@@ -3,7 +3,12 @@
 For each module: (a) the full notebook runs top to bottom in a fresh kernel with every cell passing;
 (b) the student notebook (solutions stubbed, hidden tests removed, as nbgrader releases it) runs with
 errors allowed, and every graded test cell must FAIL there: one that passes on stubs is a grading hole;
-(c) totals: points, solution regions, hidden-test regions. Notebooks run in parallel worker processes.
+(c) every declared mutant (tito/mutants.py) applied to the full notebook makes some graded cell fail; a
+mutant that passes them all is a surviving mutant, a grading hole; (d) totals: points, solution regions,
+hidden-test regions, mutants killed. Every notebook runs in a fresh kernel, in parallel worker processes.
+
+The student notebook is what nbgrader generates from the current source, in a scratch course: a stale
+committed release/ must not decide whether the stubs fail.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import nbformat
 
 from .course import Course, Module
 from .kernelenv import kernel_env
+from .mutants import Mutant, apply_to_notebook, graded_ids, truncate_after
 
 DEFAULT_TIMEOUT = 60
 
@@ -39,19 +45,42 @@ class RunResult:
 
 
 @dataclass
+class MutantOutcome:
+    mutant: Mutant
+    killed_by: list[str]  # graded cells (among the ones that count) that failed
+    passed: list[str]  # graded cells (among the ones that count) that passed
+    aborted: str | None  # a timeout or dead kernel also stops the student's grading: counts as killed
+    seconds: float
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.killed_by) or self.aborted is not None
+
+
+@dataclass
 class ModuleReport:
     module: Module
-    full: RunResult
+    full: RunResult | None  # None with --mutants-only
     stub: RunResult | None
     points: float
     solution_regions: int
     hidden_regions: int
     holes: list[CellOutcome] = field(default_factory=list)
+    mutants: list[MutantOutcome] = field(default_factory=list)
+    stale_release: bool = False  # the committed release/ differs from what nbgrader generates now
+
+    @property
+    def survivors(self) -> list[MutantOutcome]:
+        return [m for m in self.mutants if not m.killed]
+
+    @property
+    def killed(self) -> int:
+        return sum(m.killed for m in self.mutants)
 
     @property
     def ok(self) -> bool:
-        return not self.full.failures and not self.full.aborted and not self.holes and not (
-            self.stub is not None and self.stub.aborted)
+        full_ok = self.full is None or not (self.full.failures or self.full.aborted)
+        return full_ok and not self.holes and not self.survivors and not (self.stub is not None and self.stub.aborted)
 
 
 def _error_text(cell) -> str | None:
@@ -110,46 +139,59 @@ def _cell_name(nb, index: int) -> str:
 
 
 def _job(args: tuple[str, int, bool]) -> RunResult:
+    """The one place a check runs a notebook (in a worker process; a fresh kernel every time)."""
     text, timeout, allow_errors = args
     return execute(json.loads(text), timeout, allow_errors)
 
 
-def student_notebook(course: Course, module: Module) -> dict:
-    """The release notebook when it exists, else the same view built by nbgrader's preprocessors."""
-    release = course.root / module.release_file
-    if release.exists():
-        return json.loads(release.read_text(encoding="utf-8"))
-    from .grading import student_view
+def mutated_notebook(full: dict, mutant: Mutant) -> dict:
+    """The full notebook with `mutant` applied, cut after the last graded cell that can catch it."""
+    mutated = apply_to_notebook(full, mutant)
+    return truncate_after(mutated, set(mutant.catches or graded_ids(mutated)))
 
-    full = json.loads((course.root / module.notebook_file).read_text(encoding="utf-8"))
-    return student_view(full)
+
+def judge(mutant: Mutant, run: RunResult) -> MutantOutcome:
+    counted = [c for c in run.cells if not mutant.catches or c.grade_id in mutant.catches]
+    return MutantOutcome(mutant, [c.grade_id for c in counted if c.error],
+                         [c.grade_id for c in counted if c.error is None], run.aborted, run.seconds)
 
 
 def check(course: Course, modules: list[Module], timeout: int = DEFAULT_TIMEOUT, workers: int = 2,
-          on_done: Callable[[ModuleReport], None] | None = None) -> list[ModuleReport]:
+          on_done: Callable[[ModuleReport], None] | None = None, mutants: bool = True,
+          mutants_only: bool = False) -> list[ModuleReport]:
     """Run the integrity check for `modules` (their notebooks must be exported)."""
-    jobs = []
-    for module in modules:
-        full = (course.root / module.notebook_file).read_text(encoding="utf-8")
-        jobs.append((module, full, json.dumps(student_notebook(course, module))))
+    from .grading import fresh_releases
+
+    fulls = {m.slug: json.loads((course.root / m.notebook_file).read_text(encoding="utf-8")) for m in modules}
+    releases, stale = ({}, set()) if mutants_only else fresh_releases(course, modules)
     reports: list[ModuleReport] = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [(m, pool.submit(_job, (full, timeout, True)), pool.submit(_job, (stub, timeout, True)))
-                   for m, full, stub in jobs]
-        for module, full_future, stub_future in futures:
-            report = _report(course, module, full_future.result(), stub_future.result())
+        def submit(notebook: dict):
+            return pool.submit(_job, (json.dumps(notebook), timeout, True))
+
+        plans = []
+        for module in modules:
+            full = fulls[module.slug]
+            runs = None if mutants_only else (submit(full), submit(releases[module.slug]))
+            todo = course.parse(module).mutants if (mutants or mutants_only) else []
+            plans.append((module, runs, [(m, submit(mutated_notebook(full, m))) for m in todo]))
+        for module, runs, mutant_runs in plans:
+            full_run, stub_run = (runs[0].result(), runs[1].result()) if runs else (None, None)
+            report = _report(course, module, full_run, stub_run)
+            report.stale_release = module.slug in stale
+            report.mutants = [judge(m, future.result()) for m, future in mutant_runs]
             reports.append(report)
             if on_done:
                 on_done(report)
     return reports
 
 
-def _report(course: Course, module: Module, full: RunResult, stub: RunResult) -> ModuleReport:
+def _report(course: Course, module: Module, full: RunResult | None, stub: RunResult | None) -> ModuleReport:
     parsed = course.parse(module)
     regions = [r for c in parsed.cells for r in c.regions]
     n_solutions = sum(r.kind == "solution" for r in regions)
     report = ModuleReport(module, full, stub, points=sum(c.points for c in parsed.cells if c.is_graded),
                           solution_regions=n_solutions, hidden_regions=sum(r.kind == "hidden" for r in regions))
-    if n_solutions:
+    if n_solutions and stub is not None:
         report.holes = [c for c in stub.cells if c.error is None]
     return report
