@@ -300,10 +300,10 @@ def layer_flops(layer, input_shape) -> int:
 if isinstance(layer, Linear):
     return 2 * shape[0] * layer.in_features * layer.out_features
 
-# %% mutant={"name": "conv-ignores-padding", "target": "layer-flops", "replace": "    oh = (H + 2 * layer.padding - kh) // layer.stride + 1\n    ow = (W + 2 * layer.padding - kw) // layer.stride + 1", "catches": ["test-layer-flops"]}
-    # Output size without the padding: too few output positions.
-    oh = (H - kh) // layer.stride + 1
-    ow = (W - kw) // layer.stride + 1
+# %% mutant={"name": "conv-ignores-padding", "target": "layer-flops", "replace": "oh = (H + 2 * layer.padding - kh) // layer.stride + 1\now = (W + 2 * layer.padding - kw) // layer.stride + 1", "catches": ["test-layer-flops"]}
+# Output size without the padding: too few output positions.
+oh = (H - kh) // layer.stride + 1
+ow = (W - kw) // layer.stride + 1
 
 # %% [markdown]
 # The test checks the worked example, a Linear layer on a 3-D input (a batch of sequences, where every

@@ -1130,21 +1130,21 @@ def integer_linear_static(x, layer: QuantizedLinear, in_scale: float, in_zero_po
 # Forgets the clip: out-of-range values wrap around in int8 instead of saturating.
 return (np.round(x / np.float32(scale)) + int(zero_point)).astype(_int_dtype(num_bits))
 
-# %% mutant={"name": "calibrate-last-batch-only", "target": "static-calibration", "region": 1, "replace": "            lo[i] = min(lo[i], float(h.data.min()))\n            hi[i] = max(hi[i], float(h.data.max()))", "catches": ["test-static-calibration"]}
-            # Overwrites the range with every batch: only the last calibration batch counts.
-            lo[i] = float(h.data.min())
-            hi[i] = float(h.data.max())
+# %% mutant={"name": "calibrate-last-batch-only", "target": "static-calibration", "region": 1, "replace": "lo[i] = min(lo[i], float(h.data.min()))\nhi[i] = max(hi[i], float(h.data.max()))", "catches": ["test-static-calibration"]}
+# Overwrites the range with every batch: only the last calibration batch counts.
+lo[i] = float(h.data.min())
+hi[i] = float(h.data.max())
 
 # %% mutant={"name": "static-uses-batch-range", "target": "static-calibration", "region": 2, "replace": "qx = quantize_with(x2d, in_scale, in_zero_point)\nacc = (qx.astype(np.int32) - np.int32(in_zero_point))", "catches": ["test-static-calibration"]}
 # Ignores the calibrated ruler and measures the batch again (dynamic quantization in disguise).
 qx, in_scale, in_zero_point = quantize_affine(x2d)
 acc = (qx.astype(np.int32) - np.int32(in_zero_point))
 
-# %% mutant={"name": "calibrate-outputs", "target": "static-calibration", "region": 1, "replace": "            lo[i] = min(lo[i], float(h.data.min()))\n            hi[i] = max(hi[i], float(h.data.max()))\n            h = layer(h)", "catches": ["test-static-calibration"]}
-            # Records each layer's OUTPUT range instead of its input range.
-            h = layer(h)
-            lo[i] = min(lo[i], float(h.data.min()))
-            hi[i] = max(hi[i], float(h.data.max()))
+# %% mutant={"name": "calibrate-outputs", "target": "static-calibration", "region": 1, "replace": "lo[i] = min(lo[i], float(h.data.min()))\nhi[i] = max(hi[i], float(h.data.max()))\nh = layer(h)", "catches": ["test-static-calibration"]}
+# Records each layer's OUTPUT range instead of its input range.
+h = layer(h)
+lo[i] = min(lo[i], float(h.data.min()))
+hi[i] = max(hi[i], float(h.data.max()))
 
 # %% [markdown]
 # The test checks the saturation example above, calibrates a small `Sequential` on two batches (the

@@ -506,9 +506,9 @@ def optimize_model(model, x_train, y_train, prune_amount: float = 0.5, finetune_
     small.eval()
     return small
 
-# %% mutant={"name": "teacher-student-swapped", "target": "optimize-model", "replace": "    distill(model, small, x_train, y_train,", "catches": ["test-optimize-model"]}
-    # Passes the pruned copy as the teacher: the original model is trained in place instead.
-    distill(small, model, x_train, y_train,
+# %% mutant={"name": "teacher-student-swapped", "target": "optimize-model", "replace": "distill(model, small, x_train, y_train,", "catches": ["test-optimize-model"]}
+# Passes the pruned copy as the teacher: the original model is trained in place instead.
+distill(small, model, x_train, y_train,
 
 # %% [markdown]
 # The test trains a small classifier on synthetic clusters and optimizes it. It checks the shipped
@@ -732,9 +732,9 @@ def check_report(report: dict, target: OptimizationTarget | None = None, remeasu
 # all() over the verdicts treats "speed not judged" (None) as a failure.
 if report["passed"] != all(verdicts.values()):
 
-# %% mutant={"name": "remeasure-relative-only", "target": "check-report", "region": 2, "replace": "    if not math.isclose(remeasured[key], optimized[key], rel_tol=0.0, abs_tol=TOL):", "catches": ["test-check-report"]}
-    # A 1% relative tolerance lets a re-measured accuracy differ by a whole test sample or more.
-    if not math.isclose(remeasured[key], optimized[key], rel_tol=0.01):
+# %% mutant={"name": "remeasure-relative-only", "target": "check-report", "region": 2, "replace": "if not math.isclose(remeasured[key], optimized[key], rel_tol=0.0, abs_tol=TOL):", "catches": ["test-check-report"]}
+# A 1% relative tolerance lets a re-measured accuracy differ by a whole test sample or more.
+if not math.isclose(remeasured[key], optimized[key], rel_tol=0.01):
 
 # %% [markdown]
 # The test starts from the worked example's (good) report, which must produce no failures, then breaks it
