@@ -646,7 +646,76 @@ for step in range(151):
 # %% [markdown]
 # At step 0 the samples are noise. Within a hundred or so steps the model has learned the spelling of the
 # sentence: that is the whole job of a language model, done on a very small world.
+
+# %% [markdown]
+# ### Pre-norm or post-norm? An experiment
 #
+# The 2017 Transformer put the LayerNorm *after* the residual sum (**post-norm**): `x = ln(x + f(x))`.
+# GPT-2 and almost every model since put it *before* the sublayer (**pre-norm**), as you did:
+# `x = x + f(ln(x))`. The difference is where the identity path runs:
+#
+# ```
+#   pre-norm:   x ──────────────(+)──────────────(+)──►  a clean highway: the gradient of the loss reaches
+#               └─ ln ─ attn ────┘  └─ ln ─ mlp ──┘      every block through additions only
+#
+#   post-norm:  x ──(+)─ ln ──(+)─ ln ──►                 every block's output passes through a LayerNorm,
+#               └ attn┘   └ mlp┘                          which rescales the gradient on its way down
+# ```
+#
+# With post-norm, the gradient that reaches block 1 has gone through every LayerNorm above it. Let's
+# measure two things on four-block models that differ only in that order: the gradient that reaches each
+# block's weights at initialisation, and the loss over 40 training steps with the same learning rate and
+# no warm-up.
+
+# %%
+class PostNormBlock(TransformerBlock):
+    """The 2017 order: normalise after each residual sum."""
+
+    def forward(self, x, mask=None):
+        x = self.ln1(x + self.attn(x, mask=mask))
+        return self.ln2(x + self.mlp(x))
+
+
+def norm_experiment(block_cls, steps=40, lr=1e-2, layers=4):
+    m = GPT(len(chars), embed_dim=32, num_heads=4, num_layers=layers, max_seq_len=24, seed=1)
+    np.random.seed(1)
+    m.blocks = [block_cls(32, 4, 4, causal=True) for _ in range(layers)]
+    opt = Adam(m.parameters(), lr=lr)
+    rng_e = np.random.default_rng(0)
+    losses, grad_norms = [], None
+    for step in range(steps):
+        starts = rng_e.integers(0, len(data) - 25, size=8)
+        batch = np.stack([data[s:s + 25] for s in starts])
+        loss = loss_fn(m(batch[:, :-1]).reshape(-1, len(chars)), Tensor(batch[:, 1:].reshape(-1)))
+        opt.zero_grad(); loss.backward()
+        if step == 0:
+            grad_norms = [float(np.linalg.norm(b.attn.q_proj.weight.grad.data)) for b in m.blocks]
+        opt.step()
+        losses.append(float(loss.data))
+    return losses, grad_norms
+
+
+results = {name: norm_experiment(cls) for name, cls in (("pre-norm", TransformerBlock), ("post-norm", PostNormBlock))}
+print("gradient norm reaching each block's query weights at step 0 (block 1 = nearest the input):")
+for name, (_, g) in results.items():
+    print(f"  {name:9s} " + " ".join(f"{v:7.4f}" for v in g) + f"   first/last = {g[0] / g[-1]:.2f}")
+print("\nloss at step     0      10      20      30      39")
+for name, (losses, _) in results.items():
+    print(f"  {name:9s} " + " ".join(f"{losses[s]:7.3f}" for s in (0, 10, 20, 30, 39)))
+
+# %% [markdown]
+# Read the gradient rows block by block. In the pre-norm stack the block nearest the input receives a
+# large gradient: the residual highway delivers the loss's gradient to it through additions only. In the
+# post-norm stack every gradient has been rescaled by the LayerNorms above it, and the blocks near the
+# input receive much less. The analysis of this effect (Xiong et al., 2020) is why post-norm models need a
+# learning-rate **warm-up** (start tiny, grow over thousands of steps) to train stably, while pre-norm
+# models train without one. The loss rows show what it means at a fixed learning rate with no warm-up:
+# compare where the two runs are after 40 steps. The gap grows with depth and learning rate (try
+# `layers=8` or `lr=3e-2` in `norm_experiment`). Pre-norm has one price: the
+# residual stream is never normalised on its way up, which is why the model needs the final `ln_f` before
+# its head, the LayerNorm your forward pass must not skip.
+
+# %% [markdown]
 # ## 7. Systems analysis: where do the parameters and the time go?
 #
 # ### Parameters
@@ -677,7 +746,64 @@ for V, D, L in ((65, 64, 2), (65, 128, 4), (2000, 64, 2), (2000, 256, 4)):
 # With a character vocabulary the blocks hold almost everything, and the MLPs hold twice as much as
 # attention. With a larger vocabulary, the embedding table and the head (both `V x D`) quickly become the
 # biggest items for small models, which is why so many models tie the two.
+
+# %% [markdown]
+# ### From our GPT to GPT-2: parameters and FLOPs at scale
 #
+# The same formulas describe GPT-2. Its four published sizes share `V = 50257` tokens and a context of
+# `T = 1024`, and differ in width `D` and depth `L`; they **tie** the head to the token embedding (the head
+# is `W_emb.T`, no extra parameters, no head bias). Writing the count as a function, we first check it
+# against `num_parameters()` of our own (untied) GPT, then apply it to GPT-2.
+#
+# For FLOPs, a forward pass over one token costs 2 FLOPs per weight it multiplies (a multiply-add per
+# weight), including the `V x D` head, plus attention's `Q K^T` and `P V`, which for a token at context
+# length `T` cost `2 * 2 * T * D` per layer. Training costs about three forward passes (backward is about
+# twice the forward).
+
+# %%
+def gpt_param_count(V, T, D, L, mlp_ratio=4, tied=False):
+    """Parameters of a GPT as built in this module (tied=True: GPT-2's shared embedding/head, no head bias)."""
+    per_block = (4 * D * D + 4 * D) + (2 * mlp_ratio * D * D + mlp_ratio * D + D) + 4 * D
+    parts = {"embeddings": V * D + T * D, "attention": L * (4 * D * D + 4 * D),
+             "mlp": L * (2 * mlp_ratio * D * D + mlp_ratio * D + D), "layernorms": L * 4 * D + 2 * D,
+             "head": 0 if tied else D * V + V}
+    assert sum(parts.values()) == V * D + T * D + L * per_block + 2 * D + parts["head"]
+    return parts
+
+
+def forward_flops_per_token(V, T, D, L, mlp_ratio=4):
+    weights = L * (4 + 2 * mlp_ratio) * D * D + V * D          # every matrix a token is multiplied by
+    return 2 * weights + L * 4 * T * D                          # + attention scores and weighted sum
+
+
+ours = GPT(65, embed_dim=64, num_heads=4, num_layers=2, max_seq_len=64, seed=0)
+assert sum(gpt_param_count(65, 64, 64, 2).values()) == ours.num_parameters(), "the formula matches the model"
+print(f"our GPT (V=65, T=64, D=64, L=2): {ours.num_parameters():,} parameters (formula agrees)\n")
+configs = [("ours", 65, 64, 64, 2, False), ("GPT-2 small", 50257, 1024, 768, 12, True),
+           ("GPT-2 medium", 50257, 1024, 1024, 24, True), ("GPT-2 large", 50257, 1024, 1280, 36, True),
+           ("GPT-2 XL", 50257, 1024, 1600, 48, True)]
+print(f"{'model':13s} {'params':>14s} {'embed':>6s} {'attn':>6s} {'mlp':>6s} {'norm':>6s} {'head':>6s} "
+      f"{'fwd MFLOP/token':>16s} {'fp32 weights MB':>16s}")
+for name, V, T, D, L, tied in configs:
+    parts = gpt_param_count(V, T, D, L, tied=tied)
+    total = sum(parts.values())
+    shares = " ".join(f"{p / total:6.1%}" for p in parts.values())
+    print(f"{name:13s} {total:14,d} {shares} {forward_flops_per_token(V, T, D, L) / 1e6:16.1f} {4 * total / 1e6:16.1f}")
+
+# %% [markdown]
+# The totals are the published 124M, 355M, 774M and 1.5B. Three things change with scale:
+#
+# - The embedding table's share collapses, from about a third of GPT-2 small to a few percent of XL: the
+#   vocabulary is fixed while the blocks grow as `12 L D^2`. In our tiny model the shares are different
+#   again (the blocks dominate and the untied head is a separate item); conclusions about "where the parameters are" do not
+#   transfer between scales without redoing the arithmetic.
+# - The MLPs hold two thirds of every block at every size (`8 D^2` of the `12 D^2`), so they dominate the
+#   parameters and the FLOPs of all the large models.
+# - A forward pass costs about `2 x parameters` FLOPs per token; training GPT-2 small on a single token
+#   costs about a gigaFLOP, so a 10-billion-token run is on the order of `10^19` FLOPs, far beyond what
+#   NumPy on a laptop can do, and the reason the next modules care about speed.
+
+# %% [markdown]
 # ### Time: one training step versus context length
 #
 # Which sublayer costs the time? We time the forward and backward pass of one training step and,
@@ -726,15 +852,19 @@ for T in (32, 64, 128, 256):
 # - A **GPT** is embeddings + position, a stack of causal blocks, a final norm and a head; it trains on
 #   next-token prediction with the targets shifted by one.
 # - **Generation** repeats forward-sample-append; temperature and top-k trade coherence against variety.
+# - **Pre-norm** keeps an unnormalised residual highway from the loss to every block (hence the final
+#   `ln_f`); post-norm passes every gradient through LayerNorms and needs warm-up to train stably.
+# - At GPT-2 scale the blocks (`12 L D^2`) dominate the parameters, the MLPs hold two thirds of each block,
+#   and a forward pass costs about two FLOPs per parameter per token.
 #
 # ## Reflection questions
 #
-# 1. Move the LayerNorm *after* the residual addition (post-norm, as in the 2017 paper). What happens to the
-#    gradient path from the loss to the first block, and why do post-norm models need learning-rate warm-up?
+# 1. Run `norm_experiment` with `layers=8` and with `lr=3e-2`. How do the pre-norm and post-norm rows
+#    change, and how would a learning-rate warm-up change the post-norm row?
 # 2. `generate` recomputes the whole context for every new token. Estimate the cost of generating `N` tokens
 #    this way and with a key/value cache (module 12, question 2).
-# 3. In the parameter table, what fraction of a GPT-2-sized model (`V = 50257`, `D = 768`, `L = 12`) sits in
-#    the embedding table? Compute it with the formula and check with a smaller model.
+# 3. GPT-2 ties its head to the embedding table. Using `gpt_param_count`, how many parameters would an untied
+#    head add to GPT-2 small, and what share of the model would the two `V x D` tables then be?
 # 4. Why is the loss of an untrained model close to `log(vocab_size)`? What loss would a model reach that only
 #    knows the character frequencies (the unigram baseline of milestone 05)?
 # 5. Greedy decoding often loops ("the the the"). Explain why from the model's point of view, and why sampling
