@@ -653,7 +653,95 @@ for V in (64, 1024, 8192):
 # (The time of `one-hot @ W` excludes building the one-hot matrix, which would cost `N x V` more memory.)
 
 # %% [markdown]
-# ## 5. Putting it together
+# ### Seeing the table: a heat map of the sinusoidal encoding
+#
+# The printed numbers above hide the structure that the clock analogy describes. Drawn as an image, with
+# positions down and dimensions across, the table shows its fast columns on the left (stripes that flip
+# every few positions) and its slow columns on the right (almost constant over the first hundred
+# positions): every row is a different mix of fast and slow waves, which is what makes positions
+# distinguishable.
+
+# %%
+import matplotlib.pyplot as plt
+
+table = sinusoidal_encoding(128, 64)
+fig, ax = plt.subplots(figsize=(7, 3.4))
+im = ax.imshow(table, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+ax.set_xlabel("dimension (pairs 2i, 2i+1: sin, cos)")
+ax.set_ylabel("position")
+ax.set_title("sinusoidal_encoding(128, 64)")
+fig.colorbar(im, ax=ax, fraction=0.04)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 5. What an embedding table learns
+#
+# A fresh table is noise: every token is a random direction, and all tokens are about equally far apart.
+# Training moves the rows. Because a row only receives gradient from the positions where its token
+# appears (the scatter-add of section 2), two tokens end up with similar rows exactly when they are used
+# in similar ways: when the rest of the network needs the same thing from them.
+#
+# Let's watch that happen on a toy language with 12 tokens in three roles. Tokens 0-3 are always followed
+# by one of 4-7, tokens 4-7 by one of 8-11, and tokens 8-11 by one of 0-3; within a role, which token comes
+# next is random. A next-token model (an `Embedding` followed by a `Linear` layer that scores all 12 tokens,
+# trained with cross-entropy) can only learn the roles, because nothing else is predictable. We compare the
+# cosine similarity of the rows before and after training.
+#
+# ```
+#   roles:   A = {0, 1, 2, 3}  ->  B = {4, 5, 6, 7}  ->  C = {8, 9, 10, 11}  ->  A ...
+#   model:   id --Embedding(12, 8)--> vector --Linear(8, 12)--> 12 scores --cross-entropy--> next id
+# ```
+
+# %%
+from tinytorch.core.layers import Linear
+from tinytorch.core.losses import CrossEntropyLoss
+from tinytorch.core.optimizers import Adam
+
+
+def cosine_matrix(W):
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def role_similarity(W):
+    """Mean cosine similarity of different tokens in the same role, and across roles."""
+    S, role = cosine_matrix(W), np.arange(12) // 4
+    same = (role[:, None] == role[None, :]) & ~np.eye(12, dtype=bool)
+    return S[same].mean(), S[role[:, None] != role[None, :]].mean()
+
+
+toy_rng = np.random.default_rng(0)
+emb = Embedding(12, 8, seed=0)
+head = Linear(8, 12, rng=1)
+opt = Adam(emb.parameters() + head.parameters(), lr=0.05)
+loss_fn = CrossEntropyLoss()
+before = emb.weight.data.copy()
+for step in range(201):
+    cur = toy_rng.integers(0, 12, size=64)
+    nxt = ((cur // 4 + 1) % 3) * 4 + toy_rng.integers(0, 4, size=64)      # a random token of the next role
+    loss = loss_fn(head(emb(cur)), Tensor(nxt))
+    opt.zero_grad(); loss.backward(); opt.step()
+    if step % 100 == 0:
+        print(f"step {step:3d}  loss {float(loss.data):.3f}   (a perfect model of this language: log 4 = {np.log(4):.3f})")
+for name, W in (("before training", before), ("after training", emb.weight.data)):
+    same, other = role_similarity(W)
+    print(f"{name:16s} cosine similarity: same role {same:+.2f}, different roles {other:+.2f}")
+print("\nafter training, rounded cosine similarities of tokens 0, 1, 4, 5, 8, 9:")
+print(np.round(cosine_matrix(emb.weight.data)[np.ix_([0, 1, 4, 5, 8, 9], [0, 1, 4, 5, 8, 9])], 2))
+
+# %% [markdown]
+# Before training, similarities hover around zero whatever the roles. After training, tokens of the same
+# role point in nearly the same direction and tokens of different roles point apart: the table has
+# discovered the three roles from nothing but co-occurrence, and the loss has fallen close to `log 4`,
+# the best possible when four successors are equally likely. Real vocabularies learn the same way, with
+# many overlapping roles at once (part of speech, topic, spelling), which is why nearby rows of a trained
+# table tend to be related words. Note what the experiment also shows: the model never needed the
+# individual identity of a token, so it had no reason to keep same-role tokens apart. A table only
+# encodes the distinctions that the training objective rewards.
+
+# %% [markdown]
+# ## 6. Putting it together
 #
 # The input to a language model is `token embedding + position encoding`. Here is that pipeline
 # for a batch of two short id sequences, with a check that the position signal makes repeated tokens
@@ -679,6 +767,8 @@ print("... and after adding positions?                        ", np.allclose(x.d
 #   encode offsets as rotations; learned tables are flexible but stop at `max_len`.
 # - Embedding tables scale with `V x D` and cost four copies under Adam; the vocabulary size is a
 #   trade-off between table size and sequence length.
+# - Training moves rows apart or together according to use: in the toy language, tokens with the same
+#   role ended up pointing the same way, learned from co-occurrence alone.
 #
 # ## Reflection questions
 #
