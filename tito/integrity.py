@@ -51,10 +51,11 @@ class MutantOutcome:
     passed: list[str]  # graded cells (among the ones that count) that passed
     aborted: str | None  # a timeout or dead kernel also stops the student's grading: counts as killed
     seconds: float
+    error: str | None = None  # the run itself failed (no kernel): neither killed nor a survivor
 
     @property
     def killed(self) -> bool:
-        return bool(self.killed_by) or self.aborted is not None
+        return self.error is None and (bool(self.killed_by) or self.aborted is not None)
 
 
 @dataclass
@@ -71,7 +72,11 @@ class ModuleReport:
 
     @property
     def survivors(self) -> list[MutantOutcome]:
-        return [m for m in self.mutants if not m.killed]
+        return [m for m in self.mutants if not m.killed and m.error is None]
+
+    @property
+    def mutant_errors(self) -> list[MutantOutcome]:
+        return [m for m in self.mutants if m.error is not None]
 
     @property
     def killed(self) -> int:
@@ -80,7 +85,8 @@ class ModuleReport:
     @property
     def ok(self) -> bool:
         full_ok = self.full is None or not (self.full.failures or self.full.aborted)
-        return full_ok and not self.holes and not self.survivors and not (self.stub is not None and self.stub.aborted)
+        return full_ok and not self.holes and not self.survivors and not self.mutant_errors and not (
+            self.stub is not None and self.stub.aborted)
 
 
 def _error_text(cell) -> str | None:
@@ -141,7 +147,12 @@ def _cell_name(nb, index: int) -> str:
 def _job(args: tuple[str, int, bool]) -> RunResult:
     """The one place a check runs a notebook (in a worker process; a fresh kernel every time)."""
     text, timeout, allow_errors = args
-    return execute(json.loads(text), timeout, allow_errors)
+    try:
+        return execute(json.loads(text), timeout, allow_errors)
+    except RuntimeError as exc:  # a kernel that did not start in time on a loaded machine: one more try
+        if "didn't respond" not in str(exc):
+            raise
+        return execute(json.loads(text), timeout, allow_errors)
 
 
 def mutated_notebook(full: dict, mutant: Mutant) -> dict:
@@ -179,11 +190,18 @@ def check(course: Course, modules: list[Module], timeout: int = DEFAULT_TIMEOUT,
             full_run, stub_run = (runs[0].result(), runs[1].result()) if runs else (None, None)
             report = _report(course, module, full_run, stub_run)
             report.stale_release = module.slug in stale
-            report.mutants = [judge(m, future.result()) for m, future in mutant_runs]
+            report.mutants = [_outcome(m, future) for m, future in mutant_runs]
             reports.append(report)
             if on_done:
                 on_done(report)
     return reports
+
+
+def _outcome(mutant: Mutant, future) -> MutantOutcome:
+    try:
+        return judge(mutant, future.result())
+    except Exception as exc:  # the notebook could not be run at all: say so, never count it either way
+        return MutantOutcome(mutant, [], [], None, 0.0, error=f"{type(exc).__name__}: {exc}")
 
 
 def _report(course: Course, module: Module, full: RunResult | None, stub: RunResult | None) -> ModuleReport:

@@ -144,6 +144,10 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mut
                           f"`{escape(m.mutant.target)}`{about} passed {', '.join(map(escape, m.passed)) or 'no cell'}; "
                           "add a graded assertion that this wrong code fails")
             failed = True
+        for m in r.mutant_errors:
+            console.print(f"[red]FAIL[/] {r.module.slug}: mutant `{escape(m.mutant.name)}` could not be run: "
+                          f"{escape(m.error)}")
+            failed = True
         if r.stale_release:
             console.print(f"[yellow]note[/] {r.module.release_file} is stale (the check used a fresh one); "
                           f"run `tito nbgrader generate {r.module.id}` and commit")
