@@ -332,7 +332,8 @@ assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
 
 # %% [markdown]
 # The test calls your `backward` directly with a repeated id (the classic `+=` bug gives 5, not 6),
-# runs the same gradient through autograd's `.backward()`, and finally lets `check_gradients` compare your
+# runs the same gradient through autograd's `.backward()`, checks that a table built without a seed follows
+# `np.random.seed` (as `Linear` does), and finally lets `check_gradients` compare your
 # analytic gradient with finite differences on a batch of ids.
 
 # %% [markdown]

@@ -616,7 +616,9 @@ assert np.array_equal(_g.generate([1], 5, temperature=0.7, seed=4), _g.generate(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The test checks shapes and causality, counts parameters against the formula, trains your GPT for 30
+# The test checks shapes and causality, that one token repeated at four positions gets four different
+# predictions (so the positional encoding really is added), that the head reads the final LayerNorm's
+# output (zeroing `ln_f` must leave only the head's bias), counts parameters against the formula, trains your GPT for 30
 # steps on a repeating pattern (the loss must drop below 30% of its start), and checks that greedy
 # generation continues the pattern and that generation longer than the context window works.
 #

@@ -109,7 +109,7 @@ class Embedding(Module):
         return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
 
 
-# %% src/11_embeddings/11_embeddings.py:381
+# %% src/11_embeddings/11_embeddings.py:382
 def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     """The (max_len, d_model) float32 table of sine/cosine position signatures.
 
@@ -137,7 +137,7 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np
     return table.astype(np.float32)
 
 
-# %% src/11_embeddings/11_embeddings.py:468
+# %% src/11_embeddings/11_embeddings.py:469
 def _check_length(x: Tensor, max_len: int, d_model: int) -> int:
     if x.ndim < 2 or x.shape[-1] != d_model:
         raise ValueError(f"expected input of shape (..., T, {d_model}), got {x.shape}")
@@ -174,7 +174,7 @@ class LearnedPositionalEncoding(Module):
         return x + self.embedding(np.arange(T))
 
 
-# %% src/11_embeddings/11_embeddings.py:562
+# %% src/11_embeddings/11_embeddings.py:563
 def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training: bool = False,
                      optimizer_slots: int = 2) -> int:
     """Bytes needed for an embedding table of vocab_size x embed_dim values of `dtype`.
