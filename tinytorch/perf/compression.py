@@ -19,7 +19,7 @@ from tinytorch.core.layers import Module, Linear, Sequential, init_weight
 from tinytorch.core.optimizers import Adam
 
 
-# %% src/16_compression/16_compression.py:169
+# %% src/16_compression/16_compression.py:158
 def linear_weights(model) -> list:
     """[(parameter name, weight Tensor)] of every Linear layer inside `model`, in model order, each once.
 
@@ -35,7 +35,7 @@ def linear_weights(model) -> list:
     return found
 
 
-# %% src/16_compression/16_compression.py:185
+# %% src/16_compression/16_compression.py:174
 def sparsity(model_or_tensor) -> float:
     """Fraction of exactly-zero values: of a Tensor / array, or over all Linear weights of a model.
 
@@ -56,7 +56,7 @@ def sparsity(model_or_tensor) -> float:
     return zeros / total if total else 0.0
 
 
-# %% src/16_compression/16_compression.py:272
+# %% src/16_compression/16_compression.py:261
 def magnitude_masks(arrays, amount: float) -> list:
     """Boolean keep-masks (True = keep) for `arrays`, pruning the round(amount * n) smallest |values|
     over ALL arrays together (n = their total size), ties broken by position.
@@ -84,7 +84,7 @@ def magnitude_masks(arrays, amount: float) -> list:
     return masks
 
 
-# %% src/16_compression/16_compression.py:356
+# %% src/16_compression/16_compression.py:345
 def apply_masks(model, masks: dict):
     """Zero, in place, every entry of model parameter `name` where masks[name] is False. Returns model.
 
@@ -101,7 +101,7 @@ def apply_masks(model, masks: dict):
     return model
 
 
-# %% src/16_compression/16_compression.py:379
+# %% src/16_compression/16_compression.py:368
 def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     """Zero the fraction `amount` of smallest-magnitude Linear weights of `model`, in place.
 
@@ -126,7 +126,7 @@ def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     return masks
 
 
-# %% src/16_compression/16_compression.py:493
+# %% src/16_compression/16_compression.py:482
 def _sliced_linear(linear: Linear, rows, cols) -> Linear:
     """A new Linear holding copies of linear.weight[rows][:, cols] and linear.bias[cols]."""
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
@@ -142,7 +142,7 @@ def _has_parameters(layer) -> bool:
     return isinstance(layer, Module) and len(layer.parameters()) > 0
 
 
-# %% src/16_compression/16_compression.py:509
+# %% src/16_compression/16_compression.py:498
 def prune_neurons(model: Sequential, amount: float) -> Sequential:
     """A NEW, smaller Sequential without the fraction `amount` of weakest neurons of each hidden Linear.
 
@@ -184,7 +184,7 @@ def prune_neurons(model: Sequential, amount: float) -> Sequential:
     return pruned
 
 
-# %% src/16_compression/16_compression.py:642
+# %% src/16_compression/16_compression.py:631
 class LowRankLinear(Module):
     """A Linear layer with a factored weight: y = (x @ U) @ V + bias, U (in, rank), V (rank, out)."""
 
@@ -223,7 +223,7 @@ class LowRankLinear(Module):
                 f"rank={self.rank}, bias={self.bias is not None})")
 
 
-# %% src/16_compression/16_compression.py:687
+# %% src/16_compression/16_compression.py:676
 def _weight_array(layer_or_matrix) -> np.ndarray:
     w = layer_or_matrix
     w = w.weight if isinstance(w, Linear) else w
@@ -267,7 +267,7 @@ def low_rank_error(linear, rank: int) -> float:
     return float(np.sqrt(np.sum(s[rank:] ** 2) / total))
 
 
-# %% src/16_compression/16_compression.py:808
+# %% src/16_compression/16_compression.py:797
 def factorize_model(model: Sequential, rank) -> Sequential:
     """A new Sequential where each Linear is replaced by low_rank_factorize(layer, r) when that saves
     parameters. `rank` is one int for every layer or a list with one int (or None: keep dense) per Linear."""
@@ -288,13 +288,13 @@ def factorize_model(model: Sequential, rank) -> Sequential:
     return out
 
 
-# %% src/16_compression/16_compression.py:881
+# %% src/16_compression/16_compression.py:870
 def _np_log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-# %% src/16_compression/16_compression.py:887
+# %% src/16_compression/16_compression.py:876
 def distillation_loss(student_logits, teacher_logits, targets=None, temperature: float = 2.0,
                       alpha: float = 0.5) -> Tensor:
     """alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, targets).
@@ -343,7 +343,7 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     return loss
 
 
-# %% src/16_compression/16_compression.py:1008
+# %% src/16_compression/16_compression.py:997
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for x as one array, computed in eval mode without a graph, batch_size rows at a time."""
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
@@ -363,7 +363,7 @@ def accuracy(model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(np.argmax(predict(model, x, batch_size), axis=-1) == y))
 
 
-# %% src/16_compression/16_compression.py:1028
+# %% src/16_compression/16_compression.py:1017
 def distill(teacher, student, x, y, epochs: int = 10, lr: float = 0.01, batch_size: int = 64,
             temperature: float = 2.0, alpha: float = 0.5, seed: int = 0, masks=None, validation=None) -> dict:
     """Train `student` in place to imitate `teacher` on (x, y) with distillation_loss and Adam.
