@@ -90,8 +90,6 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mut
     stale release/. A mutant that passes every graded cell (those in its `catches`, if given) is a
     surviving mutant: a grading hole. Exit 1 on any failure.
     """
-    from rich.markup import escape
-
     from .. import integrity
 
     if mutants_only and no_mutants:
