@@ -21,7 +21,7 @@ from .source import ParsedSource, parse_text
 
 CACHE_DIR = Path(".tito") / "cache" / "parse"
 ENV_VAR = "TITO_PARSE_CACHE"
-_PARSER_FILES = ("source.py", "errors.py", "parsecache.py")
+_PARSER_FILES = ("source.py", "mutants.py", "errors.py", "parsecache.py")
 MAX_ENTRIES = 200  # old versions of edited files are pruned beyond this
 _parser_digest: str | None = None
 
