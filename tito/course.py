@@ -122,20 +122,34 @@ class Course:
         return later[0] if later else None
 
 
+MARKER_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*tinytorch\s*[\].]", re.MULTILINE)
+
+
+def is_course_root(folder: Path) -> bool:
+    """A TinyTorch course (instructor repo or student edition) declares itself with a `[tool.tinytorch]`
+    table in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is someone else's project."""
+    try:
+        text = (Path(folder) / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return MARKER_TABLE.search(text) is not None
+
+
 def find_root(start: Path | None = None) -> Path:
-    """The course repo: $TINYTORCH_ROOT, else the nearest parent of `start` holding src/ and pyproject.toml."""
+    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` whose pyproject.toml has a
+    `[tool.tinytorch]` table, else the course tito itself was installed from (editable install)."""
     env = os.environ.get("TINYTORCH_ROOT")
     if env:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
-        if (candidate / "src").is_dir() and (candidate / "pyproject.toml").is_file():
+        if is_course_root(candidate):
             return candidate
     package_root = Path(__file__).resolve().parent.parent
-    if (package_root / "src").is_dir():
+    if is_course_root(package_root):
         return package_root
-    raise UsageError(f"no TinyTorch course found at or above {here}; run tito from the repository "
-                     "or set TINYTORCH_ROOT")
+    raise UsageError(f"no TinyTorch course found at or above {here} (a course's pyproject.toml has a "
+                     "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
 
 
 def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:
