@@ -34,6 +34,7 @@ class Module:
     exports: tuple[str, ...]
     milestone: str | None
     package: str  # dotted path under tinytorch, e.g. "core.tensor"
+    aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> tinytorch.autograd
 
     @property
     def id(self) -> str:
@@ -71,29 +72,55 @@ class Module:
 class Course:
     root: Path
     modules: list[Module] = field(default_factory=list)
+    # Modules (by folder name) that cannot be used, with why. Only a lenient load keeps them here; a command
+    # that needs one of them gets a LintError from resolve()/select(), every other command goes on.
+    broken: dict[str, list[Problem]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path | None = None) -> "Course":
-        """Scan `root/src` (root defaults to the repo holding the cwd, or $TINYTORCH_ROOT)."""
+    def load(cls, root: Path | None = None, strict: bool = True) -> "Course":
+        """Scan `root/src` (root defaults to the course holding the cwd, or $TINYTORCH_ROOT).
+
+        strict: any problem in any module raises LintError (export, lint, book: they need every module).
+        Otherwise problems are collected per module into `broken` and the healthy modules load."""
         root = Path(root) if root is not None else find_root()
-        problems: list[Problem] = []
-        modules = [m for m in (_read_module(d, problems) for d in _module_dirs(root / "src", problems)) if m]
-        _check_manifest(modules, problems)
-        if problems:
-            raise LintError(problems)
-        return cls(root, sorted(modules, key=lambda m: m.number))
+        broken: dict[str, list[Problem]] = {}
+        read: list[Module] = []
+        folders = _module_dirs(root / "src", broken)
+        for folder in folders:
+            found: list[Problem] = []
+            module = _read_module(folder, found)
+            if found:
+                broken.setdefault(folder.name, []).extend(found)
+            if module:
+                read.append(module)
+        _check_manifest(read, {f.name for f in folders}, broken)
+        if strict and broken:
+            raise LintError([p for problems in broken.values() for p in problems])
+        modules = [m for m in read if m.slug not in broken]
+        return cls(root, sorted(modules, key=lambda m: m.number), broken)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for problems in self.broken.values() for p in problems]
 
     def resolve(self, ident: str | int) -> Module:
-        """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise."""
+        """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise,
+        a LintError when that module's source is broken."""
         key = str(ident).strip().lower()
         for module in self.modules:
             if key in (module.id, str(module.number), module.slug, module.name):
                 return module
+        for folder, problems in self.broken.items():
+            m = FOLDER.match(folder)
+            if key == folder or (m and key in (m.group("num"), str(int(m.group("num"))), m.group("name"))):
+                raise LintError(problems)
         valid = ", ".join(f"{m.id} ({m.name})" for m in self.modules) or "none: src/ has no modules"
         raise UsageError(f"unknown module `{ident}`; valid modules: {valid}")
 
     def select(self, idents: tuple[str, ...] | list[str], all_: bool = False) -> list[Module]:
         if all_ or not idents:
+            if self.broken:
+                raise LintError(self.problems)
             return list(self.modules)
         chosen = [self.resolve(i) for i in idents]
         return sorted(dict.fromkeys(chosen), key=lambda m: m.number)
@@ -152,7 +179,7 @@ def find_root(start: Path | None = None) -> Path:
                      "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
 
 
-def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:
+def _module_dirs(src: Path, broken: dict[str, list[Problem]]) -> list[Path]:
     if not src.is_dir():
         return []
     dirs = []
@@ -160,11 +187,11 @@ def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:
         if not entry.is_dir() or entry.name.startswith((".", "_")):
             continue
         if not FOLDER.match(entry.name):
-            problems.append(Problem(entry, 1, f"folder `{entry.name}` is not named NN_name",
+            broken.setdefault(entry.name, []).append(Problem(entry, 1, f"folder `{entry.name}` is not named NN_name",
                                     "rename it like `src/01_tensor/` (two digits, underscore, lowercase name)"))
             continue
         if not (entry / f"{entry.name}.py").is_file():
-            problems.append(Problem(entry / f"{entry.name}.py", 1, "module folder without its source file",
+            broken.setdefault(entry.name, []).append(Problem(entry / f"{entry.name}.py", 1, "module folder without its source file",
                                     f"create src/{entry.name}/{entry.name}.py (AUTHORING.md)"))
             continue
         dirs.append(entry)
@@ -212,6 +239,11 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         problems.append(Problem(path, field_line("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
                                 "write e.g. `minutes: 90`"))
         minutes = 60
+    aliases = listing("aliases")
+    for alias in aliases:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", alias) or alias == package:
+            problems.append(Problem(path, field_line("aliases"), f"alias `{alias}` is not a top-level module name "
+                                    "distinct from `#| default_exp`", "write e.g. `aliases: [autograd]`"))
     return Module(
         number=number,
         name=name,
@@ -225,31 +257,41 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         exports=listing("exports"),
         milestone=str(meta["milestone"]) if meta.get("milestone") else None,
         package=package,
+        aliases=aliases,
     )
 
 
-def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
-    by_slug = {m.slug: m for m in modules}
+def _check_manifest(modules: list[Module], folders: set[str], broken: dict[str, list[Problem]]) -> None:
+    """Cross-module rules; each problem is charged to the module that has it."""
+    def problem(module: Module, line: int, message: str, hint: str) -> None:
+        broken.setdefault(module.slug, []).append(Problem(module.src, line, message, hint))
+
     numbers: dict[int, Module] = {}
     packages: dict[str, Module] = {}
     for module in modules:
         if module.number in numbers:
-            problems.append(Problem(module.src, 1, f"module number {module.id} also used by {numbers[module.number].slug}",
-                                    "give every module its own number"))
-        numbers[module.number] = module
+            problem(module, 1, f"module number {module.id} also used by {numbers[module.number].slug}",
+                    "give every module its own number")
+        numbers.setdefault(module.number, module)
         if module.package in packages:
-            problems.append(Problem(module.src, 1, f"`#| default_exp {module.package}` also used by "
-                                    f"{packages[module.package].slug}", "export each module to its own package path"))
-        packages[module.package] = module
+            problem(module, 1, f"`#| default_exp {module.package}` also used by {packages[module.package].slug}",
+                    "export each module to its own package path")
+        packages.setdefault(module.package, module)
+        for alias in module.aliases:
+            if alias in packages and packages[alias] is not module:
+                problem(module, _field_line(module.src, "aliases"), f"alias `{alias}` is already the package "
+                        f"path of {packages[alias].slug}", "choose another alias")
+            packages.setdefault(alias, module)
         for prereq in module.prerequisites:
-            target = by_slug.get(prereq)
-            if target is None:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"),
-                                        f"unknown prerequisite `{prereq}`",
-                                        f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
-            elif target.number >= module.number:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
-                                        "a module can only build on earlier modules"))
+            # a prerequisite whose own source is broken still exists: that is its problem, not this module's
+            m = FOLDER.match(prereq)
+            if prereq not in folders or not m:
+                problem(module, _field_line(module.src, "prerequisites"), f"unknown prerequisite `{prereq}`",
+                        f"use module slugs such as {', '.join(sorted(folders)[:3])}")
+            elif int(m.group("num")) >= module.number:
+                problem(module, _field_line(module.src, "prerequisites"),
+                        f"prerequisite `{prereq}` does not come before this module",
+                        "a module can only build on earlier modules")
 
 
 def _field_line(path: Path, key: str, text: str | None = None) -> int:

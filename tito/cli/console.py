@@ -1,13 +1,51 @@
-"""Shared rich consoles. Colour is automatic: plain text when piped, NO_COLOR respected."""
+"""Shared rich consoles. Colour is automatic: plain text when piped, NO_COLOR respected.
+
+Piped into a file or another program (and no $COLUMNS), output is not wrapped at 80 columns: a
+command or a path broken across two lines cannot be copied back. Text that is not ours (student
+code, test names, messages) must go through `esc` before it is printed: `[adam]` or `[/2]` are rich
+markup otherwise.
+"""
 from __future__ import annotations
 
-from rich.console import Console
+import os
+
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape as esc  # noqa: F401  (re-exported for the commands)
 
 from ..course import find_root
 from ..errors import LintError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
+
+
+class _Console(Console):
+    def _piped(self) -> bool:
+        return not self.is_terminal and not os.environ.get("COLUMNS")
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return ConsoleDimensions(PIPE_WIDTH, size.height) if self._piped() else size
+
+    @size.setter
+    def size(self, new_size) -> None:
+        Console.size.fset(self, new_size)
+
+    def print(self, *objects, **kwargs) -> None:
+        if kwargs.get("soft_wrap") is None and self._piped():
+            kwargs["soft_wrap"] = True
+        super().print(*objects, **kwargs)
+
+    def rule(self, *args, **kwargs) -> None:  # a 400-column rule in a log helps nobody
+        if self._piped():
+            title = args[0] if args else kwargs.get("title", "")
+            super().print(f"--- {title} ---" if title else "---")
+            return
+        super().rule(*args, **kwargs)
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 
 def print_problems(exc: LintError) -> None:
@@ -18,5 +56,5 @@ def print_problems(exc: LintError) -> None:
     for problem in exc.problems:
         text = problem.format(root)
         location, _, rest = text.partition(": ")
-        err_console.print(f"[bold]{location}:[/] [red]error:[/] {rest}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold]{esc(location)}:[/] [red]error:[/] {esc(rest)}", highlight=False, soft_wrap=True)
     err_console.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")

@@ -27,7 +27,7 @@ class NotebookError(TitoError):
 
 @dataclass(frozen=True)
 class CellProblem:
-    cell: str  # grade_id or "cell N"
+    cell: str  # grade id and section heading (cell_name)
     message: str
     fix: str = ""
 
@@ -59,8 +59,40 @@ def nbgrader_meta(cell: dict) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def cell_name(cell: dict, index: int) -> str:
-    return nbgrader_meta(cell).get("grade_id") or f"cell {index + 1}"
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+
+
+def _heading(cell: dict) -> str | None:
+    """The last markdown heading in `cell` (what JupyterLab's table of contents shows)."""
+    if cell.get("cell_type") != "markdown":
+        return None
+    found = None
+    for line in source_of(cell).split("\n"):
+        m = HEADING.match(line)
+        if m:
+            found = m.group("title").strip()
+    return found
+
+
+def cell_name(cell: dict, index: int, cells: list | None = None) -> str:
+    """How a student finds a cell in JupyterLab, which shows no cell numbers: its grade id and the section
+    heading above it, e.g. `test-add (section "Adding numbers")`, or `2nd code cell of section "Setup"`."""
+    gid = nbgrader_meta(cell).get("grade_id")
+    if cells is None:
+        return gid or f"cell {index + 1}"
+    heading, position = None, 0
+    for earlier in reversed(cells[:index]):
+        heading = _heading(earlier)
+        if heading:
+            break
+        position += earlier.get("cell_type") == cell.get("cell_type")
+    where = f'section "{heading}"' if heading else "the top of the notebook"
+    if gid:
+        return f"{gid} ({where})"
+    n = position + 1
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    kind = "code cell" if cell.get("cell_type") == "code" else "cell"
+    return f"{n}{suffix} {kind} of {where}" if heading else f"{n}{suffix} {kind} from {where}"
 
 
 def is_test_cell(cell: dict) -> bool:
@@ -121,7 +153,7 @@ def checksum_problems(notebook: dict, module: Module, release: dict | None = Non
             ok = False
         if not ok:
             kind = "test cell" if is_test_cell(cell) else "locked cell"
-            problems.append(CellProblem(cell_name(cell, index), f"this {kind} was edited (it no longer matches the "
+            problems.append(CellProblem(cell_name(cell, index, notebook["cells"]), f"this {kind} was edited (it no longer matches the "
                                         "released version); tests must stay as released", restore))
     for cell in (release or {}).get("cells", []):
         gid = nbgrader_meta(cell).get("grade_id")
@@ -143,7 +175,7 @@ def syntax_problems(notebook: dict) -> list[CellProblem]:
             ast.parse(python_source(source_of(cell)))
         except SyntaxError as exc:
             line = (exc.text or "").rstrip()
-            problems.append(CellProblem(cell_name(cell, index), f"Python syntax error on line {exc.lineno} of the "
+            problems.append(CellProblem(cell_name(cell, index, notebook["cells"]), f"Python syntax error on line {exc.lineno} of the "
                                         f"cell: {exc.msg}" + (f": `{line.strip()}`" if line else ""),
                                         "fix that line in Jupyter and save the notebook"))
     return problems

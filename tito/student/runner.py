@@ -187,10 +187,10 @@ def run_notebook(notebook: dict, km, timeout: int = DEFAULT_TIMEOUT) -> tuple[li
     try:
         client.execute(cleanup_kc=True)  # also closes the client's sockets and stops the kernel
     except CellTimeoutError:
-        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: timed out after {timeout} s "
+        errors.append(f"{cell_name(nb.cells[current['index']], current['index'], nb.cells)}: timed out after {timeout} s "
                       "(an endless loop?)")
     except DeadKernelError:
-        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: the kernel died (out of memory?)")
+        errors.append(f"{cell_name(nb.cells[current['index']], current['index'], nb.cells)}: the kernel died (out of memory?)")
     except RuntimeError as exc:  # the kernel never answered (it could not start)
         errors.append(f"kernel: {exc}; run `tito system health`")
     reached = current["index"]
@@ -212,7 +212,7 @@ def run_notebook(notebook: dict, km, timeout: int = DEFAULT_TIMEOUT) -> tuple[li
                 cells.append(CellResult(cell_name(cell, index), points, True))
         elif error is not None:
             line = failing_line(cell, error)
-            errors.append(f"{cell_name(cell, index)}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
+            errors.append(f"{cell_name(cell, index, nb.cells)}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
                           + (f" ({line})" if line else ""))
     return cells, errors
 
