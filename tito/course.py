@@ -163,8 +163,8 @@ def is_course_root(folder: Path) -> bool:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` whose pyproject.toml has a
-    `[tool.tinytorch]` table, else the course tito itself was installed from (editable install)."""
+    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` (or of the cwd) whose pyproject.toml
+    has a `[tool.tinytorch]` table. Never a guess: outside a course, tito says so and writes nothing."""
     env = os.environ.get("TINYTORCH_ROOT")
     if env:
         return Path(env).resolve()
@@ -172,9 +172,6 @@ def find_root(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if is_course_root(candidate):
             return candidate
-    package_root = Path(__file__).resolve().parent.parent
-    if is_course_root(package_root):
-        return package_root
     raise UsageError(f"no TinyTorch course found at or above {here} (a course's pyproject.toml has a "
                      "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
 
