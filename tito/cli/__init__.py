@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from ..errors import LintError, TitoError
 from .console import console, err_console, print_problems
@@ -23,7 +24,7 @@ class TitoGroup(click.Group):
             print_problems(exc)
             sys.exit(exc.exit_code)
         except TitoError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
