@@ -19,7 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 TITO = [sys.executable, "-m", "tito"]
 # What a book build reads; everything else in the repo is irrelevant to it.
-BOOK_INPUTS = ("src", "book", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md",
+BOOK_INPUTS = ("src", "book", "datasets", "milestones", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md",
                "pyproject.toml", "nbgrader_config.py")
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",

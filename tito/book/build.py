@@ -123,8 +123,26 @@ def _outputs(root: Path, plans: list[_Plan], package: list[tuple[str, bytes]], d
 
 
 def _fragments(course: Course) -> dict[str, str]:
-    return {pages.GRID_FILE: pages.modules_grid(course), pages.PATH_FILE: pages.learning_path(course),
-            pages.COMMANDS_FILE: pages.command_reference(), pages.README_FILE: pages.readme_commands(course.root)}
+    fragments = {pages.GRID_FILE: pages.modules_grid(course), pages.PATH_FILE: pages.learning_path(course),
+                 pages.COMMANDS_FILE: pages.command_reference(), pages.README_FILE: pages.readme_commands(course.root)}
+    fragments.update({pages.tier_file(tier): pages.tier_fragment(course, tier) for tier, _ in course.tiers()})
+    return fragments
+
+
+def _milestone_pages(course: Course, report: BuildReport) -> None:
+    """The milestones fragment and its training-curve images (drawn now from the recorded histories)."""
+    root = course.root
+    text, images = pages.milestones_fragment(course)
+    if _write_if_changed(root, CHAPTERS / pages.MILESTONES_FILE, text):
+        report.fragments.append(pages.MILESTONES_FILE)
+    for rel, data in images.items():
+        if read_bytes(root / CHAPTERS / rel) != data:
+            atomic_write(root / CHAPTERS / rel, data)
+            report.fragments.append(rel)
+    folder = root / CHAPTERS / pages.FIGURES
+    for old in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+        if f"{pages.FIGURES}/{old.name}" not in images:
+            old.unlink()
 
 
 def generate(course: Course, force: bool = False, progress: Progress | None = None,
@@ -161,6 +179,7 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     for name, text in _fragments(course).items():
         if _write_if_changed(root, CHAPTERS / name, text):
             report.fragments.append(name)
+    _milestone_pages(course, report)
     if _write_if_changed(root, TOC_FILE, render_toc(course)):
         report.fragments.append(TOC_FILE.name)
     report.seconds["render"] = time.perf_counter() - start

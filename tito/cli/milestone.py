@@ -64,7 +64,9 @@ def status() -> None:
 @click.argument("ident")
 @click.option("--quick", is_flag=True, help="A shorter run (smaller budget) for a fast check.")
 @click.option("--force", is_flag=True, help="Run even if its modules are not completed (uses the reference code).")
-def run(ident: str, quick: bool, force: bool) -> None:
+@click.option("--record-reference", is_flag=True,
+              help="(instructors) Keep this run as the reference run the book shows: milestones/NN_name/reference.json.")
+def run(ident: str, quick: bool, force: bool, record_reference: bool) -> None:
     """Run milestone IDENT on the tinytorch package as it stands (your exports); exit 1 if it misses its goal."""
     from ..student import progress
 
@@ -79,6 +81,9 @@ def run(ident: str, quick: bool, force: bool) -> None:
     console.rule(f"Milestone {m.id}: {esc(m.title)} ({m.year})")
     result = engine.run(m, quick=quick, console=console)
     progress.record_milestone(course.root, m.slug, result)
+    if record_reference:
+        path = engine.record_reference(m, result, quick)
+        console.print(f"reference run recorded: {esc(str(path.relative_to(course.root)))}")
     if result["passed"]:
         console.print(f"[bold green]✓ {esc(m.title)}: goal reached.[/]")
     else:

@@ -7,7 +7,7 @@ import click
 from rich.table import Table
 
 from ..course import find_root
-from .console import console
+from .console import console, esc
 
 
 @click.group()
@@ -28,7 +28,7 @@ def _health() -> None:
             result = "[green]pass[/]"
         else:
             result = "[red]FAIL[/]" if c.required else "[yellow]warn[/]"
-        table.add_row(c.name, result, c.detail, c.fix)
+        table.add_row(esc(c.name), result, esc(c.detail), esc(c.fix))  # exception texts are not ours
     console.print(table)
     failed = [c for c in results if c.required and not c.ok]
     warned = [c for c in results if not c.required and not c.ok]
