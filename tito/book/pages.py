@@ -30,13 +30,13 @@ def modules_grid(course: Course) -> str:
     return "\n".join(out)
 
 
-def _tier_grid(modules: list[Module], link_prefix: str = "") -> list[str]:
+def _tier_grid(modules: list[Module]) -> list[str]:
     total = sum(m.minutes for m in modules)
     out = [f"{len(modules)} module{'s' if len(modules) != 1 else ''}, {duration(total)} in all.", "",
            ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
     for m in modules:
         footer = duration(m.minutes) + (f" · milestone {m.milestone}" if m.milestone else "")
-        out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {link_prefix}{chapter_doc(m)}",
+        out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m)}",
                 ":link-type: doc", ":class-card: tito-grid-card", "", m.summary or m.title, "",
                 ":::{card-footer}", footer, ":::", "::::", ""]
     return out + [":::::", ""]
@@ -55,10 +55,10 @@ def tier_fragment(course: Course, tier: str) -> str:
     by_slug = {m.slug: m for m in course.modules}
     before = sorted({p for m in modules for p in m.prerequisites if p not in inside and p in by_slug},
                     key=lambda slug: by_slug[slug].number)
-    out = [NOTE, "", "## Modules", "", *_tier_grid(modules, link_prefix="/")]
+    out = [NOTE, "", "## Modules", "", *_tier_grid(modules)]
     if before:
         out += ["## What it builds on", "", "Modules of earlier tiers this tier imports from: "
-                + ", ".join(f"{{doc}}`{by_slug[p].id} · {by_slug[p].title} </{chapter_doc(by_slug[p])}>`" for p in before)
+                + ", ".join(f"{{doc}}`{by_slug[p].id} · {by_slug[p].title} <{chapter_doc(by_slug[p])}>`" for p in before)
                 + ".", ""]
     out += ["## Start", "", "```bash", f"tito module start {modules[0].id}", "```", ""]
     return "\n".join(out)
@@ -82,7 +82,7 @@ def milestones_fragment(course: Course) -> tuple[str, dict[str, bytes]]:
     for m in found:
         out += [f"## {m.id} · {m.title} ({m.year})", "", engine.description(m), "",
                 f"**Target.** {m.goal}", "",
-                "**Needs modules** " + ", ".join(f"{{doc}}`{by_slug[s].id} · {by_slug[s].title} </{chapter_doc(by_slug[s])}>`"
+                "**Needs modules** " + ", ".join(f"{{doc}}`{by_slug[s].id} · {by_slug[s].title} <{chapter_doc(by_slug[s])}>`"
                                                  for s in m.requires if s in by_slug) + ".", "",
                 f"Run it on your code: `tito milestone run {m.id}`.", ""]
         reference = engine.reference_run(m)
