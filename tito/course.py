@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable, TypeVar
 
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
@@ -20,8 +21,23 @@ FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 TIERS = ("foundation", "architecture", "optimization", "capstone")
 
 
+class Numbered:
+    """Course ids of a numbered item (a module or a milestone) from its `number` and `name` fields."""
+
+    number: int
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.id}_{self.name}"
+
+
 @dataclass(frozen=True)
-class Module:
+class Module(Numbered):
     number: int
     name: str  # "tensor"
     src: Path
@@ -32,17 +48,14 @@ class Module:
     prerequisites: tuple[str, ...]
     objectives: tuple[str, ...]
     exports: tuple[str, ...]
-    milestone: str | None
+    milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
     package: str  # dotted path under tinytorch, e.g. "core.tensor"
     aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> tinytorch.autograd
 
     @property
-    def id(self) -> str:
-        return f"{self.number:02d}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.id}_{self.name}"
+    def milestone(self) -> str | None:
+        """The first milestone this module unlocks, if any (see `milestones` for all of them)."""
+        return self.milestones[0] if self.milestones else None
 
     @property
     def import_path(self) -> str:
@@ -105,17 +118,16 @@ class Course:
 
     def resolve(self, ident: str | int) -> Module:
         """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise,
-        a LintError when that module's source is broken."""
-        key = str(ident).strip().lower()
-        for module in self.modules:
-            if key in (module.id, str(module.number), module.slug, module.name):
-                return module
-        for folder, problems in self.broken.items():
-            m = FOLDER.match(folder)
-            if key == folder or (m and key in (m.group("num"), str(int(m.group("num"))), m.group("name"))):
-                raise LintError(problems)
-        valid = ", ".join(f"{m.id} ({m.name})" for m in self.modules) or "none: src/ has no modules"
-        raise UsageError(f"unknown module `{ident}`; valid modules: {valid}")
+        a LintError when that module's source is broken (only a lenient load keeps broken modules)."""
+        try:
+            return resolve_ident(self.modules, ident, "module", empty="none: src/ has no modules")
+        except UsageError:
+            key = str(ident).strip().lower()
+            for folder, problems in self.broken.items():
+                m = FOLDER.match(folder)
+                if key == folder or (m and key in (m.group("num"), str(int(m.group("num"))), m.group("name"))):
+                    raise LintError(problems) from None
+            raise
 
     def select(self, idents: tuple[str, ...] | list[str], all_: bool = False) -> list[Module]:
         if all_ or not idents:
@@ -160,6 +172,22 @@ def is_course_root(folder: Path) -> bool:
     except OSError:
         return False
     return MARKER_TABLE.search(text) is not None
+
+
+N = TypeVar("N", bound=Numbered)
+
+
+def resolve_ident(items: Iterable[N], ident: str | int, what: str, empty: str = "none") -> N:
+    """The one resolver of course ids (modules, milestones): `01`, `1`, `01_tensor` or `tensor`.
+
+    A UsageError names every valid id otherwise."""
+    items = list(items)
+    key = str(ident).strip().lower()
+    for item in items:
+        if key in (item.id, str(item.number), item.slug, item.name):
+            return item
+    valid = ", ".join(f"{i.id} ({i.name})" for i in items) or empty
+    raise UsageError(f"unknown {what} `{ident}`; valid {what}s: {valid}")
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -215,31 +243,31 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
                                 "add a code cell `#| default_exp core.<name>` near the top"))
         return None
 
-    def field_line(key: str) -> int:
-        return _field_line(path, key, text)
+    def line_of(key: str) -> int:  # (not named field_line: that would shadow the module function it calls)
+        return field_line(path, key, text)
 
     def listing(key: str) -> tuple[str, ...]:
         value = meta.get(key) or []
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            problems.append(Problem(path, field_line(key), f"header field `{key}` must be a list of strings",
+            problems.append(Problem(path, line_of(key), f"header field `{key}` must be a list of strings",
                                     f"write `{key}: [a, b]`"))
             return ()
         return tuple(str(v) for v in value)
 
     tier = str(meta.get("tier") or "foundation")
     if tier not in TIERS:
-        problems.append(Problem(path, field_line("tier"), f"unknown tier `{tier}`", f"use one of: {', '.join(TIERS)}"))
+        problems.append(Problem(path, line_of("tier"), f"unknown tier `{tier}`", f"use one of: {', '.join(TIERS)}"))
     minutes = meta.get("minutes", 60)
     if not isinstance(minutes, int) or minutes <= 0:
-        problems.append(Problem(path, field_line("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
+        problems.append(Problem(path, line_of("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
                                 "write e.g. `minutes: 90`"))
         minutes = 60
     aliases = listing("aliases")
     for alias in aliases:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", alias) or alias == package:
-            problems.append(Problem(path, field_line("aliases"), f"alias `{alias}` is not a top-level module name "
+            problems.append(Problem(path, line_of("aliases"), f"alias `{alias}` is not a top-level module name "
                                     "distinct from `#| default_exp`", "write e.g. `aliases: [autograd]`"))
     return Module(
         number=number,
@@ -252,7 +280,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         prerequisites=listing("prerequisites"),
         objectives=listing("objectives"),
         exports=listing("exports"),
-        milestone=str(meta["milestone"]) if meta.get("milestone") else None,
+        milestones=listing("milestone"),
         package=package,
         aliases=aliases,
     )
@@ -276,23 +304,23 @@ def _check_manifest(modules: list[Module], folders: set[str], broken: dict[str, 
         packages.setdefault(module.package, module)
         for alias in module.aliases:
             if alias in packages and packages[alias] is not module:
-                problem(module, _field_line(module.src, "aliases"), f"alias `{alias}` is already the package "
+                problem(module, field_line(module.src, "aliases"), f"alias `{alias}` is already the package "
                         f"path of {packages[alias].slug}", "choose another alias")
             packages.setdefault(alias, module)
         for prereq in module.prerequisites:
             # a prerequisite whose own source is broken still exists: that is its problem, not this module's
             m = FOLDER.match(prereq)
             if prereq not in folders or not m:
-                problem(module, _field_line(module.src, "prerequisites"), f"unknown prerequisite `{prereq}`",
+                problem(module, field_line(module.src, "prerequisites"), f"unknown prerequisite `{prereq}`",
                         f"use module slugs such as {', '.join(sorted(folders)[:3])}")
             elif int(m.group("num")) >= module.number:
-                problem(module, _field_line(module.src, "prerequisites"),
+                problem(module, field_line(module.src, "prerequisites"),
                         f"prerequisite `{prereq}` does not come before this module",
                         "a module can only build on earlier modules")
 
 
-def _field_line(path: Path, key: str, text: str | None = None) -> int:
-    """Line of `key:` in the header (2, the `jupyter:` line, when absent)."""
+def field_line(path: Path, key: str, text: str | None = None) -> int:
+    """Line of the course header field `key:` (2, the `jupyter:` line, when absent)."""
     text = path.read_text(encoding="utf-8") if text is None else text
     for i, line in enumerate(text.split("\n")):
         if re.match(rf"^#\s+{key}\s*:", line):

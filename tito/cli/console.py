@@ -1,19 +1,21 @@
-"""Shared rich consoles. Colour is automatic: plain text when piped, NO_COLOR respected.
+"""Shared rich consoles, the one progress bar, and how engine errors are shown.
 
-Piped into a file or another program (and no $COLUMNS), output is not wrapped at 80 columns: a
-command or a path broken across two lines cannot be copied back. Text that is not ours (student
-code, test names, messages) must go through `esc` before it is printed: `[adam]` or `[/2]` are rich
-markup otherwise.
+Colour is automatic: plain text when piped, NO_COLOR respected. Piped into a file or another program (and no
+$COLUMNS), output is not wrapped at 80 columns: a command or a path broken across two lines cannot be copied
+back. Text that is not ours (student code, test names, messages) goes through `esc` (rich's escape) before it
+is printed: `[adam]` or `[/2]` are rich markup otherwise.
 """
 from __future__ import annotations
 
 import os
 
 from rich.console import Console, ConsoleDimensions
-from rich.markup import escape as esc  # noqa: F401  (re-exported for the commands)
+from rich.markup import escape
+from rich.markup import escape as esc  # noqa: F401  (the short name the commands use)
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..course import find_root
-from ..errors import LintError
+from ..errors import LintError, TitoError
 
 PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
 
@@ -48,6 +50,25 @@ console = _Console(highlight=False)
 err_console = _Console(stderr=True, highlight=False)
 
 
+def progress_bar() -> Progress:
+    """The progress display every long command uses: description, bar, done/total, elapsed; gone when done."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+class PhaseBar:
+    """Adapts the engine's `progress(phase, done, total)` callbacks to one task per phase of a `progress_bar()`."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.progress.add_task(escape(phase), total=total)
+        self.progress.update(self.tasks[phase], completed=done, total=total)
+
+
 def print_problems(exc: LintError) -> None:
     try:
         root = find_root()
@@ -56,5 +77,14 @@ def print_problems(exc: LintError) -> None:
     for problem in exc.problems:
         text = problem.format(root)
         location, _, rest = text.partition(": ")
-        err_console.print(f"[bold]{esc(location)}:[/] [red]error:[/] {esc(rest)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold]{escape(location)}:[/] [red]error:[/] {escape(rest)}", highlight=False,
+                          soft_wrap=True)
     err_console.print(f"[red]{len(exc.problems)} problem(s); nothing was written.[/]")
+
+
+def show_error(exc: TitoError) -> None:
+    """The one place an engine error reaches the user."""
+    if isinstance(exc, LintError):
+        print_problems(exc)
+    else:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)

@@ -6,11 +6,11 @@ from rich.table import Table
 
 from .. import milestones as engine
 from ..course import Course
-from ..errors import TitoError
+from ..errors import CheckFailed, TitoError
 from .console import console, esc
 
 
-class GoalMissed(TitoError):
+class GoalMissed(CheckFailed):
     """The milestone ran but missed its goal (exit 1)."""
 
 

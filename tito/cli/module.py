@@ -8,11 +8,11 @@ import click
 from rich.table import Table
 
 from ..course import Course, Module
-from ..errors import TitoError
+from ..errors import CheckFailed, TitoError
 from .console import console, err_console, esc
 
 
-class TestsFailed(TitoError):
+class TestsFailed(CheckFailed):
     """The student's tests fail: the details are already printed; exit 1."""
 
 
