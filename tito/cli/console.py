@@ -15,7 +15,7 @@ from rich.markup import escape as esc  # noqa: F401  (the short name the command
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..course import find_root
-from ..errors import LintError, TitoError
+from ..errors import Interrupted, LintError, TitoError
 
 PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
 
@@ -86,5 +86,7 @@ def show_error(exc: TitoError) -> None:
     """The one place an engine error reaches the user."""
     if isinstance(exc, LintError):
         print_problems(exc)
+    elif isinstance(exc, Interrupted):
+        err_console.print(f"[yellow]{escape(str(exc))}[/]", highlight=False)
     else:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
