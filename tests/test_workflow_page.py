@@ -23,7 +23,7 @@ import pytest
 
 from tito.course import Course
 from tito.student import progress as store
-from tito.student.workspace import notebook_path, prepare
+from tito.student.workspace import prepare
 
 from .conftest import REPO
 from .notebooks import fill_solutions, load, save

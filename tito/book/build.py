@@ -135,13 +135,28 @@ def _fragments(course: Course, commands: click.Command) -> dict[str, str]:
     return fragments
 
 
+def _curve(root: Path, chart: dict) -> bytes:
+    """A chart's PNG, drawn once per content: matplotlib takes seconds a chart, an incremental build none."""
+    from . import curves
+
+    key = hashlib.sha256(json.dumps(chart, sort_keys=True).encode()
+                         + Path(curves.__file__).read_bytes()).hexdigest()[:24]
+    cached = root / execute.CACHE_DIR / "curves" / f"{key}.png"
+    data = read_bytes(cached)
+    if data is None:
+        data = curves.render_png(chart)
+        atomic_write(cached, data)
+    return data
+
+
 def _milestone_pages(course: Course, report: BuildReport) -> None:
     """The milestones fragment and its training-curve images (drawn now from the recorded histories)."""
     root = course.root
     text, images = pages.milestones_fragment(course)
     if _write_if_changed(root, CHAPTERS / pages.MILESTONES_FILE, text):
         report.fragments.append(pages.MILESTONES_FILE)
-    for rel, data in images.items():
+    for rel, chart in images.items():
+        data = _curve(root, chart)
         if read_bytes(root / CHAPTERS / rel) != data:
             atomic_write(root / CHAPTERS / rel, data)
             report.fragments.append(rel)

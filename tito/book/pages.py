@@ -69,11 +69,10 @@ MILESTONES_FILE = "_milestones.md"
 FIGURES = "milestone-figures"  # under book/chapters/, beside the fragment
 
 
-def milestones_fragment(course: Course) -> tuple[str, dict[str, bytes]]:
+def milestones_fragment(course: Course) -> tuple[str, dict[str, dict]]:
     """Every milestone: what it proves, the modules it needs, its target, the reference run's figures and its
-    training curves (PNG files, returned as {relative path: bytes} to write beside the fragment)."""
+    training curves (returned as {relative PNG path: chart}; the build draws them beside the fragment)."""
     from .. import milestones as engine
-    from .curves import render_png
 
     found = engine.discover(course)
     if not found:
@@ -100,7 +99,7 @@ def milestones_fragment(course: Course) -> tuple[str, dict[str, bytes]]:
         charts = reference.get("history") or []
         for k, chart in enumerate(charts, start=1):
             name = f"{FIGURES}/{m.slug}-{k}.png"
-            images[name] = render_png(chart)
+            images[name] = chart
             out += [f"![{chart.get('title', m.title)}: training curve of the reference run]({name})", ""]
         if not charts:
             out += ["*This milestone measures rather than trains, so it has no training curve.*", ""]
