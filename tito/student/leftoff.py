@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..course import Course, Module
 from . import runs
-from .notebook import cell_name, nbgrader_meta, read_notebook, source_of
+from ..nbutil import cell_name, nbgrader_meta, source_of
+from .notebook import read_notebook
 from .workspace import notebook_path
 
 STUB = "NotImplementedError"  # nbgrader's code stub (nbgrader_config.py: ClearSolutions.code_stub)
@@ -33,6 +34,6 @@ def left_off(course: Course, module: Module) -> LeftOff:
     notebook = read_notebook(path)
     cells = notebook["cells"]
     solutions = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and nbgrader_meta(c).get("solution")]
-    stubs = [cell_name(cells[i], i, cells) for i in solutions if STUB in source_of(cells[i])]
+    stubs = [cell_name(cells, i) for i in solutions if STUB in source_of(cells[i])]
     return LeftOff(module, path, datetime.fromtimestamp(path.stat().st_mtime), stubs, len(solutions),
                    runs.last(course.root, module.slug))
