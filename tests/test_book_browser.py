@@ -37,6 +37,20 @@ def book(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def screenshot_folder(tmp_path_factory) -> Path:
+    return Path(os.environ.get("TINYTORCH_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots")).resolve()
+
+
+@pytest.fixture
+def screenshots(screenshot_folder, record_property) -> Path:
+    """Where screenshots go for a human to look at: $TINYTORCH_SCREENSHOTS or a temporary folder (never the
+    checkout); the session's last lines print it."""
+    screenshot_folder.mkdir(parents=True, exist_ok=True)
+    record_property("screenshots", str(screenshot_folder))
+    return screenshot_folder
+
+
+@pytest.fixture(scope="session")
 def site(book):
     with served(book / "_build" / "html") as url:
         yield url
@@ -123,7 +137,7 @@ def test_chapters_show_the_student_view(book):
         assert download.exists(), f"{module.slug}: the page's .ipynb download is missing"
 
 
-def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, tmp_path_factory, record_property):
+def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, screenshots):
     """For a human to look at: saved to $TINYTORCH_SCREENSHOTS or a temporary folder, whose path the test
     session prints at the end. They must be real images."""
     from tito.course import Course
@@ -131,8 +145,7 @@ def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, 
     browser = chromium()
     course = Course.load(book)
     assert course.modules, "src/ has no modules"
-    folder = Path(os.environ.get("TINYTORCH_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots")).resolve()
-    record_property("screenshots", str(folder))
+    folder = screenshots
     shots = {"landing.png": "book/index", "workflow.png": "book/workflow",
              f"chapter-{course.modules[0].slug}.png": f"book/chapters/{course.modules[0].slug}"}
     for name, doc in shots.items():
@@ -141,3 +154,70 @@ def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, 
         load(browser, f"{site}/{doc}.html", screenshot=target)
         assert target.exists() and target.stat().st_size > 20_000, f"{name}: no usable screenshot"
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_milestones_page_shows_training_curves_of_the_reference_runs(book, site, rendered, screenshots):
+    """Each recorded reference run's history is drawn as images at build time, and the page shows them."""
+    import urllib.request
+
+    from tito import milestones
+    from tito.course import Course
+
+    course = Course.load(book)
+    found = milestones.discover(course)
+    assert found, "milestones/ has no milestones"
+    dom, _ = rendered["book/milestones"]
+    text = visible_text(book / "_build" / "html" / "book" / "milestones.html")
+    images = re.findall(r'<img[^>]*src="([^"]+\.png)"', dom)
+    charts = 0
+    for m in found:
+        assert f"{m.id} · {m.title}" in text and m.goal in text, f"{m.slug}: title or target missing"
+        assert f"tito milestone run {m.id}" in text
+        reference = milestones.reference_run(m)
+        if reference:
+            charts += len(reference.get("history") or [])
+            for name in (reference.get("metrics") or {}):
+                if isinstance(reference["metrics"][name], (int, float)):
+                    assert name.replace("_", " ") in text, f"{m.slug}: reference figure {name} missing"
+    assert charts >= 5, "the milestones with training record at least five curves"
+    assert len(images) == charts, f"{charts} curves recorded, {len(images)} images on the page"
+    for src in images:
+        with urllib.request.urlopen(f"{site}/book/{src}" if not src.startswith("/") else f"{site}{src}") as reply:
+            assert reply.headers["Content-Type"] == "image/png"
+            width, height = _png_size(reply.read())
+        assert width >= 400 and height >= 200, f"{src}: {width}x{height} is not a readable chart"
+    shot = screenshots / "milestones.png"
+    shot.unlink(missing_ok=True)
+    load(chromium(), f"{site}/book/milestones.html", screenshot=shot)
+    assert shot.exists() and shot.stat().st_size > 40_000, "the milestones screenshot shows no curves"
+
+
+def test_workflow_page_links_tiers_milestones_and_troubleshooting(book, site, rendered, screenshots):
+    html = (book / "_build" / "html" / "book" / "workflow.html").read_text(encoding="utf-8")
+    for target in ("tiers/foundation.html", "milestones.html", "troubleshooting.html"):
+        assert f'href="{target}' in html, f"the workflow page does not link {target}"
+    text = visible_text(book / "_build" / "html" / "book" / "workflow.html")
+    assert 'python -c "from tinytorch import Linear; print(Linear(10, 5))"' in text
+    assert "from tinytorch.autograd import backward" in text and "y.backward()" in text
+    for tier in ("foundation", "architecture", "optimization", "capstone"):
+        page = book / "_build" / "html" / "book" / "tiers" / f"{tier}.html"
+        tier_html = page.read_text(encoding="utf-8")
+        dom, _ = rendered[f"book/tiers/{tier}"]
+        assert f"{tier.title()} tier" in dom
+        assert tier_html.count('href="../chapters/') >= 1, f"{tier}: no link to its chapters"
+    trouble = visible_text(book / "_build" / "html" / "book" / "troubleshooting.html")
+    for failure in ("no TinyTorch course found", "--locked-cells", "progress.json was unreadable",
+                    "cannot be read", "resume, or start over"):
+        assert failure in trouble, failure
+    folder = screenshots
+    for name, doc in (("troubleshooting.png", "book/troubleshooting"),
+                      ("tier-foundation.png", "book/tiers/foundation")):
+        (folder / name).unlink(missing_ok=True)
+        load(chromium(), f"{site}/{doc}.html", screenshot=folder / name)
+        assert (folder / name).stat().st_size > 20_000, name
+
