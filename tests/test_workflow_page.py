@@ -26,7 +26,7 @@ from tito.student import progress as store
 from tito.student.workspace import prepare
 
 from .helpers.course import REPO
-from .notebooks import fill_solutions, load, save
+from .helpers.notebooks import fill_solutions, load, save
 
 pytestmark = pytest.mark.slow
 
