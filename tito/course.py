@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from .edition import MODULE_FIELDS, is_edition
+from .edition import read as read_edition
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
 
@@ -76,6 +78,8 @@ class Course:
     def load(cls, root: Path | None = None) -> "Course":
         """Scan `root/src` (root defaults to the repo holding the cwd, or $TINYTORCH_ROOT)."""
         root = Path(root) if root is not None else find_root()
+        if is_edition(root) and not (root / "src").is_dir():
+            return cls(root, _edition_modules(root))
         problems: list[Problem] = []
         modules = [m for m in (_read_module(d, problems) for d in _module_dirs(root / "src", problems)) if m]
         _check_manifest(modules, problems)
@@ -123,19 +127,36 @@ class Course:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The course repo: $TINYTORCH_ROOT, else the nearest parent of `start` holding src/ and pyproject.toml."""
+    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` holding src/ and pyproject.toml, or
+    a student edition's `edition.json`."""
     env = os.environ.get("TINYTORCH_ROOT")
     if env:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
-        if (candidate / "src").is_dir() and (candidate / "pyproject.toml").is_file():
+        if ((candidate / "src").is_dir() and (candidate / "pyproject.toml").is_file()) or is_edition(candidate):
             return candidate
     package_root = Path(__file__).resolve().parent.parent
-    if (package_root / "src").is_dir():
+    if (package_root / "src").is_dir() or is_edition(package_root):
         return package_root
     raise UsageError(f"no TinyTorch course found at or above {here}; run tito from the repository "
                      "or set TINYTORCH_ROOT")
+
+
+def _edition_modules(root: Path) -> list[Module]:
+    """A student edition's manifest (it has no src/ to scan)."""
+    modules = []
+    for record in read_edition(root)["modules"]:
+        try:
+            values = {name: record[name] for name in MODULE_FIELDS}
+        except (KeyError, TypeError):
+            raise UsageError(f"{root / 'edition.json'}: a module entry lacks a field; restore the file with "
+                             "`git checkout -- edition.json`") from None
+        for name in ("prerequisites", "objectives", "exports"):
+            values[name] = tuple(values[name])
+        slug = f"{int(values['number']):02d}_{values['name']}"
+        modules.append(Module(src=Path(root) / "src" / slug / f"{slug}.py", **values))
+    return sorted(modules, key=lambda m: m.number)
 
 
 def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:

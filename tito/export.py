@@ -14,7 +14,7 @@ from .course import Course, Module
 from .errors import LintError, Problem, TitoError
 from .fsutil import atomic_write, read_bytes
 from .render.notebook import render_notebook
-from .render.package import chunks_from_source, origin_of, render_package, render_root_init, render_subpackage_init
+from .render.package import chunks_from_source, origin_of, package_inits, render_package
 
 # Files nbgrader itself skips when it copies an assignment folder (CourseDirectory.ignore defaults).
 NBGRADER_IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
@@ -85,12 +85,7 @@ def module_outputs(course: Course, module: Module) -> list[Output]:
 
 
 def course_outputs(course: Course) -> list[Output]:
-    outputs = [Output(Path("tinytorch/__init__.py"), render_root_init(course).encode(), "init", read_only=True)]
-    folders = sorted({p for m in course.modules for p in m.package_file.parents
-                      if p != Path("tinytorch") and p != Path(".") and p.parts[0] == "tinytorch"})
-    for folder in folders:
-        name = ".".join(folder.parts[1:])
-        outputs.append(Output(folder / "__init__.py", render_subpackage_init(name).encode(), "init", read_only=True))
+    outputs = [Output(path, text.encode(), "init", read_only=True) for path, text in package_inits(course)]
     for renderer in _course_renderers:
         outputs.extend(renderer(course))
     return outputs

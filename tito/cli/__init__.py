@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, STUDENT_COMMANDS, installed_as_edition
 from ..errors import LintError, TitoError
 from .console import console, err_console, print_problems
 
@@ -42,17 +43,28 @@ def main() -> None:
     """
 
 
-def _register() -> None:
-    from . import source
+def _edition_refusal(name: str) -> click.Command:
+    """What an instructor command is in the student edition: a clear message and exit code 2."""
 
-    main.add_command(source.source)
-    for name in ("module", "nbgrader", "book", "system", "milestone"):
-        try:
-            command_module = __import__(f"{__name__}.{name}", fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
+    def refuse() -> None:
+        err_console.print(f"[bold red]error:[/] `tito {name}`: {INSTRUCTOR_MESSAGE}", highlight=False)
+        sys.exit(2)
+
+    return click.Command(name, callback=refuse, add_help_option=False, hidden=True, help=f"(instructor command) {INSTRUCTOR_MESSAGE}.",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
+def _register() -> None:
+    edition = installed_as_edition()
+    if edition:
+        main.help = ("tito: work through the TinyTorch course (student edition).\n\n\b\n"
+                     "Start here:  tito system health / tito module start 01\n"
+                     "Then:        tito module complete 01 / tito module status / tito milestone run 01")
+    for name in STUDENT_COMMANDS + INSTRUCTOR_COMMANDS:
+        if edition and name in INSTRUCTOR_COMMANDS:
+            main.add_command(_edition_refusal(name))
+            continue
+        command_module = __import__(f"{__name__}.{name}", fromlist=[name])
         main.add_command(getattr(command_module, name))
 
 
