@@ -208,3 +208,13 @@ def test_git_makes_one_commit_per_build_named_after_the_version(tmp_path):
     changed = subprocess.run(["git", "diff", "--name-only", "HEAD~1", "HEAD"], cwd=out, capture_output=True,
                              text=True).stdout.split()
     assert "release/02_activations/02_activations.ipynb" in changed and "COURSE_VERSION" in changed
+
+
+def test_this_repository_has_the_same_setup_scripts_as_the_edition():
+    from tito.render.edition import ACTIVATE, setup_script
+
+    assert (REPO / "setup-environment.sh").read_text() == setup_script("all")
+    assert os.access(REPO / "setup-environment.sh", os.X_OK)
+    assert (REPO / "activate.sh").read_text() == ACTIVATE
+    script = subprocess.run(["bash", "-n", str(REPO / "setup-environment.sh")], capture_output=True, text=True)
+    assert script.returncode == 0, script.stderr
