@@ -71,17 +71,32 @@ class LeakFound(TitoError):
 # --- what goes in ---------------------------------------------------------------------------------
 
 
+def _project(course: Course) -> dict:
+    """The course's pyproject.toml `[project]` table."""
+    import tomllib
+
+    path = course.root / "pyproject.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read it ({exc})") from None
+
+
+def student_dependencies(course: Course) -> list[str]:
+    """The course's `dependencies` plus its `student` extra: what the edition installs, nothing for the book."""
+    project = _project(course)
+    student = project.get("optional-dependencies", {}).get("student")
+    if student is None:
+        raise UsageError(f"{course.root / 'pyproject.toml'}: no `student` extra; add a `student = ...` list of "
+                         "what `tito module` needs under `project.optional-dependencies`")
+    return list(dict.fromkeys([*project.get("dependencies", []), *student]))
+
+
 def course_version(course: Course, override: str | None = None) -> str:
     """`--version`, else the project version plus the source commit (when the course is a git checkout)."""
     if override:
         return override.strip()
-    version = "0"
-    try:
-        import tomllib
-
-        version = tomllib.loads((course.root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-    except (OSError, KeyError, ValueError, ImportError):
-        pass
+    version = str(_project(course).get("version", "0"))
     try:
         head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=course.root, capture_output=True,
                               text=True, timeout=30)
@@ -175,7 +190,7 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         EditionFile(Path(edition.MARKER), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()),
         EditionFile(Path("COURSE_VERSION"), f"{version}\n".encode()),
         EditionFile(Path("README.md"), files.readme(course, version).encode()),
-        EditionFile(Path("pyproject.toml"), files.pyproject(version).encode()),
+        EditionFile(Path("pyproject.toml"), files.pyproject(version, student_dependencies(course)).encode()),
         EditionFile(Path(".gitignore"), files.GITIGNORE.encode()),
         EditionFile(Path("setup-environment.sh"), files.setup_script().encode(), executable=True),
         EditionFile(Path("activate.sh"), files.ACTIVATE.encode()),

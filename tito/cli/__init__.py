@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, STUDENT_COMMANDS, installed_as_edition
+from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
 from ..errors import LintError, TitoError
 from .console import console, err_console, print_problems
 
@@ -50,22 +50,33 @@ def _edition_refusal(name: str) -> click.Command:
         err_console.print(f"[bold red]error:[/] `tito {name}`: {INSTRUCTOR_MESSAGE}", highlight=False)
         sys.exit(2)
 
-    return click.Command(name, callback=refuse, add_help_option=False, hidden=True, help=f"(instructor command) {INSTRUCTOR_MESSAGE}.",
-                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    return click.Command(name, callback=refuse, add_help_option=False, hidden=True,
+                         help=f"(instructor command) {INSTRUCTOR_MESSAGE}.", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 def _register() -> None:
-    edition = installed_as_edition()
-    if edition:
+    """Every command group, imported explicitly. A student edition ships only the student groups; each
+    instructor group is there a refusal (the edition has no instructor code to import)."""
+    from .milestone import milestone
+    from .module import module
+    from .system import system
+
+    for group in (module, system, milestone):
+        main.add_command(group)
+    if installed_as_edition():
         main.help = ("tito: work through the TinyTorch course (student edition).\n\n\b\n"
                      "Start here:  tito system health / tito module start 01\n"
                      "Then:        tito module complete 01 / tito module status / tito milestone run 01")
-    for name in STUDENT_COMMANDS + INSTRUCTOR_COMMANDS:
-        if edition and name in INSTRUCTOR_COMMANDS:
+        for name in INSTRUCTOR_COMMANDS:
             main.add_command(_edition_refusal(name))
-            continue
-        command_module = __import__(f"{__name__}.{name}", fromlist=[name])
-        main.add_command(getattr(command_module, name))
+        return
+    from .book import book
+    from .dist import dist
+    from .nbgrader import nbgrader
+    from .source import source
+
+    for group in (source, nbgrader, book, dist):
+        main.add_command(group)
 
 
 _register()

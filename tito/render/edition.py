@@ -8,10 +8,6 @@ import json
 
 from ..course import Course
 
-# What a student needs: the package's dependencies, the notebook runner, JupyterLab with nbgrader's Validate.
-STUDENT_DEPENDENCIES = ["numpy>=1.24", "click>=8.1", "rich>=13", "jupytext>=1.16", "nbformat>=5.9", "nbclient>=0.10",
-                        "ipykernel>=6.25", "pyyaml>=6", "pytest>=8", "nbgrader>=0.9.3", "jupyterlab>=4"]
-
 # nbgrader's instructor tools and JupyterLab's news prompt are switched off; Validate stays.
 DISABLED_LAB_PLUGINS = ["@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
                         "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:assignment-list",
@@ -69,8 +65,9 @@ This edition holds no solutions. It was built from the course source with `tito 
 """
 
 
-def pyproject(version: str) -> str:
-    deps = "\n".join(f'    "{d}",' for d in STUDENT_DEPENDENCIES)
+def pyproject(version: str, dependencies: list[str]) -> str:
+    """The edition's pyproject.toml: `dependencies` are the course's own plus its `student` extra."""
+    deps = "\n".join(f'    "{d}",' for d in dependencies)
     return f"""[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
