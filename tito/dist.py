@@ -137,7 +137,7 @@ def _instructor_only(relative: Path) -> bool:
 
 def _imported(path: Path) -> list[Path]:
     """Files of the tito package that `path` imports with relative imports (lazy ones included)."""
-    package = path.parent if path.name != "__init__.py" else path.parent
+    package = path.parent
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.ImportFrom) or not node.level:
