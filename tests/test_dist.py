@@ -234,3 +234,12 @@ def test_reset_in_the_edition_removes_the_export_instead_of_restoring_reference_
     assert list((edition / ".tito" / "backups").rglob("tensor.py")), "the student's export is backed up first"
     again = edition_run(edition, "-c", "from tinytorch import Tensor")
     assert "Tensor comes from module 01 (tensor)" in again.stderr
+
+
+def test_a_forced_milestone_on_an_empty_edition_says_which_module_to_complete(built):
+    done = edition_run(built, "-m", "tito", "milestone", "run", "01", "--force", "--quick")
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "needs tinytorch.core.tensor, which module 01 (tensor) exports; complete it with `tito module complete 01`" \
+        in message
+    assert "Traceback" not in done.stderr

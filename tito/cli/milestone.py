@@ -60,7 +60,7 @@ def status() -> None:
 @milestone.command()
 @click.argument("ident")
 @click.option("--quick", is_flag=True, help="A shorter run (smaller budget) for a fast check.")
-@click.option("--force", is_flag=True, help="Run even if its modules are not completed (uses the reference code).")
+@click.option("--force", is_flag=True, help="Run even if its modules are not completed (on the package as it stands).")
 def run(ident: str, quick: bool, force: bool) -> None:
     """Run milestone IDENT on the tinytorch package as it stands (your exports); exit 1 if it misses its goal."""
     from ..student import progress
@@ -75,7 +75,7 @@ def run(ident: str, quick: bool, force: bool) -> None:
                       f"(next: `tito module start {first.id}`), or pass --force to run it on the reference code.")
         sys.exit(1)
     console.rule(f"Milestone {m.id}: {m.title} ({m.year})")
-    result = engine.run(m, quick=quick, console=console)
+    result = engine.run(m, quick=quick, console=console, course=course)
     progress.record_milestone(course.root, m.slug, result)
     if result["passed"]:
         console.print(f"[bold green]✓ {m.title}: goal reached.[/]")
