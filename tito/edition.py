@@ -15,7 +15,7 @@ STUDENT_COMMANDS = ("module", "system", "milestone")
 INSTRUCTOR_COMMANDS = ("source", "nbgrader", "book", "dist")
 INSTRUCTOR_MESSAGE = "this is the student edition of the course; run it in the course source repository"
 MODULE_FIELDS = ("number", "name", "title", "summary", "tier", "minutes", "prerequisites", "objectives",
-                 "exports", "milestone", "package")
+                 "exports", "milestones", "package")
 
 
 def is_edition(root: Path) -> bool:
@@ -45,6 +45,4 @@ def read(root: Path) -> dict:
 
 def module_record(module) -> dict:
     record = {name: getattr(module, name) for name in MODULE_FIELDS}
-    for name in ("prerequisites", "objectives", "exports"):
-        record[name] = list(record[name])
-    return record
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in record.items()}

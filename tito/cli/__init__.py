@@ -1,34 +1,30 @@
 """`tito`: the command line. Thin: parse arguments, call the engine, print with rich.
 
 Exit codes: 0 success; 1 a check or test failed (stale outputs, failing tests, leaks);
-2 bad input (unknown module, invalid source, bad arguments); 130 interrupted.
+2 bad input (unknown module, invalid source, bad arguments); 130 interrupted. They come from the
+exception raised (tito.errors subclasses click.ClickException), shown here in one place.
 """
 from __future__ import annotations
-
-import sys
 
 import click
 
 from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
-from ..errors import LintError, TitoError
-from .console import console, err_console, print_problems
+from ..errors import Interrupted, TitoError, UsageError
+from .console import show_error
 
 
 class TitoGroup(click.Group):
-    """Turns engine errors into a clear message and a meaningful exit code."""
+    """Shows engine errors with rich, then exits with the error's own code."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
-        except LintError as exc:
-            print_problems(exc)
-            sys.exit(exc.exit_code)
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
+                raise Interrupted() from None
         except TitoError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
-            sys.exit(130)
+            show_error(exc)
+            raise click.exceptions.Exit(exc.exit_code) from None
 
 
 @click.group(cls=TitoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,16 +43,17 @@ def _edition_refusal(name: str) -> click.Command:
     """What an instructor command is in the student edition: a clear message and exit code 2."""
 
     def refuse() -> None:
-        err_console.print(f"[bold red]error:[/] `tito {name}`: {INSTRUCTOR_MESSAGE}", highlight=False)
-        sys.exit(2)
+        raise UsageError(f"`tito {name}`: {INSTRUCTOR_MESSAGE}")
 
     return click.Command(name, callback=refuse, add_help_option=False, hidden=True,
-                         help=f"(instructor command) {INSTRUCTOR_MESSAGE}.", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+                         help=f"(instructor command) {INSTRUCTOR_MESSAGE}.",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 
 
 def _register() -> None:
-    """Every command group, imported explicitly. A student edition ships only the student groups; each
-    instructor group is there a refusal (the edition has no instructor code to import)."""
+    """Every command group, imported explicitly: a missing or broken one fails loudly here. A student
+    edition ships only the student groups; each instructor group is there a refusal (the edition has no
+    instructor code to import)."""
     from .milestone import milestone
     from .module import module
     from .system import system

@@ -1,13 +1,13 @@
 """`tito dist student OUT`: build (or check) the student edition a class installs."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 from rich.markup import escape
 
 from ..course import Course
+from ..errors import CheckFailed
 from .console import console, err_console
 
 
@@ -44,14 +44,15 @@ def student(out: Path, use_git: bool, check_only: bool, version: str | None) -> 
         _print_scan(scan)
         for leak in scan.leaks:
             err_console.print(f"[red]leak:[/] {escape(str(leak))}", highlight=False)
-        sys.exit(1 if scan.leaks else 0)
+        if scan.leaks:
+            raise CheckFailed(f"{len(scan.leaks)} solution or hidden-test line(s) in the edition at {out}")
+        return
     try:
         with console.status("Building the student edition..."):
             report = engine.build(course, out, version, use_git)
     except engine.LeakFound as exc:
         _print_scan(exc.scan)
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(1)
+        raise
     _print_scan(report.scan)
     console.print(f"[green]✓[/] Student edition {escape(report.version)} in {escape(str(report.out))}: "
                   f"{len(report.files)} files, {report.size / 1e6:.2f} MB ({report.seconds:.1f} s)")
