@@ -11,7 +11,7 @@ from pathlib import Path
 from .conftest import REPO
 
 COURSE_PARTS = ("src", "modules", "release", "tinytorch", "tests/modules", "milestones", "datasets", "pyproject.toml",
-                "nbgrader_config.py")
+                "nbgrader_config.py", "constraints.txt")
 
 
 def course_copy(dst: Path) -> Path:

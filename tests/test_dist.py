@@ -40,7 +40,7 @@ def test_the_edition_holds_the_student_course(built):
     for expected in ("tito/cli/module.py", "tito/cli/system.py", "tito/cli/milestone.py", "tinytorch/__init__.py",
                      "tinytorch/core/__init__.py", "tests/modules/test_01_tensor.py", "milestones/01_perceptron/run.py",
                      "milestones/_data.py", "datasets/digits.npz", "README.md", "pyproject.toml", ".gitignore",
-                     "setup-environment.sh", "activate.sh", "COURSE_VERSION", "edition.json",
+                     "setup-environment.sh", "activate.sh", "COURSE_VERSION", "edition.json", "constraints.txt",
                      ".jupyter/labconfig/page_config.json", ".jupyter/jupyter_server_config.json"):
         assert expected in names, expected
     assert os.access(built / "setup-environment.sh", os.X_OK)

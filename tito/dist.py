@@ -181,6 +181,8 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         if tests.is_file():
             out.append(EditionFile(tests.relative_to(course.root), tests.read_bytes()))
     out.extend(EditionFile(path, text.encode()) for path, text in package_inits(course))
+    if (course.root / "constraints.txt").is_file():  # the versions the course was tested with
+        out.append(EditionFile(Path("constraints.txt"), (course.root / "constraints.txt").read_bytes()))
     out.extend(_tree(course.root, "milestones"))
     out.extend(_tree(course.root, "datasets"))
     manifest = {"schema": edition.SCHEMA, "edition": "student", "course_version": version,

@@ -133,7 +133,9 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 echo "Installing TinyTorch and its dependencies ..."
-.venv/bin/python -m pip install --quiet -e {target}
+PINS=()
+if [ -f constraints.txt ]; then PINS=(-c constraints.txt); fi  # the versions the course was tested with
+.venv/bin/python -m pip install --quiet ${{PINS[@]+"${{PINS[@]}}"}} -e {target}
 .venv/bin/tito system health
 echo
 echo "Ready. In each new shell run:  source activate.sh"
