@@ -199,3 +199,12 @@ def test_blank_lines_alone_before_the_first_marker():
     parsed = parse_text(text, Path("a.py"))
     assert not parsed.problems
     assert_lines_hold(text)
+
+
+def test_a_header_key_outside_jupyter_is_named_at_its_line():
+    text = module_text().replace("# jupyter:\n", "# title: stray\n# jupyter:\n", 1)
+    parsed = parse_text(text, Path("a.py"))
+    assert [(p.line, p.message.split(" (")[0]) for p in parsed.problems] == [
+        (2, "header key `title` is outside `jupyter:`")]
+    assert text.split("\n")[1] == "# title: stray"
+    assert_lines_hold(text)  # the cells below keep their exact lines

@@ -141,7 +141,12 @@ def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
     if meta is not None and not isinstance(meta, dict):
         return jupyter, end + 1, [Problem(path, 2, "`jupyter: tinytorch:` must be a mapping of course metadata",
                                           "write `tinytorch:` followed by indented `key: value` lines")]
-    return jupyter, end + 1, []
+    # jupytext turns keys beside `jupyter:` into an extra raw cell at the top of the notebook.
+    stray = [(i + 1, k) for i, l in enumerate(lines[1:end], start=1) for k in data
+             if k != "jupyter" and re.match(rf"^#\s?{re.escape(str(k))}\s*:", l)]
+    return jupyter, end + 1, [Problem(path, line, f"header key `{key}` is outside `jupyter:` (jupytext would add "
+                                      "it to the notebook as an extra raw cell)",
+                                      "indent it under `jupyter:` / `tinytorch:`, or delete it") for line, key in stray]
 
 
 QUOTES = ('"""', "'''")
@@ -347,7 +352,11 @@ def parse_text(text: str, path: Path) -> ParsedSource:
     except Exception as exc:  # jupytext raises assorted errors on broken headers
         problems.append(Problem(path, 1, f"jupytext could not read the file: {exc}", "compare with AUTHORING.md"))
         return ParsedSource(path, header, [], problems)
-    placed, disagreement = _locate(text.split("\n"), notebook.cells, header_lines)
+    nb_cells = list(notebook.cells)
+    if nb_cells and nb_cells[0].cell_type == "raw" and str(nb_cells[0].source).startswith("---") and any(
+            "outside `jupyter:`" in p.message for p in problems):
+        nb_cells.pop(0)  # the header's stray keys, already reported; it has no lines of its own below the header
+    placed, disagreement = _locate(text.split("\n"), nb_cells, header_lines)
     if disagreement:
         line, why = disagreement
         problems.append(Problem(path, line, f"cannot give exact source lines: {why}",
@@ -355,7 +364,7 @@ def parse_text(text: str, path: Path) -> ParsedSource:
         return ParsedSource(path, header, [], problems)
     cells: list[Cell] = []
     seen: dict[str, int] = {}
-    for nb_cell, (line, body, rest) in zip(notebook.cells, placed):
+    for nb_cell, (line, body, rest) in zip(nb_cells, placed):
         # Plain dicts, not nbformat's NotebookNode: parses are cached and must unpickle without nbformat.
         metadata = json.loads(json.dumps({k: v for k, v in nb_cell.metadata.items() if k not in JUPYTEXT_CELL_KEYS}))
         cell = Cell(str(nb_cell.cell_type), str(nb_cell.source), metadata, line, body)

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..course import find_root
-from ..errors import LintError, TitoError
+from ..errors import Interrupted, LintError, TitoError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -51,5 +51,7 @@ def show_error(exc: TitoError) -> None:
     """The one place an engine error reaches the user."""
     if isinstance(exc, LintError):
         print_problems(exc)
+    elif isinstance(exc, Interrupted):
+        err_console.print(f"[yellow]{escape(str(exc))}[/]", highlight=False)
     else:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
