@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +34,7 @@ STUDENT_ENTRY = ["__init__.py", "__main__.py", "cli/__init__.py", "cli/console.p
 INSTRUCTOR_ONLY = {"grading.py", "export.py", "integrity.py", "dist.py", "book", "render/book.py",
                    "render/notebook.py", "render/edition.py", *(f"cli/{n}.py" for n in edition.INSTRUCTOR_COMMANDS)}
 SKIP = {"__pycache__", ".ipynb_checkpoints", ".DS_Store"}
+SCRIPT_NAME = re.compile(r"[a-z_][a-z0-9_]*\.py")
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,12 @@ def _instructor_only(relative: Path) -> bool:
 
 
 def _imported(path: Path) -> list[Path]:
-    """Files of the tito package that `path` imports with relative imports (lazy ones included)."""
+    """Files of the tito package that `path` imports with relative imports (lazy ones included), plus sibling
+    scripts it names as a string (run by path, never imported)."""
     package = path.parent
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom) or not node.level:
             continue
         base = package
@@ -150,6 +154,11 @@ def _imported(path: Path) -> list[Path]:
         if node.module is None or target.is_dir():  # `from . import x`: x may be a module
             candidates += [target / f"{alias.name}.py" for alias in node.names]
         found.extend(c for c in candidates if c.is_file())
+    for node in ast.walk(tree):  # scripts run by path, e.g. Path(__file__).with_name("kernel_boot.py")
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SCRIPT_NAME.fullmatch(node.value):
+            script = path.parent / node.value
+            if script.is_file():
+                found.append(script)
     return found
 
 
