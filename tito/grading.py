@@ -89,14 +89,15 @@ def public_lines(course: Course, module: Module) -> set[str]:
 
 
 def secret_lines(course: Course, modules: list[Module] | None = None) -> set[str]:
-    """The lines no student artifact may hold: solution and hidden-test lines of `modules` (default: every
-    module) that appear in the visible part of no source of the course. Every leak check uses this set;
-    a new kind of secret (such as mutants) is added here."""
+    """The lines no student artifact may hold: solution, hidden-test and mutant lines of `modules` (default:
+    every module) that appear in the visible part of no source of the course. Every leak check uses this set;
+    a new kind of secret is added here."""
     chosen = course.modules if modules is None else modules
     secret: set[str] = set()
     for module in chosen:
         parsed = course.parse(module)
         secret |= significant(parsed.solution_lines()) | significant(parsed.hidden_lines())
+        secret |= significant(parsed.mutant_lines())
     public: set[str] = set()
     for module in course.modules:
         public |= public_lines(course, module)
@@ -271,32 +272,39 @@ def verify_release(course: Course, module: Module) -> ReleaseReport:
     return report
 
 
-def stale_releases(course: Course, modules: list[Module]) -> list[str]:
-    """Committed releases that differ from what nbgrader generates now (nothing in the course is written).
+def fresh_releases(course: Course, modules: list[Module]) -> tuple[dict[str, dict], set[str]]:
+    """What nbgrader generates now for each module (by slug), and the slugs whose committed release differs.
 
-    nbgrader runs in a scratch course holding only the config and the source notebooks, so the check
-    never touches the real release/ folder or gradebook.
+    nbgrader runs in a scratch course holding only the config and the source notebooks, so nothing in
+    the real course (release/ folder, gradebook) is read or written by the generation.
     """
-    stale = []
+    missing = [m for m in modules if not (course.root / m.notebook_file).exists()]
+    if missing:
+        raise TitoError(f"{missing[0].notebook_file} is missing; run `tito source export {missing[0].id}`")
+    fresh: dict[str, dict] = {}
+    stale: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="tito-release-check-") as scratch:
         root = Path(scratch)
         shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
         for module in modules:
-            source = course.root / module.notebook_file
-            if not source.exists():
-                stale.append(f"{module.notebook_file} is missing; run `tito source export {module.id}`")
-                continue
             (root / module.notebook_file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, root / module.notebook_file)
+            shutil.copy(course.root / module.notebook_file, root / module.notebook_file)
         api = _api(root)
         for module in modules:
-            if not (root / module.notebook_file).exists():
-                continue
             _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
-            fresh = (root / module.release_file).read_bytes()
-            if read_bytes(course.root / module.release_file) != fresh:
-                stale.append(f"{module.release_file} is out of date")
-    return stale
+            raw = (root / module.release_file).read_bytes()
+            fresh[module.slug] = json.loads(raw.decode("utf-8"))
+            if read_bytes(course.root / module.release_file) != raw:
+                stale.add(module.slug)
+    return fresh, stale
+
+
+def stale_releases(course: Course, modules: list[Module]) -> list[str]:
+    """Committed releases that differ from what nbgrader generates now (nothing in the course is written)."""
+    present = [m for m in modules if (course.root / m.notebook_file).exists()]
+    problems = [f"{m.notebook_file} is missing; run `tito source export {m.id}`" for m in modules if m not in present]
+    _, stale = fresh_releases(course, present) if present else ({}, set())
+    return problems + [f"{m.release_file} is out of date" for m in present if m.slug in stale]
 
 
 def ensure_release(course: Course, module: Module) -> Path:
