@@ -11,6 +11,7 @@ import pytest
 
 from tito.course import Course
 from tito.grading import secret_lines
+from tito.render.package import package_inits
 
 from .conftest import REPO
 from .edition import course_copy, course_tito, edition_run
@@ -58,8 +59,10 @@ def test_the_edition_never_holds_answers_or_instructor_material(built):
     for name in ("nbgrader_config.py", "AUTHORING.md", "_toc.yml", "_config.yml", "tito/grading.py", "tito/dist.py",
                  "tito/integrity.py", "tito/export.py", "tito/cli/source.py", "tito/cli/nbgrader.py", "tito/cli/book.py"):
         assert name not in names, name
-    implementation = [n for n in names if n.startswith("tinytorch/") and not n.endswith("__init__.py")]
+    skeleton = {path.as_posix() for path, _ in package_inits(Course.load(REPO))}  # __init__ and alias files
+    implementation = [n for n in names if n.startswith("tinytorch/") and n not in skeleton]
     assert implementation == [], "the skeleton must hold no module implementation"
+    assert all(n.endswith("__init__.py") or "sys.modules[__name__]" in (built / n).read_text() for n in skeleton)
     # An independent scan (the book tests' reader): no solution or hidden-test line in any readable file.
     secrets = independent_secrets(REPO)
     found = []

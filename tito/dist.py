@@ -202,7 +202,7 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         EditionFile(Path("COURSE_VERSION"), f"{version}\n".encode()),
         EditionFile(Path("README.md"), files.readme(course, version).encode()),
         EditionFile(Path("pyproject.toml"), files.pyproject(version, student_dependencies(course)).encode()),
-        EditionFile(Path(".gitignore"), files.GITIGNORE.encode()),
+        EditionFile(Path(".gitignore"), files.gitignore(course).encode()),
         EditionFile(Path("setup-environment.sh"), files.setup_script().encode(), executable=True),
         EditionFile(Path("activate.sh"), files.ACTIVATE.encode()),
         EditionFile(config / "labconfig" / "page_config.json", files.lab_page_config().encode()),

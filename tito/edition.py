@@ -15,7 +15,7 @@ STUDENT_COMMANDS = ("module", "system", "milestone")
 INSTRUCTOR_COMMANDS = ("source", "nbgrader", "book", "dist")
 INSTRUCTOR_MESSAGE = "this is the student edition of the course; run it in the course source repository"
 MODULE_FIELDS = ("number", "name", "title", "summary", "tier", "minutes", "prerequisites", "objectives",
-                 "exports", "milestones", "package")
+                 "exports", "milestones", "package", "aliases")
 
 
 def is_edition(root: Path) -> bool:

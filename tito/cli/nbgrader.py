@@ -88,7 +88,7 @@ def _grade_table(report: grading.GradeReport) -> Table:
 @click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
 def autograde(module: str, student: str, notebook: Path, timeout: int) -> None:
     """Put NOTEBOOK into nbgrader's submitted layout, autograde it and print the per-test scores."""
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     report = grading.autograde(course, course.resolve(module), student, notebook.resolve(), timeout)
     console.print(_grade_table(report))
     for cell in report.edited_cells:
@@ -101,6 +101,6 @@ def autograde(module: str, student: str, notebook: Path, timeout: int) -> None:
 @click.option("--student", required=True, help="Student id used when autograding.")
 def feedback(module: str, student: str) -> None:
     """Write nbgrader's HTML feedback for an autograded submission and print its path."""
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     path = grading.feedback(course, course.resolve(module), student)
     console.print(f"feedback: {path}")

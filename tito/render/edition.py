@@ -85,6 +85,10 @@ dependencies = [
 [project.scripts]
 tito = "tito.cli:main"
 
+[tool.tinytorch]
+course = "tinytorch"
+edition = "student"
+
 [tool.setuptools.packages.find]
 include = ["tito*", "tinytorch*"]
 """
@@ -97,9 +101,15 @@ def _pep440(version: str) -> str:
     return ".".join(parts) if parts else "0"
 
 
+def gitignore(course: Course) -> str:
+    """Student exports are never tracked: only the package's generated __init__ and alias files are."""
+    aliases = "".join(f"!tinytorch/{'/'.join(a.split('.'))}.py\n" for m in course.modules for a in m.aliases)
+    return GITIGNORE.replace("!tinytorch/__init__.py\n", "!tinytorch/__init__.py\n" + aliases, 1)
+
+
 GITIGNORE = """\
 # Your exports: `tito module complete` writes tinytorch/<path>.py from your notebook. The edition tracks only
-# the package's __init__ files, so a course update never conflicts with your code.
+# the package's __init__ (and alias) files, so a course update never conflicts with your code.
 tinytorch/**/*.py
 !tinytorch/**/__init__.py
 !tinytorch/__init__.py
