@@ -53,7 +53,7 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path}: truncated IDX header")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
     if len(raw) - header != expected:
         raise ValueError(f"{path}: header says shape {shape} ({expected} data bytes) "
                          f"but the file has {len(raw) - header} data bytes")

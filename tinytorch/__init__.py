@@ -6,37 +6,38 @@ re-exported here (`from tinytorch import Tensor`). A module that has not been ex
 skipped, so the package imports at every point of the course.
 """
 import importlib as _importlib
+from importlib.util import find_spec as _find_spec
 
 __version__ = "0.1.0"
 
 _MODULES = [
-    ('core.tensor', ['Tensor']),  # 01_tensor
-    ('core.activations', ['ReLU', 'Sigmoid', 'Tanh', 'GELU', 'Softmax']),  # 02_activations
-    ('core.layers', ['Module', 'Linear', 'Sequential', 'Dropout']),  # 03_layers
-    ('core.losses', ['MSELoss', 'BinaryCrossEntropyLoss', 'CrossEntropyLoss']),  # 04_losses
-    ('core.autograd', ['Function', 'no_grad', 'check_gradients']),  # 05_autograd
-    ('core.optimizers', ['SGD', 'Adam', 'AdamW']),  # 06_optimizers
-    ('core.training', ['Trainer', 'StepLR', 'CosineLR', 'clip_grad_norm', 'save_checkpoint', 'load_checkpoint']),  # 07_training
-    ('core.dataloader', ['Dataset', 'TensorDataset', 'DataLoader']),  # 08_dataloader
-    ('core.spatial', ['Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten']),  # 09_spatial
-    ('core.tokenization', ['CharTokenizer', 'BPETokenizer']),  # 10_tokenization
-    ('core.embeddings', ['Embedding', 'PositionalEncoding', 'LearnedPositionalEncoding', 'sinusoidal_encoding', 'embedding_memory']),  # 11_embeddings
-    ('core.attention', ['MultiHeadAttention', 'scaled_dot_product_attention', 'causal_mask']),  # 12_attention
-    ('core.transformer', ['LayerNorm', 'MLP', 'TransformerBlock', 'GPT', 'sample_next_token']),  # 13_transformers
-    ('perf.profiling', ['count_parameters', 'parameter_bytes', 'layer_flops', 'measure_latency', 'profile_model', 'format_profile', 'amdahl_speedup', 'amdahl_limit']),  # 14_profiling
-    ('perf.quantization', ['quantize_affine', 'dequantize_affine', 'quantization_error', 'QuantizedLinear', 'quantize_model', 'model_nbytes']),  # 15_quantization
-    ('perf.compression', ['sparsity', 'magnitude_prune', 'apply_masks', 'prune_neurons', 'LowRankLinear', 'low_rank_factorize', 'low_rank_error', 'factorize_model', 'distillation_loss', 'distill', 'predict', 'accuracy']),  # 16_compression
-    ('perf.memoization', ['memoize', 'KVCache', 'cached_causal_mask', 'attention_step', 'gpt_forward_cached', 'generate_cached']),  # 17_memoization
-    ('perf.acceleration', ['matmul_loops', 'matmul_vectorized', 'matmul_blocked', 'fused_linear_relu', 'FusedLinearReLU']),  # 18_acceleration
-    ('perf.benchmarking', ['Benchmark', 'BenchmarkResult', 'bootstrap_ci', 'speedup', 'compare_models', 'format_report', 'save_svg_bar_chart']),  # 19_benchmarking
-    ('capstone', ['OptimizationTarget', 'count_stored_values', 'evaluate_model', 'optimize_model', 'build_report', 'check_report', 'report_markdown', 'write_report', 'read_report']),  # 20_capstone
+    ('core.tensor', ['Tensor'], '01', 'tensor'),  # 01_tensor
+    ('core.activations', ['ReLU', 'Sigmoid', 'Tanh', 'GELU', 'Softmax'], '02', 'activations'),  # 02_activations
+    ('core.layers', ['Module', 'Linear', 'Sequential', 'Dropout'], '03', 'layers'),  # 03_layers
+    ('core.losses', ['MSELoss', 'BinaryCrossEntropyLoss', 'CrossEntropyLoss'], '04', 'losses'),  # 04_losses
+    ('core.autograd', ['Function', 'no_grad', 'check_gradients'], '05', 'autograd'),  # 05_autograd
+    ('core.optimizers', ['SGD', 'Adam', 'AdamW'], '06', 'optimizers'),  # 06_optimizers
+    ('core.training', ['Trainer', 'StepLR', 'CosineLR', 'clip_grad_norm', 'save_checkpoint', 'load_checkpoint'], '07', 'training'),  # 07_training
+    ('core.dataloader', ['Dataset', 'TensorDataset', 'DataLoader'], '08', 'dataloader'),  # 08_dataloader
+    ('core.spatial', ['Conv2d', 'MaxPool2d', 'AvgPool2d', 'Flatten'], '09', 'spatial'),  # 09_spatial
+    ('core.tokenization', ['CharTokenizer', 'BPETokenizer'], '10', 'tokenization'),  # 10_tokenization
+    ('core.embeddings', ['Embedding', 'PositionalEncoding', 'LearnedPositionalEncoding', 'sinusoidal_encoding', 'embedding_memory'], '11', 'embeddings'),  # 11_embeddings
+    ('core.attention', ['MultiHeadAttention', 'scaled_dot_product_attention', 'causal_mask'], '12', 'attention'),  # 12_attention
+    ('core.transformer', ['LayerNorm', 'MLP', 'TransformerBlock', 'GPT', 'sample_next_token'], '13', 'transformers'),  # 13_transformers
+    ('perf.profiling', ['count_parameters', 'parameter_bytes', 'layer_flops', 'measure_latency', 'profile_model', 'format_profile', 'amdahl_speedup', 'amdahl_limit'], '14', 'profiling'),  # 14_profiling
+    ('perf.quantization', ['quantize_affine', 'dequantize_affine', 'quantization_error', 'QuantizedLinear', 'quantize_model', 'model_nbytes'], '15', 'quantization'),  # 15_quantization
+    ('perf.compression', ['sparsity', 'magnitude_prune', 'apply_masks', 'prune_neurons', 'LowRankLinear', 'low_rank_factorize', 'low_rank_error', 'factorize_model', 'distillation_loss', 'distill', 'predict', 'accuracy'], '16', 'compression'),  # 16_compression
+    ('perf.memoization', ['memoize', 'KVCache', 'cached_causal_mask', 'attention_step', 'gpt_forward_cached', 'generate_cached'], '17', 'memoization'),  # 17_memoization
+    ('perf.acceleration', ['matmul_loops', 'matmul_vectorized', 'matmul_blocked', 'fused_linear_relu', 'FusedLinearReLU'], '18', 'acceleration'),  # 18_acceleration
+    ('perf.benchmarking', ['Benchmark', 'BenchmarkResult', 'bootstrap_ci', 'speedup', 'compare_models', 'format_report', 'save_svg_bar_chart'], '19', 'benchmarking'),  # 19_benchmarking
+    ('capstone', ['OptimizationTarget', 'count_stored_values', 'evaluate_model', 'optimize_model', 'build_report', 'check_report', 'report_markdown', 'write_report', 'read_report'], '20', 'capstone'),  # 20_capstone
 ]
 
 __all__ = []
 
 
 def _load():
-    for path, names in _MODULES:
+    for path, names, _number, _name in _MODULES:
         try:
             module = _importlib.import_module(f"{__name__}.{path}")
         except ModuleNotFoundError as error:
@@ -48,6 +49,22 @@ def _load():
             if hasattr(module, name):
                 globals()[name] = getattr(module, name)
                 __all__.append(name)
+
+
+def __getattr__(name):
+    for path, names, number, module_name in _MODULES:
+        if name in names:
+            file = "tinytorch/" + path.replace(".", "/") + ".py"
+            try:
+                missing = _find_spec(f"{__name__}.{path}") is None
+            except ModuleNotFoundError:
+                missing = True
+            if missing:
+                raise ImportError(f"{name} comes from module {number} ({module_name}); "
+                                  f"complete it with `tito module complete {number}`", name=__name__)
+            raise ImportError(f"{name} is not defined in {file} (your export of module {number}); "
+                              f"define it in your notebook and run `tito module complete {number}`", name=__name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _load()

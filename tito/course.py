@@ -14,6 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, TypeVar
 
+from .edition import MODULE_FIELDS, is_edition
+from .edition import read as read_edition
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
 
@@ -96,6 +98,8 @@ class Course:
         strict: any problem in any module raises LintError (export, lint, book: they need every module).
         Otherwise problems are collected per module into `broken` and the healthy modules load."""
         root = Path(root) if root is not None else find_root()
+        if is_edition(root) and not (root / "src").is_dir():  # a student edition: its manifest, no src/
+            return cls(root, _edition_modules(root))
         broken: dict[str, list[Problem]] = {}
         read: list[Module] = []
         folders = _module_dirs(root / "src", broken)
@@ -202,6 +206,21 @@ def find_root(start: Path | None = None) -> Path:
             return candidate
     raise UsageError(f"no TinyTorch course found at or above {here} (a course's pyproject.toml has a "
                      "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
+
+
+def _edition_modules(root: Path) -> list[Module]:
+    """A student edition's manifest (it has no src/ to scan)."""
+    modules = []
+    for record in read_edition(root)["modules"]:
+        try:
+            values = {name: record[name] for name in MODULE_FIELDS}
+        except (KeyError, TypeError):
+            raise UsageError(f"{root / 'edition.json'}: a module entry lacks a field; restore the file with "
+                             "`git checkout -- edition.json`") from None
+        values = {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}
+        slug = f"{int(values['number']):02d}_{values['name']}"
+        modules.append(Module(src=Path(root) / "src" / slug / f"{slug}.py", **values))
+    return sorted(modules, key=lambda m: m.number)
 
 
 def _module_dirs(src: Path, broken: dict[str, list[Problem]]) -> list[Path]:

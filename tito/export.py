@@ -16,8 +16,7 @@ from .fsutil import atomic_write, read_bytes
 from .headers import header_problems
 from .milestones import discover
 from .render.notebook import render_notebook
-from .render.package import (chunks_from_source, origin_of, render_alias, render_package, render_root_init,
-                             render_subpackage_init)
+from .render.package import chunks_from_source, origin_of, package_inits, render_package
 from .render.toc import TOC_FILE, render_toc
 
 # Files nbgrader itself skips when it copies an assignment folder (CourseDirectory.ignore defaults).
@@ -73,16 +72,7 @@ def module_outputs(course: Course, module: Module) -> list[Output]:
 
 
 def course_outputs(course: Course) -> list[Output]:
-    outputs = [Output(Path("tinytorch/__init__.py"), render_root_init(course).encode(), "init", read_only=True)]
-    folders = sorted({p for m in course.modules for p in m.package_file.parents
-                      if p != Path("tinytorch") and p != Path(".") and p.parts[0] == "tinytorch"})
-    for folder in folders:
-        name = ".".join(folder.parts[1:])
-        outputs.append(Output(folder / "__init__.py", render_subpackage_init(name).encode(), "init", read_only=True))
-    for module in course.modules:
-        for alias in module.aliases:
-            outputs.append(Output(Path("tinytorch", *alias.split(".")).with_suffix(".py"),
-                                  render_alias(module, alias).encode(), "init", read_only=True))
+    outputs = [Output(path, text.encode(), "init", read_only=True) for path, text in package_inits(course)]
     outputs.append(Output(TOC_FILE, render_toc(course).encode(), "book"))
     return outputs
 

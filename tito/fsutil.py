@@ -19,14 +19,14 @@ def atomic_write(path: Path, data: bytes | str, *, read_only: bool = False) -> N
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, staged = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-        os.chmod(tmp, READ_ONLY if read_only else READ_WRITE)
-        os.replace(tmp, path)
+        os.chmod(staged, READ_ONLY if read_only else READ_WRITE)
+        os.replace(staged, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        Path(staged).unlink(missing_ok=True)
         raise
 
 

@@ -72,7 +72,7 @@ def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:
     return [slug for slug in milestone.requires if slug not in completed]
 
 
-def run(milestone: Milestone, quick: bool = False, console=None) -> dict:
+def run(milestone: Milestone, quick: bool = False, console=None, course: Course | None = None) -> dict:
     """Import the milestone script fresh and run it; its result dict must say `passed`."""
     name = f"_tinytorch_milestone_{milestone.slug}"
     spec = importlib.util.spec_from_file_location(name, milestone.path)
@@ -81,6 +81,12 @@ def run(milestone: Milestone, quick: bool = False, console=None) -> dict:
     try:
         spec.loader.exec_module(module)
         result = module.run(quick=quick, console=console)
+    except ModuleNotFoundError as exc:  # a package module the student has not exported (e.g. after --force)
+        owner = next((m for m in course.modules if m.import_path == exc.name), None) if course else None
+        if owner is None:
+            raise
+        raise TitoError(f"{milestone.title} needs {exc.name}, which module {owner.id} ({owner.name}) exports; "
+                        f"complete it with `tito module complete {owner.id}`") from None
     finally:
         sys.modules.pop(name, None)
     if not isinstance(result, dict) or "passed" not in result:
@@ -144,7 +150,7 @@ def _rounded(value):
     """Curves need no more than 5 significant digits; it keeps reference.json small enough to review."""
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_rounded(v) for v in value]
     if isinstance(value, float):
         return float(f"{value:.5g}")

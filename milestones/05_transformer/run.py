@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import reduce
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,7 @@ class Reverser:
     def __call__(self, ids):
         B, T = ids.shape
         x = self.pos(self.embed(ids))
-        for block in self.blocks:
-            x = block(x)
+        x = reduce(lambda hidden, block: block(hidden), self.blocks, x)
         return self.head(self.norm(x).reshape(B * T, self.dim)).reshape(B, T, self.vocab)
 
 

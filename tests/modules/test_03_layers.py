@@ -43,7 +43,7 @@ def test_intermediate_tensors_are_not_parameters():
 def test_subclass_without_super_init_still_has_training_flag():
     class Bare(Module):
         def __init__(self):
-            self.w = Tensor([1.0], requires_grad=True)
+            self.weight = Tensor([2.0], requires_grad=True)
 
     m = Bare()
     assert m.training is True and len(m.parameters()) == 1

@@ -234,7 +234,7 @@ def test_distill_is_reproducible_keeps_masks_and_trains_without_teacher():
     x = rng.standard_normal((60, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
     runs = []
-    for _ in range(2):
+    for _run in range(2):
         student = mlp([4, 8, 2], seed=5)
         masks = magnitude_prune(student, 0.5)
         runs.append((distill(None, student, x, y, epochs=10, lr=0.05, batch_size=16, alpha=0.0, seed=2,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import TitoError
+from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
+from ..errors import TitoError, UsageError
 from ..interrupt import as_error, raise_on_signals, signals_ignored
 from .console import show_error
 
@@ -41,16 +42,40 @@ def main() -> None:
     """
 
 
+def _edition_refusal(name: str) -> click.Command:
+    """What an instructor command is in the student edition: a clear message and exit code 2."""
+
+    def refuse() -> None:
+        raise UsageError(f"`tito {name}`: {INSTRUCTOR_MESSAGE}")
+
+    return click.Command(name, callback=refuse, add_help_option=False, hidden=True,
+                         help=f"(instructor command) {INSTRUCTOR_MESSAGE}.",
+                         context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+
+
 def _register() -> None:
-    """Every command group, imported explicitly: a missing or broken one fails loudly here."""
-    from .book import book
+    """Every command group, imported explicitly: a missing or broken one fails loudly here. A student
+    edition ships only the student groups; each instructor group is there a refusal (the edition has no
+    instructor code to import)."""
     from .milestone import milestone
     from .module import module
-    from .nbgrader import nbgrader
-    from .source import source
     from .system import system
 
-    for group in (source, module, nbgrader, book, system, milestone):
+    for group in (module, system, milestone):
+        main.add_command(group)
+    if installed_as_edition():
+        main.help = ("tito: work through the TinyTorch course (student edition).\n\n\b\n"
+                     "Start here:  tito system health / tito module start 01\n"
+                     "Then:        tito module complete 01 / tito module status / tito milestone run 01")
+        for name in INSTRUCTOR_COMMANDS:
+            main.add_command(_edition_refusal(name))
+        return
+    from .book import book
+    from .dist import dist
+    from .nbgrader import nbgrader
+    from .source import source
+
+    for group in (source, nbgrader, book, dist):
         main.add_command(group)
 
 

@@ -63,7 +63,7 @@ def status() -> None:
 @milestone.command()
 @click.argument("ident")
 @click.option("--quick", is_flag=True, help="A shorter run (smaller budget) for a fast check.")
-@click.option("--force", is_flag=True, help="Run even if its modules are not completed (uses the reference code).")
+@click.option("--force", is_flag=True, help="Run even if its modules are not completed (on the package as it stands).")
 @click.option("--record-reference", is_flag=True,
               help="(instructors) Keep this run as the reference run the book shows: milestones/NN_name/reference.json.")
 def run(ident: str, quick: bool, force: bool, record_reference: bool) -> None:
@@ -79,7 +79,7 @@ def run(ident: str, quick: bool, force: bool, record_reference: bool) -> None:
         raise TitoError(f"{m.title} is locked: complete {', '.join(missing)} first "
                         f"(next: `tito module start {first.id}`), or pass --force to run it on the reference code")
     console.rule(f"Milestone {m.id}: {esc(m.title)} ({m.year})")
-    result = engine.run(m, quick=quick, console=console)
+    result = engine.run(m, quick=quick, console=console, course=course)
     progress.record_milestone(course.root, m.slug, result)
     if record_reference:
         path = engine.record_reference(m, result, quick)

@@ -349,6 +349,7 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 def status() -> None:
     """Your progress: every module, its state, the next one to do, and progress per tier."""
     from ..student.plan import overview
+    from ..student.workspace import release_changed
 
     course = _load()
     progress = _progress(course)
@@ -367,6 +368,8 @@ def status() -> None:
             shown, date, score = "[yellow]in progress[/]", _date(entry.get("started")), ""
         else:
             shown, date, score = "[dim]not started[/]", "", ""
+        if release_changed(course, mod):
+            shown += f" [magenta](course updated: `tito module refresh {mod.id}`)[/]"
         table.add_row(mod.id, esc(mod.title), mod.tier, shown, date, score)
     console.print(table)
     done = progress.completed()
@@ -454,3 +457,35 @@ def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None,
         if done[key]:
             console.print(f"  {label} backed up to {esc(_rel(course, done[key]))}")
     console.print(f"  Restore a backup with `tito module reset {mod.id} --list-backups` / `--restore BACKUP`.")
+
+
+# --- refresh --------------------------------------------------------------------------------------
+
+
+@module.command()
+@click.argument("ident", metavar="NN")
+def refresh(ident: str) -> None:
+    """Rebuild your notebook for NN from the course's updated release, carrying your code over cell by cell
+    (by nbgrader grade_id). Your old notebook is backed up first."""
+    from rich.markup import escape
+
+    from ..student.refresh import refresh as run
+
+    course = _load()
+    mod = course.resolve(ident)
+    done = run(course, mod)
+    if not done.changed:
+        console.print(f"Your notebook for {mod.slug} already matches the course's release; nothing to do.")
+        return
+    console.print(f"[green]✓[/] {_rel(course, done.path)} rebuilt from the updated release of {mod.slug}.")
+    console.print(f"  your old notebook is backed up at {_rel(course, done.backup)}")
+    if done.carried:
+        console.print(f"  your code carried over: {escape(', '.join(done.carried))}")
+    if done.kept:
+        console.print(f"  your own cells kept in place: {escape(', '.join(done.kept))}")
+    for label in done.relocked:
+        console.print(f"  [yellow]locked cell {escape(label)}[/] is back as the course released it (your edit is in the backup)")
+    for label in done.unplaced:
+        console.print(f"  [yellow]could not carry over {escape(label)}[/]: the updated module has no such cell; "
+                      "it is kept at the end of the notebook")
+    console.print(f"  Next: `tito module test {mod.id}`.")

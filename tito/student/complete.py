@@ -154,12 +154,11 @@ def _backup_if_student_file(root: Path, target: Path) -> Path | None:
 
 def _ensure_package_inits(course: Course) -> None:
     """`from tinytorch import X` needs the generated __init__ files; write only the missing ones."""
-    from ..export import course_outputs
+    from ..render.package import package_inits
 
-    for output in course_outputs(course):
-        target = course.root / output.path
-        if output.path.parts[0] == "tinytorch" and not target.exists():
-            atomic_write(target, output.content, read_only=output.read_only)
+    for path, text in package_inits(course):
+        if not (course.root / path).exists():
+            atomic_write(course.root / path, text, read_only=True)
 
 
 def reference_package(course: Course, module: Module) -> bytes:
@@ -172,16 +171,21 @@ def reset(course: Course, module: Module) -> dict:
     """Workspace notebook back to the release (backed up), package file back to the reference export,
     completion forgotten. Returns the backups made."""
     from ..backups import backup_file
+    from ..edition import is_edition
     from .workspace import restore_from_release
 
     done: dict[str, Path | None] = {"notebook_backup": restore_from_release(course, module), "package_backup": None}
     target = course.root / module.package_file
-    reference = reference_package(course, module)
+    # A student edition ships no reference code: resetting there removes the export.
+    reference = None if is_edition(course.root) else reference_package(course, module)
     current = read_bytes(target)
     if current != reference:
         if current is not None:
             done["package_backup"] = backup_file(course.root, target)
-        atomic_write(target, reference, read_only=True)
+        if reference is None:
+            target.unlink()
+        else:
+            atomic_write(target, reference, read_only=True)
     store.forget_completion(course.root, module.slug, course)
     return done
 

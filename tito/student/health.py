@@ -103,8 +103,12 @@ def _writable(label: str, folder: Path) -> Check:
 def checks(root: Path) -> list[Check]:
     from .workspace import workspace_root
 
+    from ..edition import is_edition
+
     found = [_python(), _venv()]
-    found += [_package(name, dist, required) for name, dist, required in PACKAGES]
+    # The book is built in the course source repository, never in a student edition.
+    packages = [p for p in PACKAGES if not (is_edition(root) and p[0] == "jupyter_book")]
+    found += [_package(name, dist, required) for name, dist, required in packages]
     found += [_from_repo("tito", root), _from_repo("tinytorch", root), _kernel(),
               _writable("workspace", workspace_root(root)), _writable(".tito", Path(root) / ".tito")]
     return found

@@ -33,9 +33,27 @@ def lab_command(workspace: Path, notebook: Path | None = None, no_browser: bool 
     return command
 
 
+def lab_env(root: Path | None = None) -> dict:
+    """The environment for JupyterLab: in a student edition, its `.jupyter/` settings come first (they switch
+    off nbgrader's instructor tools and the news prompt)."""
+    from ..course import find_root
+    from ..edition import is_edition
+
+    env = dict(os.environ)
+    try:
+        root = Path(root) if root is not None else find_root()
+    except TitoError:
+        return env
+    config = root / ".jupyter"
+    if is_edition(root) and config.is_dir():
+        rest = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p and p != str(config)]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(config), *rest])
+    return env
+
+
 def run_foreground(command: list[str], cwd: Path | None) -> int:
     """Run JupyterLab until it exits; Ctrl-C stops it cleanly (terminate, then kill after 10 s)."""
-    process = subprocess.Popen(command, cwd=cwd)
+    process = subprocess.Popen(command, cwd=cwd, env=lab_env())
     try:
         return process.wait()
     except KeyboardInterrupt as exc:  # Ctrl-C is how one stops JupyterLab; SIGTERM still ends tito with 143

@@ -75,7 +75,7 @@ class TestReport:
 @contextmanager
 def staged_package(course: Course, module: Module, package_text: str):
     """Yield a folder whose `tinytorch/` is the current package with `module`'s file replaced."""
-    from ..export import course_outputs
+    from ..render.package import package_inits
 
     with tempfile.TemporaryDirectory(prefix="tito-stage-") as scratch:
         stage = Path(scratch)
@@ -83,11 +83,11 @@ def staged_package(course: Course, module: Module, package_text: str):
         if package.is_dir():
             shutil.copytree(package, stage / "tinytorch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
                             copy_function=shutil.copyfile)
-        for output in course_outputs(course):  # package __init__ files the copy may lack
-            target = stage / output.path
-            if output.path.parts[0] == "tinytorch" and not target.exists():
+        for path, text in package_inits(course):  # package __init__ files the copy may lack
+            target = stage / path
+            if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(output.content)
+                target.write_text(text, encoding="utf-8")
         target = stage / module.package_file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(package_text, encoding="utf-8")

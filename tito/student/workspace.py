@@ -18,6 +18,8 @@ from ..fsutil import atomic_write
 
 ENV = "TINYTORCH_WORKSPACE"
 CONFIG = Path(".tito") / "config.json"
+# The release each workspace notebook was made from, so a course update can be detected and merged.
+BASES = Path(".tito") / "releases"
 
 
 def config(root: Path) -> dict:
@@ -59,6 +61,11 @@ def release_notebook(course: Course, module: Module) -> Path:
     path = course.root / module.release_file
     if path.exists():
         return path
+    from ..edition import is_edition
+
+    if is_edition(course.root):
+        raise TitoError(f"{module.release_file} is missing from your copy of the course; restore it with "
+                        f"`git checkout -- {module.release_file.as_posix()}` (or `git pull`)")
     if not (course.root / module.notebook_file).exists():
         raise TitoError(f"{module.release_file} is missing and so is {module.notebook_file}; "
                         f"an instructor must run `tito source export {module.id}` and `tito nbgrader generate {module.id}`")
@@ -76,7 +83,9 @@ def prepare(course: Course, module: Module) -> tuple[Path, bool]:
     if target.exists():
         return target, False
     source = release_notebook(course, module)
-    atomic_write(target, source.read_bytes())
+    data = source.read_bytes()
+    atomic_write(target, data)
+    record_base(course.root, module, data)
     return target, True
 
 
@@ -86,8 +95,27 @@ def restore_from_release(course: Course, module: Module, backup: bool = True) ->
     target = notebook_path(course.root, module)
     source = release_notebook(course, module)
     backup = backup_file(course.root, target) if backup and target.exists() else None
-    atomic_write(target, source.read_bytes())
+    data = source.read_bytes()
+    atomic_write(target, data)
+    record_base(course.root, module, data)
     return backup
+
+
+def base_path(root: Path, module: Module) -> Path:
+    return Path(root) / BASES / f"{module.slug}.ipynb"
+
+
+def record_base(root: Path, module: Module, release: bytes) -> None:
+    """Remember the release a workspace notebook was made from (`tito module status` compares it)."""
+    atomic_write(base_path(root, module), release)
+
+
+def release_changed(course: Course, module: Module) -> bool:
+    """True when the course's release of `module` differs from the one the student's notebook was made from."""
+    base, release = base_path(course.root, module), course.root / module.release_file
+    if not base.is_file() or not release.is_file() or not notebook_path(course.root, module).exists():
+        return False
+    return base.read_bytes() != release.read_bytes()
 
 
 def backups(root: Path, module: Module | None = None) -> list[Path]:

@@ -1,0 +1,49 @@
+"""Helpers for the student-edition tests: a writable copy of the course, builds, and running an edition's tito."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from .conftest import REPO
+
+COURSE_PARTS = ("src", "modules", "release", "tinytorch", "tests/modules", "milestones", "datasets", "pyproject.toml",
+                "nbgrader_config.py", "constraints.txt")
+
+
+def course_copy(dst: Path) -> Path:
+    """What `tito dist student` reads, copied so a test may change the course."""
+    for part in COURSE_PARTS:
+        item = REPO / part
+        if item.is_dir():
+            shutil.copytree(item, dst / part, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            (dst / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(item, dst / part)
+    return dst
+
+
+def course_tito(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """The instructor's `tito` (this checkout's), run on the course at `root`."""
+    env = dict(os.environ, TINYTORCH_ROOT=str(root), NO_COLOR="1", COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "tito", *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def edition_run(edition: Path, *args: str, python: str | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`python ARGS` inside an edition, importing the edition's own `tito` and `tinytorch`.
+
+    Without `python` (a venv made from the edition), this interpreter runs with `-S` and the venv's
+    site-packages on PYTHONPATH: its packages are there, but not this checkout's editable `tinytorch`
+    (whose import hook would otherwise serve the reference package)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH")}
+    env.update(NO_COLOR="1", COLUMNS="200")
+    if python is None:
+        command = [sys.executable, "-S"]
+        env["PYTHONPATH"] = os.pathsep.join([str(edition), sysconfig.get_paths()["purelib"]])
+    else:
+        command = [python]
+    return subprocess.run([*command, *args], cwd=edition, env=env, capture_output=True, text=True, timeout=timeout)
