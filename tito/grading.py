@@ -6,6 +6,7 @@ restore edited tests while autograding). This module configures it from the repo
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -41,7 +42,7 @@ def nbgrader_config(root: Path, timeout: int | None = None):
     return config
 
 
-def _api(root: Path, timeout: int | None = None):
+def _api(root: Path, timeout: int | None = None, extra=None):
     # nbgrader creates its gradebook by running `alembic` from PATH; make the interpreter's own bin visible.
     bindir = os.path.dirname(sys.executable)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -53,7 +54,10 @@ def _api(root: Path, timeout: int | None = None):
     warnings.filterwarnings("ignore", message=".*not in session.*")
     from nbgrader.apps import NbGraderAPI
 
-    return NbGraderAPI(config=nbgrader_config(root, timeout))
+    config = nbgrader_config(root, timeout)
+    if extra is not None:
+        config.merge(extra)
+    return NbGraderAPI(config=config)
 
 
 def _run(result: dict, what: str) -> None:
@@ -77,10 +81,15 @@ def significant(lines: list[str]) -> set[str]:
     return {l.strip() for l in lines if not TRIVIAL.match(l)}
 
 
-def leak_lines(course: Course, module: Module) -> set[str]:
-    """Solution and hidden-test lines that appear nowhere else in the source (so they must never be shown)."""
+def leak_lines(course: Course, module: Module, hidden_only: bool = False) -> set[str]:
+    """Solution and hidden-test lines that appear nowhere else in the source (so they must never be shown).
+
+    With `hidden_only`, hidden-test lines alone: a student's feedback legitimately shows their own solution.
+    """
     parsed = course.parse(module)
-    secret = significant(parsed.solution_lines()) | significant(parsed.hidden_lines())
+    secret = significant(parsed.hidden_lines())
+    if not hidden_only:
+        secret |= significant(parsed.solution_lines())
     public: list[str] = []
     for cell in parsed.cells:
         inside = set()
@@ -90,9 +99,9 @@ def leak_lines(course: Course, module: Module) -> set[str]:
     return secret - {l.strip() for l in public}
 
 
-def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
-    """Every secret line found in any file under `folder`, as `file: line`."""
-    secrets = leak_lines(course, module)
+def find_leaks(course: Course, module: Module, folder: Path, hidden_only: bool = False) -> list[str]:
+    """Every secret line (see leak_lines) found in any file under `folder`, as `file: line`."""
+    secrets = leak_lines(course, module, hidden_only)
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:
@@ -101,6 +110,9 @@ def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
             continue
         if path.suffix == ".ipynb":
             text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", []))
+        elif path.suffix in (".html", ".htm"):
+            # Highlighting wraps every token in a tag and escapes quotes; compare the text a reader sees.
+            text = html.unescape(re.sub(r"<[^>]*>", "", text))
         present = {l.strip() for l in text.splitlines()}
         found.extend(f"{path.relative_to(course.root) if path.is_relative_to(course.root) else path}: {line}"
                      for line in sorted(secrets & present))
