@@ -137,12 +137,14 @@ def notebook_problem(data: bytes) -> str | None:
     import nbformat
 
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        text = data.decode("utf-8")
+        json.loads(text)
     except UnicodeDecodeError:
         return "not UTF-8 text (not a notebook)"
     except json.JSONDecodeError as exc:
         return f"line {exc.lineno}: not valid notebook JSON ({exc.msg})"
+    try:
+        nbformat.validate(nbformat.reads(text, as_version=4))
     except Exception as exc:  # nbformat raises several types for malformed notebooks
         return f"not a valid notebook ({str(exc).splitlines()[0][:120]})"
     return None
