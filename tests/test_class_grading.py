@@ -70,7 +70,7 @@ def graded_class(tmp_path_factory):
     tito("nbgrader", "due", "01", DUE, cwd=root)
     collected = tito("nbgrader", "collect", "01", str(download), "--preset", "canvas", "--timestamps", str(stamps),
                      cwd=root)
-    graded = tito("nbgrader", "autograde", "01", "--all", "--jobs", "2", "--timeout", "5", cwd=root)
+    graded = tito("nbgrader", "autograde", "01", "--all", "--jobs", "2", "--timeout", "20", cwd=root)
     feedback = tito("nbgrader", "feedback", "01", "--all", cwd=root)
     exported = tito("nbgrader", "export", "grades.csv", cwd=root)
 
@@ -81,7 +81,7 @@ def graded_class(tmp_path_factory):
     shutil.copy(root / module.release_file, plain / module.release_file)
     run(["nbgrader", "generate_assignment", "01_tensor", "--force"], plain)
     run(["nbgrader", "db", "assignment", "add", "01_tensor", f"--duedate={DUE}"], plain)
-    run(["nbgrader", "autograde", "01_tensor", "--force", "--ExecutePreprocessor.timeout=5"], plain, check=False)
+    run(["nbgrader", "autograde", "01_tensor", "--force", "--ExecutePreprocessor.timeout=20"], plain, check=False)
     return dict(course=course, module=module, students=sorted(class_), collected=collected, graded=graded,
                 feedback=feedback, exported=exported, plain=plain)
 
@@ -135,11 +135,11 @@ def test_export_rows_and_plain_nbgrader_export(graded_class):
 
 def test_rerun_grades_only_changed_submissions(graded_class, tmp_path):
     root, module = graded_class["course"].root, graded_class["module"]
-    again = tito("nbgrader", "autograde", "01", "--all", "--timeout", "5", cwd=root)
+    again = tito("nbgrader", "autograde", "01", "--all", "--timeout", "20", cwd=root)
     assert "graded 0, failed 0, unchanged 12" in again.stdout, again.stdout
     nb = variants(graded_class["course"], module)["perfect"]
     redo = canvas_zip(tmp_path / "resubmit.zip", {"stubbed1": nb})
     tito("nbgrader", "collect", "01", str(redo), "--preset", "canvas", cwd=root)
-    once = tito("nbgrader", "autograde", "01", "--all", "--timeout", "5", cwd=root)
+    once = tito("nbgrader", "autograde", "01", "--all", "--timeout", "20", cwd=root)
     assert "graded 1, failed 0, unchanged 11" in once.stdout, once.stdout
     assert sum(plain_scores(root / "gradebook.db")["stubbed1"].values()) == 17
