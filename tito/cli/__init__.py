@@ -1,33 +1,29 @@
 """`tito`: the command line. Thin: parse arguments, call the engine, print with rich.
 
 Exit codes: 0 success; 1 a check or test failed (stale outputs, failing tests, leaks);
-2 bad input (unknown module, invalid source, bad arguments); 130 interrupted.
+2 bad input (unknown module, invalid source, bad arguments); 130 interrupted. They come from the
+exception raised (tito.errors subclasses click.ClickException), shown here in one place.
 """
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ..errors import LintError, TitoError
-from .console import console, err_console, print_problems
+from ..errors import Interrupted, TitoError
+from .console import show_error
 
 
 class TitoGroup(click.Group):
-    """Turns engine errors into a clear message and a meaningful exit code."""
+    """Shows engine errors with rich, then exits with the error's own code."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
-        except LintError as exc:
-            print_problems(exc)
-            sys.exit(exc.exit_code)
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
+                raise Interrupted() from None
         except TitoError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
-            sys.exit(130)
+            show_error(exc)
+            raise click.exceptions.Exit(exc.exit_code) from None
 
 
 @click.group(cls=TitoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,17 +39,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import source
+    """Every command group, imported explicitly: a missing or broken one fails loudly here."""
+    from .book import book
+    from .milestone import milestone
+    from .module import module
+    from .nbgrader import nbgrader
+    from .source import source
+    from .system import system
 
-    main.add_command(source.source)
-    for name in ("module", "nbgrader", "book", "system", "milestone"):
-        try:
-            command_module = __import__(f"{__name__}.{name}", fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        main.add_command(getattr(command_module, name))
+    for group in (source, module, nbgrader, book, system, milestone):
+        main.add_command(group)
 
 
 _register()

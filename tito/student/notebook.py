@@ -83,7 +83,7 @@ def _compute_checksum():
     fastimport.prepare()
     spec = importlib.util.find_spec("nbgrader")
     if spec is None or not spec.submodule_search_locations:
-        raise TitoError("nbgrader is not installed; run `pip install -e '.[grading]'`")
+        raise TitoError("nbgrader is not installed; run `pip install -e '.[student]'`")
     utils = Path(list(spec.submodule_search_locations)[0]) / "utils.py"
     name = "_tito_nbgrader_utils"
     if name not in sys.modules:
