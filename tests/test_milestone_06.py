@@ -91,3 +91,24 @@ def test_quick_run_meets_every_target():
     assert metrics["new_tokens"] == 100 and metrics["hidden_neurons"] == 64
     assert result["passed"] is True
     assert len(result["sample"]) == metrics["prompt_tokens"] + 100
+
+
+def test_speedup_is_paired_cpu_time_so_load_cannot_flip_it(monkeypatch):
+    """The KV speed-up is the median ratio of CPU times of back-to-back pairs: wall time lost to other
+    programs (here: a simulated load that hits only the fast runs) does not change it."""
+    m = load()
+    clock = {"cpu": 0.0, "wall": 0.0}
+    monkeypatch.setattr(m.time, "process_time", lambda: clock["cpu"])
+    monkeypatch.setattr(m.time, "perf_counter", lambda: clock["wall"])
+
+    def work(cpu, stolen):
+        def fn():
+            clock["cpu"] += cpu
+            clock["wall"] += cpu + stolen          # the machine is busy: wall time passes without our CPU time
+            return np.array([1, 2, 3])
+        return fn
+
+    speedup, slow_wall, fast_wall, slow_out, fast_out = m.paired_timings(work(4.0, 0.0), work(1.0, 5.0), runs=5)
+    assert speedup == 4.0, "the verdict follows the CPU work, not the wall clock"
+    assert (slow_wall, fast_wall) == (4.0, 6.0), "wall times are still reported as measured"
+    assert len(slow_out) == len(fast_out) == 5

@@ -21,6 +21,8 @@ from .course import Course, Module
 from .errors import TitoError, UsageError
 from .fsutil import atomic_write, read_bytes
 from .kernelenv import apply_to_process
+from .nbutil import as_node, checksum_mismatches, source_of
+from .nbutil import read_notebook as nbutil_read
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -38,6 +40,9 @@ def nbgrader_config(root: Path, timeout: int | None = None):
     if path.is_file():
         config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
     config.CourseDirectory.root = str(root)
+    from .kernel import configure_nbgrader
+
+    configure_nbgrader(config)  # autograde kernels start like every other tito kernel (tied to tito's life)
     if timeout is not None:
         config.ExecutePreprocessor.timeout = timeout
     return config
@@ -68,13 +73,6 @@ def _run(result: dict, what: str) -> None:
         raise TitoError(f"nbgrader {what} failed:\n{tail}")
 
 
-def as_node(notebook: dict):
-    """A NotebookNode with each cell's source joined into one string (as nbformat.read gives it)."""
-    import nbformat
-
-    return nbformat.reads(json.dumps(notebook), as_version=4)
-
-
 # --- release --------------------------------------------------------------------------------------
 
 
@@ -83,14 +81,14 @@ def significant(lines: list[str]) -> set[str]:
 
 
 def leak_lines(course: Course, module: Module, hidden_only: bool = False) -> set[str]:
-    """Solution and hidden-test lines that appear nowhere else in the source (so they must never be shown).
+    """Solution, hidden-test and mutant lines that appear nowhere else in the source (never to be shown).
 
     With `hidden_only`, hidden-test lines alone: a student's feedback legitimately shows their own solution.
     """
     parsed = course.parse(module)
     secret = significant(parsed.hidden_lines())
     if not hidden_only:
-        secret |= significant(parsed.solution_lines())
+        secret |= significant(parsed.solution_lines()) | significant(parsed.mutant_lines())
     public: list[str] = []
     for cell in parsed.cells:
         inside = set()
@@ -110,7 +108,7 @@ def find_leaks(course: Course, module: Module, folder: Path, hidden_only: bool =
         except UnicodeDecodeError:
             continue
         if path.suffix == ".ipynb":
-            text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", []))
+            text = "\n".join(source_of(c) for c in json.loads(text).get("cells", []))
         elif path.suffix in (".html", ".htm"):
             # Highlighting wraps every token in a tag and escapes quotes; compare the text a reader sees.
             text = html.unescape(re.sub(r"<[^>]*>", "", text))
@@ -121,18 +119,8 @@ def find_leaks(course: Course, module: Module, folder: Path, hidden_only: bool =
 
 
 def checksum_problems(notebook: dict) -> list[str]:
-    """Graded or locked cells whose stored nbgrader checksum does not match their content."""
-    from nbgrader.utils import compute_checksum, is_grade, is_locked
-
-    problems = []
-    for cell in as_node(notebook).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not (is_grade(cell) or is_locked(cell)):
-            continue
-        stored = meta.get("checksum")
-        if stored is None or stored != compute_checksum(cell):
-            problems.append(meta.get("grade_id", "?"))
-    return problems
+    """Grade ids of test or locked cells whose stored nbgrader checksum is missing or does not match."""
+    return [m.grade_id for m in checksum_mismatches(notebook)]
 
 
 @dataclass
@@ -200,32 +188,39 @@ def verify_release(course: Course, module: Module) -> ReleaseReport:
     return report
 
 
-def stale_releases(course: Course, modules: list[Module]) -> list[str]:
-    """Committed releases that differ from what nbgrader generates now (nothing in the course is written).
+def fresh_releases(course: Course, modules: list[Module]) -> tuple[dict[str, dict], set[str]]:
+    """What nbgrader generates now for each module (by slug), and the slugs whose committed release differs.
 
-    nbgrader runs in a scratch course holding only the config and the source notebooks, so the check
-    never touches the real release/ folder or gradebook.
+    nbgrader runs in a scratch course holding only the config and the source notebooks, so nothing in
+    the real course (release/ folder, gradebook) is read or written by the generation.
     """
-    stale = []
+    missing = [m for m in modules if not (course.root / m.notebook_file).exists()]
+    if missing:
+        raise TitoError(f"{missing[0].notebook_file} is missing; run `tito source export {missing[0].id}`")
+    fresh: dict[str, dict] = {}
+    stale: set[str] = set()
     with tempfile.TemporaryDirectory(prefix="tito-release-check-") as scratch:
         root = Path(scratch)
         shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
         for module in modules:
-            source = course.root / module.notebook_file
-            if not source.exists():
-                stale.append(f"{module.notebook_file} is missing; run `tito source export {module.id}`")
-                continue
             (root / module.notebook_file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, root / module.notebook_file)
+            shutil.copy(course.root / module.notebook_file, root / module.notebook_file)
         api = _api(root)
         for module in modules:
-            if not (root / module.notebook_file).exists():
-                continue
             _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
-            fresh = (root / module.release_file).read_bytes()
-            if read_bytes(course.root / module.release_file) != fresh:
-                stale.append(f"{module.release_file} is out of date")
-    return stale
+            raw = (root / module.release_file).read_bytes()
+            fresh[module.slug] = json.loads(raw.decode("utf-8"))
+            if read_bytes(course.root / module.release_file) != raw:
+                stale.add(module.slug)
+    return fresh, stale
+
+
+def stale_releases(course: Course, modules: list[Module]) -> list[str]:
+    """Committed releases that differ from what nbgrader generates now (nothing in the course is written)."""
+    present = [m for m in modules if (course.root / m.notebook_file).exists()]
+    problems = [f"{m.notebook_file} is missing; run `tito source export {m.id}`" for m in modules if m not in present]
+    _, stale = fresh_releases(course, present) if present else ({}, set())
+    return problems + [f"{m.release_file} is out of date" for m in present if m.slug in stale]
 
 
 def ensure_release(course: Course, module: Module) -> Path:
@@ -260,22 +255,7 @@ def check_student_id(student: str) -> str:
 
 
 def read_notebook(path: Path) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such notebook") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not a valid notebook (JSON error: {exc.msg}); "
-                         "restore it from a backup or `tito module reset`") from None
-    import nbformat
-
-    try:
-        nbformat.validate(nbformat.from_dict(data))
-    except nbformat.ValidationError as exc:
-        raise UsageError(f"{path}: not a valid notebook ({exc.message})") from None
-    return data
+    return nbutil_read(path, UsageError, "restore it from a backup or `tito module reset`", schema=True)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .fsutil import atomic_write
 from .source import ParsedSource, parse_text
 
 CACHE_DIR = Path(".tito") / "cache" / "parse"
-_PARSER_FILES = ("source.py", "errors.py", "parsecache.py")
+_PARSER_FILES = ("source.py", "mutants.py", "errors.py", "parsecache.py")
 MAX_ENTRIES = 200  # old versions of edited files are pruned beyond this
 _parser_digest: str | None = None
 

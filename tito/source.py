@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import Problem
+from .mutants import NAME as MUTANT_NAME, Mutant, MutantError, mutate_source, split_body
 
 MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")
@@ -100,6 +101,9 @@ class ParsedSource:
     problems: list[Problem]
     default_exp: str | None = None
     default_exp_line: int = 0
+    # Mutant cells are taken out of `cells` (so no renderer can show them) and kept here.
+    mutants: list[Mutant] = field(default_factory=list)
+    mutant_cells: list[Cell] = field(default_factory=list)
 
     @property
     def course_meta(self) -> dict:
@@ -111,6 +115,9 @@ class ParsedSource:
 
     def hidden_lines(self) -> list[str]:
         return [l for c in self.cells for l in c.region_lines("hidden")]
+
+    def mutant_lines(self) -> list[str]:
+        return [l for c in self.mutant_cells for l in c.lines]
 
 
 def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
@@ -263,6 +270,8 @@ def _nbgrader(cell: Cell, raw_options: str, path: Path, problems: list[Problem],
                                 'write valid JSON, e.g. nbgrader={"grade": true, "grade_id": "test-x", "locked": true, '
                                 '"points": 1, "schema_version": 3, "solution": false}'))
         return
+    if bad is not None and "mutant=" in bad:
+        return  # reported by _mutants with the mutant syntax
     if bad is not None:
         problems.append(Problem(path, cell.line, f"unreadable cell options `{bad}`",
                                 "cell options are `key=<json>` pairs, e.g. nbgrader={...}"))
@@ -298,6 +307,8 @@ def _nbgrader(cell: Cell, raw_options: str, path: Path, problems: list[Problem],
 
 
 def _cell_rules(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    if _is_mutant(cell):
+        return  # a mutant body is a fragment of a solution region: _mutants lints it
     for region in cell.regions:
         if region.kind == "solution" and not cell.is_solution:
             problems.append(Problem(path, region.line, "solution region in a cell that is not a solution cell",
@@ -376,6 +387,7 @@ def parse_text(text: str, path: Path) -> ParsedSource:
         cells.append(cell)
     parsed = ParsedSource(path, json.loads(json.dumps(header, default=str)), cells, problems)
     _default_exp(parsed)
+    _mutants(parsed)
     return parsed
 
 
@@ -408,3 +420,131 @@ def parse_file(path: Path) -> ParsedSource:
     except UnicodeDecodeError as exc:
         return ParsedSource(path, {}, [], [Problem(path, 1, f"not UTF-8 text: {exc}", "save the file as UTF-8")])
     return parse_text(text, path)
+
+
+# --- mutants (AUTHORING.md, "Mutants") ------------------------------------------------------------
+MUTANT_KEYS = {"name", "target", "region", "replace", "catches"}
+MUTANT_EXAMPLE = 'mutant={"name": "add-subtracts", "target": "tensor-add", "catches": ["test-tensor-add"]}'
+
+
+def _is_mutant(cell: Cell) -> bool:
+    return "mutant" in cell.metadata or "mutant=" in str(cell.metadata.get("incorrectly_encoded_metadata", ""))
+
+
+def _mutants(parsed: ParsedSource) -> None:
+    """Move mutant cells out of `parsed.cells` into `parsed.mutants`, checking each against its target."""
+    path, problems = parsed.path, parsed.problems
+    by_id = {c.grade_id: c for c in parsed.cells if c.grade_id and not _is_mutant(c)}
+    names: dict[str, int] = {}
+    kept: list[Cell] = []
+    previous: Cell | None = None  # the last non-mutant cell before the current one
+    for cell in parsed.cells:
+        if not _is_mutant(cell):
+            kept.append(cell)
+            previous = cell
+            continue
+        parsed.mutant_cells.append(cell)
+        before = len(problems)
+        mutant = _read_mutant(cell, path, problems)
+        if mutant is None:
+            continue
+        if mutant.name in names:
+            problems.append(Problem(path, cell.line, f"duplicate mutant name `{mutant.name}` "
+                                    f"(first used at line {names[mutant.name]})", "give every mutant its own name"))
+        else:
+            names[mutant.name] = cell.line
+        target = by_id.get(mutant.target)
+        if target is None or not target.is_solution or not any(r.kind == "solution" for r in target.regions):
+            known = ", ".join(c.grade_id for c in parsed.cells if c.is_solution and c.regions and c.grade_id)
+            problems.append(Problem(path, cell.line, f"mutant `{mutant.name}`: unknown target `{mutant.target}` "
+                                    "(not a solution cell with a `### BEGIN SOLUTION` region)",
+                                    f"use the grade_id of a solution cell: {known or 'none in this module'}"))
+            continue
+        if previous is not target:
+            problems.append(Problem(path, cell.line, f"mutant `{mutant.name}` is not right after its target "
+                                    f"`{mutant.target}` (line {target.line})",
+                                    "move the mutant cell to just below the solution cell it mutates"))
+        for gid in mutant.catches:
+            graded = by_id.get(gid)
+            if graded is None or not graded.is_test:
+                tests = ", ".join(c.grade_id for c in parsed.cells if c.is_test and c.grade_id)
+                problems.append(Problem(path, cell.line, f"mutant `{mutant.name}`: `catches` names `{gid}`, "
+                                        "which is not a graded test cell", f"use graded test ids: {tests or 'none'}"))
+        try:
+            mutated = mutate_source(target.source, mutant)
+        except MutantError as exc:
+            problems.append(Problem(path, cell.line, f"mutant `{mutant.name}`: {exc}",
+                                    "copy the `replace` text exactly from the region (it must occur once), "
+                                    "or fix `region`"))
+            continue
+        code = "\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in mutated.split("\n"))
+        try:
+            compile(code, str(path), "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            problems.append(Problem(path, cell.line, f"mutant `{mutant.name}`: the mutated cell `{mutant.target}` "
+                                    f"does not compile: {exc.msg} (line {exc.lineno} of the mutated cell)",
+                                    "write the body at column 0 as it would read inside the region"))
+            continue
+        if len(problems) == before:
+            parsed.mutants.append(mutant)
+    parsed.cells = kept
+
+
+def _read_mutant(cell: Cell, path: Path, problems: list[Problem]) -> Mutant | None:
+    def bad(message: str, fix: str = f"write {MUTANT_EXAMPLE}") -> None:
+        problems.append(Problem(path, cell.line, message, fix))
+
+    if "mutant" not in cell.metadata:
+        raw = str(cell.metadata.get("incorrectly_encoded_metadata", ""))
+        payload = raw.split("mutant=", 1)[-1].strip()
+        try:
+            json.loads(payload)
+            reason = "could not be read as cell metadata (one `mutant={...}` per marker, nothing else)"
+        except json.JSONDecodeError as exc:
+            reason = f"{exc.msg} at column {exc.colno}"
+        bad(f"malformed JSON after `mutant=`: {reason}")
+        return None
+    meta = cell.metadata["mutant"]
+    if not isinstance(meta, dict):
+        bad("`mutant=` must be a JSON object")
+        return None
+    if cell.kind != "code":
+        bad("a mutant cell must be a code cell", "write `# %% mutant={...}` without [markdown]")
+        return None
+    if set(cell.metadata) - {"mutant"}:
+        bad("a mutant cell carries only `mutant=` metadata", "remove the other cell options from this marker")
+    unknown = sorted(set(meta) - MUTANT_KEYS)
+    if unknown:
+        bad(f"unknown mutant key(s) {', '.join(unknown)}", f"use only: {', '.join(sorted(MUTANT_KEYS))}")
+    name, target = meta.get("name"), meta.get("target")
+    if not isinstance(name, str) or not MUTANT_NAME.match(name):
+        bad(f"mutant name {name!r} is missing or not lowercase letters, digits and -", 'e.g. "name": "add-subtracts"')
+        return None
+    if not isinstance(target, str) or not target:
+        bad(f"mutant `{name}` has no `target`", 'add "target": "<grade_id of the solution cell>"')
+        return None
+    region = meta.get("region", 0)
+    if not isinstance(region, int) or isinstance(region, bool) or region < 0:
+        bad(f"mutant `{name}`: `region` must be a non-negative integer", '"region": 1 picks the second region')
+        return None
+    replace = meta.get("replace")
+    if replace is not None and (not isinstance(replace, str) or not replace.strip()):
+        bad(f"mutant `{name}`: `replace` must be a non-empty string", 'e.g. "replace": "a + b"')
+        return None
+    catches = meta.get("catches", [])
+    if isinstance(catches, str):
+        catches = [catches]
+    if not isinstance(catches, list) or not all(isinstance(c, str) for c in catches):
+        bad(f"mutant `{name}`: `catches` must be a list of grade_ids", '"catches": ["test-tensor-add"]')
+        return None
+    for index, line in enumerate(cell.lines):
+        if REGION.match(line) or DIRECTIVE.match(line):
+            problems.append(Problem(path, cell.line_of(index), f"mutant `{name}`: region markers and `#|` "
+                                    "directives do not belong in a mutant body", "delete this line"))
+            return None
+    description, code = split_body(cell.source)
+    if not code.strip() and replace is None:  # with `replace`, an empty body deletes the piece
+        bad(f"mutant `{name}` has no code", "write the wrong code below the marker (comments first describe it), "
+            'or give "replace" to delete that piece')
+        return None
+    return Mutant(name, target, region, replace, tuple(catches), code, description, cell.line)

@@ -35,7 +35,11 @@ TEXT = Path(__file__).resolve().parents[2] / "datasets" / "shakespeare_sonnets.t
 # Act 1: sequence reversal
 REV_VOCAB, REV_LEN = 10, 8
 # Act 2: character GPT. Targets: validation loss at most BASELINE_RATIO x the unigram loss.
-BASELINE_RATIO_FULL, BASELINE_RATIO_QUICK = 0.70, 0.85
+# 0.70 was too tight: the reference reached 0.6965 at seed 0 and missed it at seeds 2 and 3. A correct
+# implementation must clear the target at every seed, so the target leaves room for seed-to-seed spread.
+BASELINE_RATIO_FULL, BASELINE_RATIO_QUICK = 0.75, 0.85
+# The reference package's margin (target - achieved ratio), shown next to the student's own.
+REFERENCE_MARGIN = "+0.054 at seed 0 (ratio 0.6965)"
 
 
 STORY = """
@@ -214,17 +218,17 @@ def char_gpt(quick: bool, console, seed: int = 0) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- main
-def run(quick: bool = False, console=None) -> dict:
+def run(quick: bool = False, console=None, seed: int = 0) -> dict:
     from rich.panel import Panel
 
     console = console_or_default(console)
     story(console, "Milestone 05: the Transformer", 2017, STORY)
 
-    rev = reverse_task(quick, console)
+    rev = reverse_task(quick, console, seed=seed)
     console.print(f"act 1: reversed {rev['reverse_sequence_accuracy']:.1%} of 500 held-out sequences after "
                   f"{rev['reverse_steps']} steps ({rev['reverse_seconds']:.1f}s), e.g. "
                   f"{rev['example_in']} -> {rev['example_out']}")
-    gpt = char_gpt(quick, console)
+    gpt = char_gpt(quick, console, seed=seed)
     ratio = BASELINE_RATIO_QUICK if quick else BASELINE_RATIO_FULL
     console.print(Panel(gpt["sample"], title="your GPT writes (prompt: 'Shall I compare thee')", expand=False))
 
@@ -237,11 +241,15 @@ def run(quick: bool = False, console=None) -> dict:
             ("GPT val loss before training", f"{gpt['initial_val_loss']:.3f}", "", None),
             ("GPT val loss after training", f"{gpt['val_loss']:.3f}",
              f"<= {ratio:.2f} x baseline = {ratio * gpt['unigram_val_loss']:.3f}", gpt_ok),
+            ("GPT margin: target ratio - achieved ratio",
+             f"{ratio - gpt['val_loss'] / gpt['unigram_val_loss']:+.3f}", f"reference run: {REFERENCE_MARGIN}", None),
             ("training time (both acts)", f"{rev['reverse_seconds'] + gpt['gpt_seconds']:.1f}s", "", None)]
     passed = reverse_ok and gpt_ok
     results(console, "Milestone 05 results", rows, passed)
     metrics = {k: v for k, v in {**rev, **gpt}.items() if isinstance(v, (int, float))}
     metrics["baseline_ratio_target"] = ratio
+    metrics["baseline_ratio"] = gpt["val_loss"] / gpt["unigram_val_loss"]
+    metrics["gpt_margin"] = ratio - metrics["baseline_ratio"]
     return {"passed": passed, "metrics": metrics, "sample": gpt["sample"]}
 
 

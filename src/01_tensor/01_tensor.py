@@ -149,6 +149,11 @@ class Tensor:
     Every operation returns a new Tensor; no operation modifies its inputs.
     """
 
+    # Given: opt out of NumPy's ufunc dispatch. Without this, `np.float32(2) * t` or `np.ones(3) + t`
+    # lets NumPy loop over `t` as a generic object and return an object array of Tensors. With it, NumPy
+    # steps aside and Python calls our reflected method (`t.__rmul__`), so the result is a Tensor.
+    __array_ufunc__ = None
+
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         """Store `data` as a NumPy array in `self.data`, following the dtype rules above.
 
@@ -222,6 +227,30 @@ class Tensor:
 
     def backward(self, gradient=None):
         raise RuntimeError("backward() arrives with autograd in module 05: import tinytorch.core.autograd")
+
+# %% mutant={"name": "floats-stay-float64", "target": "tensor-init", "replace": "arr = arr.astype(np.float32)", "catches": ["test-tensor-init"]}
+# Trusts np.asarray: Python floats stay float64, twice the memory of float32.
+arr = arr
+
+# %% mutant={"name": "casts-numpy-arrays-too", "target": "tensor-init", "catches": ["test-tensor-init"]}
+# Applies the list rules to NumPy arrays as well, so a float64 or int8 array silently changes dtype.
+arr = np.asarray(data)
+if arr.dtype.kind == "f":
+    arr = arr.astype(np.float32)
+elif arr.dtype.kind in "iu":
+    arr = arr.astype(np.int64)
+if arr.dtype.kind not in "fiub":
+    raise TypeError(f"Tensor data must be numbers or bools, got {type(data).__name__}")
+if dtype is not None:
+    arr = arr.astype(dtype)
+
+# %% mutant={"name": "ignores-dtype-argument", "target": "tensor-init", "replace": "if dtype is not None:\n    arr = arr.astype(dtype)", "catches": ["test-tensor-init"]}
+# Forgets the dtype= override.
+pass
+
+# %% mutant={"name": "accepts-strings", "target": "tensor-init", "replace": "if arr.dtype.kind not in \"fiub\":", "catches": ["test-tensor-init"]}
+# Only rejects object arrays, so Tensor("hello") becomes a string tensor.
+if arr.dtype.kind == "O":
 
 # %% [markdown]
 # The test builds Tensors from each kind of input in the table and checks the resulting dtype, shape
@@ -347,6 +376,20 @@ def _rmul(self, other):
 def _rtruediv(self, other):
     return Tensor(_unwrap(other) / self.data)
 
+# %% mutant={"name": "add-in-place", "target": "tensor-arithmetic", "region": 0, "catches": ["test-tensor-arithmetic"]}
+# Adds into self.data: the result is right but the left operand is modified.
+self.data += _unwrap(other)
+return Tensor(self.data)
+
+# %% mutant={"name": "floor-division", "target": "tensor-arithmetic", "region": 3, "catches": ["test-tensor-arithmetic"]}
+# Uses // so integer inputs stay integers.
+return Tensor(self.data // _unwrap(other))
+
+# %% mutant={"name": "mul-is-matmul", "target": "tensor-arithmetic", "region": 2, "catches": ["test-tensor-arithmetic"]}
+# Confuses * with matrix multiplication when both operands are Tensors.
+b = _unwrap(other)
+return Tensor(self.data @ b if isinstance(other, Tensor) and np.ndim(b) == 2 else self.data * b)
+
 # %% [markdown]
 # The test checks each operator on Tensors and on numbers (on both sides), the broadcasting example
 # of section 1, that float32 stays float32, and that the inputs are never modified.
@@ -367,6 +410,9 @@ def test_tensor_arithmetic():
     assert isinstance(a + b, Tensor) and isinstance(3 + a, Tensor), "results must be Tensors"
     assert np.allclose(a.data, [[1, 2, 3], [4, 5, 6]]) and np.allclose(b.data, [10, 20, 30]), "inputs must not change"
     assert (Tensor([1, 2]) / 2).dtype.kind == "f", "true division of ints gives floats"
+    left = np.float32(2) * a
+    assert isinstance(left, Tensor) and np.allclose(left.data, 2 * a.data), "NumPy scalar * Tensor is a Tensor"
+    assert isinstance(np.ones(3) + b, Tensor), "NumPy array + Tensor is a Tensor (not an object array)"
     print("arithmetic: OK")
 
 test_tensor_arithmetic()
@@ -402,6 +448,10 @@ def _pow(self, exponent):
         raise TypeError(f"Tensor ** exponent supports a number exponent only, got {type(exponent).__name__}")
     return Tensor(self.data ** exponent)
     ### END SOLUTION
+
+# %% mutant={"name": "pow-accepts-tensor", "target": "tensor-neg-pow", "region": 1, "catches": ["test-tensor-neg-pow"]}
+# No type check: a Tensor exponent is quietly unwrapped instead of refused.
+return Tensor(self.data ** _unwrap(exponent))
 
 # %% [markdown]
 # The test checks negation, integer and fractional powers, and the TypeError for a Tensor exponent.
@@ -483,6 +533,10 @@ def _matmul(self, other):
 @_method("__rmatmul__")
 def _rmatmul(self, other):
     return Tensor(_unwrap(other)).matmul(self)
+
+# %% mutant={"name": "numpy-shape-errors", "target": "tensor-matmul", "catches": ["test-tensor-matmul"]}
+# Leaves the shape check to NumPy, whose error names a gufunc signature instead of the two shapes.
+return Tensor(np.matmul(self.data, b))
 
 # %% [markdown]
 # The test checks the worked example, a batched product, vector cases, and that a mismatch raises a
@@ -580,6 +634,14 @@ def _getitem(self, key):
         key = key.data
     return Tensor(self.data[key])
 
+# %% mutant={"name": "reshape-without-own-checks", "target": "tensor-shape-ops", "region": 0, "catches": ["test-tensor-shape-ops"]}
+# Leaves every check to NumPy: errors say "newaxis" and never name the Tensor's shape.
+return Tensor(self.data.reshape(shape))
+
+# %% mutant={"name": "transpose-reverses-all-axes", "target": "tensor-shape-ops", "region": 1, "catches": ["test-tensor-shape-ops"]}
+# Uses .T, which reverses every axis: right for matrices, wrong for batches.
+return Tensor(self.data.T)
+
 # %% [markdown]
 # The test checks reshape with and without -1 (and its errors), transpose of a matrix and of a batch,
 # `.T`, and indexing.
@@ -596,8 +658,8 @@ def test_tensor_shape_ops():
     for bad in [(5, -1), (-1, -1), (5, 2)]:
         try:
             t.reshape(*bad)
-        except ValueError:
-            pass
+        except ValueError as err:
+            assert str(bad) in str(err), f"the error must name the requested shape {bad}, got: {err}"
         else:
             raise AssertionError(f"reshape{bad} of 12 elements must raise ValueError")
     m = Tensor([[1, 2, 3], [4, 5, 6]])
@@ -684,6 +746,18 @@ def _log(self):
 def _sqrt(self):
     return Tensor(np.sqrt(self.data))
 
+# %% mutant={"name": "mean-drops-keepdims", "target": "tensor-reductions", "region": 1, "catches": ["test-tensor-reductions"]}
+# Forgets to pass keepdims through.
+return Tensor(np.mean(self.data, axis=axis))
+
+# %% mutant={"name": "mean-divides-by-size", "target": "tensor-reductions", "region": 1, "catches": ["test-tensor-reductions"]}
+# Divides by the total element count even when reducing one axis.
+return Tensor(np.sum(self.data, axis=axis, keepdims=keepdims) / self.data.size)
+
+# %% mutant={"name": "max-is-absolute", "target": "tensor-reductions", "region": 2, "catches": ["test-tensor-reductions"]}
+# Takes the largest magnitude instead of the largest value.
+return Tensor(np.max(np.abs(self.data), axis=axis, keepdims=keepdims))
+
 # %% [markdown]
 # The test checks each reduction with `axis=None`, `axis=0`, `axis=1`, negative axes and `keepdims`
 # against the worked example, plus `argmax` and the element-wise functions.
@@ -713,6 +787,7 @@ y = Tensor(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
 assert y.sum(axis=(0, 2)).shape == (3,) and np.allclose(y.sum(axis=(0, 2)).data, [60, 92, 124]), "tuple axes"
 assert y.mean(axis=1, keepdims=True).shape == (2, 1, 4)
 assert y.max(axis=0).shape == (3, 4) and y.max(axis=0).data[2, 3] == 23
+assert np.allclose(Tensor([[-5.0, -1.0], [2.0, -7.0]]).max(axis=1).data, [-1, 2]), "max of negative values"
 ### END HIDDEN TESTS
 
 # %% [markdown]

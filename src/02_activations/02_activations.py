@@ -179,6 +179,15 @@ class ReLU(Activation):
         return Tensor(np.maximum(data, 0))
         ### END SOLUTION
 
+# %% mutant={"name": "relu-in-place", "target": "relu", "catches": ["test-relu"]}
+# Zeroes the negatives of the input array itself: right values, but the caller's Tensor changes.
+data[data < 0] = 0
+return Tensor(data)
+
+# %% mutant={"name": "relu-keeps-dtype-of-ints", "target": "relu", "catches": ["test-relu"]}
+# Works on x.data directly instead of the float view, so integer inputs give integer outputs.
+return Tensor(np.maximum(x.data, 0))
+
 # %% [markdown]
 # The test checks values (including the worked example), that shape and float32 dtype survive, and
 # that the input Tensor is left untouched.
@@ -261,6 +270,14 @@ class Sigmoid(Activation):
         ### END SOLUTION
         return Tensor(out.astype(data.dtype, copy=False))
 
+# %% mutant={"name": "sigmoid-naive-formula", "target": "sigmoid", "catches": ["test-sigmoid"]}
+# Types the formula in directly: exp(1000) overflows.
+out = 1.0 / (1.0 + np.exp(-data))
+
+# %% mutant={"name": "sigmoid-branches-swapped", "target": "sigmoid", "replace": "np.where(data >= 0, 1.0 / (1.0 + z), z / (1.0 + z))", "catches": ["test-sigmoid"]}
+# Picks the negative branch for positive inputs.
+np.where(data >= 0, z / (1.0 + z), 1.0 / (1.0 + z))
+
 # %% [markdown]
 # The test checks the worked example, the symmetry $\sigma(-x) = 1 - \sigma(x)$, and that inputs of
 # $\pm 1000$ give exactly 0 and 1 with NumPy's overflow warnings turned into errors.
@@ -317,6 +334,10 @@ class Tanh(Activation):
         ### BEGIN SOLUTION
         return Tensor(np.tanh(data))
         ### END SOLUTION
+
+# %% mutant={"name": "tanh-from-exponentials", "target": "tanh", "catches": ["test-tanh"]}
+# Uses the textbook exp formula, which overflows for large inputs.
+return Tensor((np.exp(data) - np.exp(-data)) / (np.exp(data) + np.exp(-data)))
 
 # %% [markdown]
 # The test checks the worked example, that tanh is odd ($\tanh(-x) = -\tanh(x)$), that it agrees with
@@ -381,6 +402,19 @@ class GELU(Activation):
         ### END SOLUTION
         return Tensor(out.astype(data.dtype, copy=False))
 
+# %% mutant={"name": "gelu-exact-erf", "target": "gelu", "catches": ["test-gelu"]}
+# Implements the exact erf form although the text (and module 05's derivative) demand the tanh form.
+erf = np.vectorize(math.erf)
+out = 0.5 * data * (1.0 + erf(data / math.sqrt(2.0)))
+
+# %% mutant={"name": "gelu-square-not-cube", "target": "gelu", "replace": "0.044715 * (data * data * data)", "catches": ["test-gelu"]}
+# Squares instead of cubing inside the tanh.
+0.044715 * (data * data)
+
+# %% mutant={"name": "gelu-missing-half", "target": "gelu", "replace": "0.5 * data * (1.0 + np.tanh(inner))", "catches": ["test-gelu"]}
+# Forgets the factor 1/2.
+data * (1.0 + np.tanh(inner))
+
 # %% [markdown]
 # The test checks the worked example, the ReLU-like limits far from 0, and the small negative dip.
 
@@ -393,6 +427,9 @@ def test_gelu():
     assert out.data.dtype == np.float32, f"float32 in, float32 out; got {out.data.dtype}"
     far = g(Tensor(np.array([-10.0, 10.0]))).data
     assert np.allclose(far, [0.0, 10.0], atol=1e-6), f"GELU should act like ReLU far from 0, got {far}"
+    bend = g(Tensor(np.array([-2.5, 1.5]))).data
+    assert np.allclose(bend, [-0.015084, 1.399572], atol=2e-5), \
+        f"GELU must be the tanh form (-0.015084, 1.399572 at x = -2.5, 1.5; the exact erf form gives -0.015524, 1.399789), got {bend}"
     v = np.linspace(-3, 3, 601)
     y = g(Tensor(v)).data
     assert -0.18 < y.min() < -0.16 and -0.85 < v[y.argmin()] < -0.65, \
@@ -485,6 +522,23 @@ class Softmax(Activation):
 
     def __repr__(self) -> str:
         return f"Softmax(axis={self.axis})"
+
+# %% mutant={"name": "softmax-no-max-shift", "target": "softmax", "catches": ["test-softmax"]}
+# Skips the max subtraction: huge scores overflow to inf and nan.
+e = np.exp(data)
+out = e / e.sum(axis=self.axis, keepdims=True)
+
+# %% mutant={"name": "softmax-global-max", "target": "softmax", "replace": "data.max(axis=self.axis, keepdims=True)", "catches": ["test-softmax"]}
+# Subtracts the max of the whole array: rows far below it underflow to 0 / 0.
+data.max()
+
+# %% mutant={"name": "softmax-normalises-everything", "target": "softmax", "replace": "e.sum(axis=self.axis, keepdims=True)", "catches": ["test-softmax"]}
+# Divides by the sum of all entries instead of each row's sum.
+e.sum()
+
+# %% mutant={"name": "softmax-fixed-last-axis", "target": "softmax", "replace": "e.sum(axis=self.axis, keepdims=True)", "catches": ["test-softmax"]}
+# Ignores self.axis in the normalisation.
+e.sum(axis=-1, keepdims=True)
 
 # %% [markdown]
 # The test checks the worked example, that every row sums to 1, that adding 1000 to every score

@@ -195,6 +195,20 @@ class Module:
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
+# %% mutant={"name": "walk-skips-lists", "target": "module-walk", "replace": "elif isinstance(value, (list, tuple)):\n    for i, v in enumerate(value):\n        _walk(v, _join(name, i), params, modules, seen)", "catches": ["test-module-walk"]}
+# Only looks at attributes: layers kept in a list are never found.
+pass
+
+# %% mutant={"name": "walk-counts-shared-twice", "target": "module-walk", "replace": " and id(value) not in seen:", "catches": ["test-module-walk"]}
+# Forgets the `seen` check for Tensors: a tied weight is listed (and updated) twice.
+:
+
+# %% mutant={"name": "walk-lists-intermediates", "target": "module-walk", "replace": " and getattr(value, \"_grad_fn\", None) is None", "catches": ["test-module-walk"]}
+# Treats every requires_grad Tensor as a parameter, including cached intermediate results.
+
+# %% mutant={"name": "walk-includes-frozen", "target": "module-walk", "replace": "value.requires_grad and ", "catches": ["test-module-walk"]}
+# Ignores requires_grad: frozen buffers become parameters.
+
 # %% [markdown]
 # The test builds a small custom model with a nested module, a list of modules, a tuple, a frozen
 # Tensor (no `requires_grad`), a cached intermediate result and a weight shared between two layers,
@@ -281,6 +295,16 @@ def _eval(self):
 
 Module.train = _train
 Module.eval = _eval
+
+# %% mutant={"name": "train-sets-only-self", "target": "module-train-eval", "catches": ["test-train-eval"]}
+# Flips the flag on the top module only; nested Dropout layers stay in training mode.
+self.training = bool(mode)
+return self
+
+# %% mutant={"name": "train-returns-none", "target": "module-train-eval", "catches": ["test-train-eval"]}
+# Forgets to return the module, so `model = model.eval()` sets the model to None.
+for m in self.modules():
+    m.training = bool(mode)
 
 # %% [markdown]
 # (Defining the methods as functions and attaching them to the class lets this notebook introduce
@@ -377,6 +401,18 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng=None) -> np.nda
     ### END SOLUTION
     return np.asarray(w, dtype=np.float32)
 
+# %% mutant={"name": "he-variance-as-std", "target": "init-weight", "replace": "np.sqrt(2.0 / fan_in)", "catches": ["test-init-weight"]}
+# Passes the variance 2/fan_in where NumPy expects the standard deviation.
+2.0 / fan_in
+
+# %% mutant={"name": "he-uses-fan-out", "target": "init-weight", "replace": "np.sqrt(2.0 / fan_in)", "catches": ["test-init-weight"]}
+# Scales by the number of outputs instead of inputs.
+np.sqrt(2.0 / fan_out)
+
+# %% mutant={"name": "xavier-normal", "target": "init-weight", "replace": "gen.uniform(-a, a, size)", "catches": ["test-init-weight"]}
+# Draws Xavier weights from a normal with std a: unbounded and three times too wide.
+gen.normal(0.0, a, size)
+
 # %% [markdown]
 # The test draws large weight matrices and checks their dtype, shape, mean and spread, the Xavier
 # bounds, and that a seed makes the draw reproducible.
@@ -436,6 +472,14 @@ class Linear(Module):
 
     def __repr__(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+
+# %% mutant={"name": "linear-bias-always", "target": "linear", "catches": ["test-linear"]}
+# Adds the bias without checking that there is one.
+return x @ self.weight + self.bias
+
+# %% mutant={"name": "linear-weight-transposed", "target": "linear", "replace": "x @ self.weight", "catches": ["test-linear"]}
+# Uses the PyTorch (out, in) convention on a weight stored (in, out).
+x @ self.weight.T
 
 # %% [markdown]
 # The test checks the worked example, batch shapes, the no-bias variant, the parameters and their
@@ -522,6 +566,19 @@ class Sequential(Module):
         body = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({body}\n)"
 
+# %% mutant={"name": "sequential-reversed", "target": "sequential", "catches": ["test-sequential"]}
+# Applies the layers last to first.
+for layer in reversed(self.layers):
+    x = layer(x)
+return x
+
+# %% mutant={"name": "sequential-returns-input", "target": "sequential", "catches": ["test-sequential"]}
+# Calls every layer but returns the original input.
+out = x
+for layer in self.layers:
+    out = layer(x)
+return out
+
 # %% [markdown]
 # The test compares a Sequential with the same layers applied by hand, and checks the parameter
 # names (activations contribute none) and indexing.
@@ -604,6 +661,22 @@ class Dropout(Module):
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
 
+# %% mutant={"name": "dropout-no-rescale", "target": "dropout", "replace": "1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0", "catches": ["test-dropout"]}
+# Drops without rescaling: the expected activation shrinks by (1 - p) in training only.
+1.0
+
+# %% mutant={"name": "dropout-keeps-with-prob-p", "target": "dropout", "replace": ">= self.p", "catches": ["test-dropout"]}
+# Keeps each element with probability p instead of dropping it with probability p.
+< self.p
+
+# %% mutant={"name": "dropout-ignores-seed", "target": "dropout", "replace": "_as_rng(self.rng).random(x.shape)", "catches": ["test-dropout"]}
+# Always draws from NumPy's global generator: the rng argument does nothing.
+np.random.random(x.shape)
+
+# %% mutant={"name": "dropout-divides-by-zero", "target": "dropout", "replace": "1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0", "catches": ["test-dropout"]}
+# Divides by 1 - p even when p is 1.
+1.0 / (1.0 - self.p)
+
 # %% [markdown]
 # The test checks the fraction of dropped entries, the scale of the survivors, that the mean is
 # preserved, that evaluation mode is the identity, and that a seeded generator is reproducible.
@@ -667,6 +740,14 @@ def _parameter_nbytes(self) -> int:
 
 Module.num_parameters = _num_parameters
 Module.parameter_nbytes = _parameter_nbytes
+
+# %% mutant={"name": "count-tensors-not-values", "target": "counting", "region": 0, "catches": ["test-counting"]}
+# Counts parameter Tensors instead of the numbers inside them.
+return len(self.parameters())
+
+# %% mutant={"name": "nbytes-assumes-float64", "target": "counting", "region": 1, "catches": ["test-counting"]}
+# Assumes 8 bytes per value.
+return int(sum(p.data.size * 8 for p in self.parameters()))
 
 # %% [markdown]
 # The test counts the model from the diagram in section 1 (67 parameters) and a shared-weight model,

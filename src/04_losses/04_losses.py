@@ -122,6 +122,16 @@ def _reduce(values: np.ndarray, reduction: str) -> np.ndarray:
     return values
     ### END SOLUTION
 
+# %% mutant={"name": "reduce-none-averages", "target": "reduce", "catches": ["test-reduce"]}
+# Treats every unknown-to-me reduction, "none" included, as "mean".
+if reduction == "sum":
+    return values.sum()
+return values.mean()
+
+# %% mutant={"name": "reduce-mean-first-axis", "target": "reduce", "replace": "values.mean()", "catches": ["test-reduce"]}
+# Averages over the first axis only (the batch axis), leaving a vector for 2-D inputs.
+values.mean(axis=0)
+
 # %% [markdown]
 # The test checks the three reductions on the MSE worked example and on a 2-D array, and that an
 # unknown reduction is rejected.
@@ -223,6 +233,18 @@ class MSELoss(Loss):
         ### END SOLUTION
         return Tensor(np.asarray(out, dtype=_float_dtype(p)))
 
+# %% mutant={"name": "mse-absolute-error", "target": "mse", "replace": "diff * diff", "catches": ["test-mse"]}
+# Uses the absolute error (L1) instead of the squared error.
+np.abs(diff)
+
+# %% mutant={"name": "mse-ignores-reduction", "target": "mse", "replace": "_reduce(diff * diff, self.reduction)", "catches": ["test-mse"]}
+# Always averages, whatever the reduction says.
+(diff * diff).mean()
+
+# %% mutant={"name": "mse-halved", "target": "mse", "replace": "diff * diff", "catches": ["test-mse"]}
+# Uses the 1/2 (p - t)^2 convention of some textbooks.
+0.5 * diff * diff
+
 # %% [markdown]
 # The test checks the worked example for all reductions, that targets may be arrays or broadcast
 # scalars, and that the `(N, 1)` versus `(N,)` mistake raises a helpful error.
@@ -303,6 +325,18 @@ class BinaryCrossEntropyLoss(Loss):
     def __repr__(self) -> str:
         return f"BinaryCrossEntropyLoss(reduction={self.reduction!r}, eps={self.eps})"
 
+# %% mutant={"name": "bce-no-clip", "target": "bce", "replace": "np.clip(p, self.eps, 1.0 - self.eps)", "catches": ["test-bce"]}
+# Skips the clip: log(0) for certain-and-wrong predictions.
+p
+
+# %% mutant={"name": "bce-drops-negative-term", "target": "bce", "replace": "-(t * np.log(q) + (1.0 - t) * np.log(1.0 - q))", "catches": ["test-bce"]}
+# Keeps only the t log q term: wrong answers on negatives cost nothing.
+-(t * np.log(q))
+
+# %% mutant={"name": "bce-clips-one-side", "target": "bce", "replace": "np.clip(p, self.eps, 1.0 - self.eps)", "catches": ["test-bce"]}
+# Clips away zero only: p = 1 still gives log(0).
+np.maximum(p, self.eps)
+
 # %% [markdown]
 # The test checks the worked example, the reductions, and that predictions of exactly 0 and 1 give
 # the finite worst-case loss instead of `inf`.
@@ -363,6 +397,20 @@ def log_softmax(x, axis: int = -1) -> Tensor:
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     ### END SOLUTION
     return Tensor(out)
+
+# %% mutant={"name": "log-softmax-unshifted", "target": "log-softmax", "catches": ["test-log-softmax"]}
+# Skips the max shift: exp overflows for large logits.
+out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+# %% mutant={"name": "log-softmax-log-of-softmax", "target": "log-softmax", "catches": ["test-log-softmax"]}
+# Takes the log of the softmax: tiny probabilities round to 0 and the log becomes -inf.
+shifted = z - z.max(axis=axis, keepdims=True)
+e = np.exp(shifted)
+out = np.log(e / e.sum(axis=axis, keepdims=True))
+
+# %% mutant={"name": "log-softmax-forgets-shift-back", "target": "log-softmax", "replace": "shifted - np.log", "catches": ["test-log-softmax"]}
+# Returns x - log(sum(exp(x - m))): the max is subtracted inside the log but not outside.
+z - np.log
 
 # %% [markdown]
 # The test checks the worked example, that the exponentials of each row sum to 1, that huge logits
@@ -463,6 +511,18 @@ class CrossEntropyLoss(Loss):
         out = _reduce(per_sample.reshape(target_shape), self.reduction)
         ### END SOLUTION
         return Tensor(np.asarray(out, dtype=_float_dtype(z)))
+
+# %% mutant={"name": "ce-predicted-class", "target": "cross-entropy", "replace": "-logp[np.arange(len(y)), y]", "catches": ["test-cross-entropy"]}
+# Reads the log-probability of the predicted class instead of the target class.
+-logp.max(axis=-1)
+
+# %% mutant={"name": "ce-none-flat", "target": "cross-entropy", "replace": "per_sample.reshape(target_shape)", "catches": ["test-cross-entropy"]}
+# Returns "none" losses flattened, not in the targets' shape.
+per_sample
+
+# %% mutant={"name": "ce-indexes-columns-only", "target": "cross-entropy", "replace": "-logp[np.arange(len(y)), y]", "catches": ["test-cross-entropy"]}
+# logp[:, y] picks every target column for every row (an N x N block) instead of one entry per row.
+-logp[:, y].mean(axis=0)
 
 # %% [markdown]
 # The test checks the worked example, a batch against a NumPy reference for all reductions, the

@@ -270,6 +270,18 @@ def unbroadcast(grad, shape):
     ### END SOLUTION
     return grad.reshape(shape)
 
+# %% mutant={"name": "unbroadcast-leading-axes-only", "target": "unbroadcast", "replace": "if stretched:\n    grad = grad.sum(axis=stretched, keepdims=True)", "catches": ["test-unbroadcast"]}
+# Sums away the extra leading axes but forgets the stretched size-1 axes.
+
+# %% mutant={"name": "unbroadcast-averages", "target": "unbroadcast", "catches": ["test-unbroadcast"]}
+# Averages instead of summing: a value broadcast to n places gets 1/n of its gradient.
+extra = grad.ndim - len(shape)
+if extra > 0:
+    grad = grad.mean(axis=tuple(range(extra)))
+stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+if stretched:
+    grad = grad.mean(axis=stretched, keepdims=True)
+
 # %% [markdown]
 # The test sums a bias-shaped, a column-shaped and a scalar-shaped gradient and checks values and shapes.
 
@@ -338,6 +350,19 @@ def numerical_gradient(f, x, eps=1e-6):
         grad[idx] = (f_plus - f_minus) / (2 * eps)
     ### END SOLUTION
     return grad
+
+# %% mutant={"name": "numgrad-forward-difference", "target": "numerical-gradient", "catches": ["test-numerical-gradient"]}
+# One-sided difference: an error of order eps instead of eps squared.
+for idx in np.ndindex(arr.shape):
+    old = arr[idx]
+    f_old = float(f(x))
+    arr[idx] = old + eps
+    f_plus = float(f(x))
+    arr[idx] = old
+    grad[idx] = (f_plus - f_old) / eps
+
+# %% mutant={"name": "numgrad-no-restore", "target": "numerical-gradient", "replace": "    arr[idx] = old\n", "catches": ["test-numerical-gradient"]}
+# Never puts the original value back: x ends up shifted by -eps everywhere.
 
 # %% [markdown]
 # The test compares against derivatives we know in closed form and checks `x` is left untouched.
@@ -453,6 +478,18 @@ class DivBackward(Function):
         return unbroadcast(g / b.data, a.shape), unbroadcast(-g * a.data / (b.data * b.data), b.shape)
         ### END SOLUTION
 
+# %% mutant={"name": "sub-rule-forgets-minus", "target": "arithmetic-rules", "region": 0, "catches": ["test-arithmetic-rules"]}
+# The gradient of a - b with respect to b is -g, not g.
+return unbroadcast(g, a.shape), unbroadcast(g, b.shape)
+
+# %% mutant={"name": "mul-rule-own-input", "target": "arithmetic-rules", "region": 1, "catches": ["test-arithmetic-rules"]}
+# Multiplies each input's gradient by itself instead of by the other input.
+return unbroadcast(g * a.data, a.shape), unbroadcast(g * b.data, b.shape)
+
+# %% mutant={"name": "div-rule-sign", "target": "arithmetic-rules", "region": 2, "replace": "-g * a.data", "catches": ["test-arithmetic-rules"]}
+# Loses the minus sign of d(a/b)/db.
+g * a.data
+
 # %% [markdown]
 # The test feeds broadcast shapes (`(3, 4)` with `(4,)`), so it checks both the local derivative and
 # the `unbroadcast` step, against the numerical gradient.
@@ -517,6 +554,11 @@ class MatMulBackward(Function):
         ### END SOLUTION
         return (unbroadcast(grad_a, A.shape).reshape(a.shape),
                 unbroadcast(grad_b, B.shape).reshape(b.shape))
+
+# %% mutant={"name": "matmul-rule-no-transpose", "target": "matmul-rule", "catches": ["test-matmul-rule"]}
+# Forgets to transpose the other factor (shapes only line up for square matrices).
+grad_a = g @ B
+grad_b = A @ g
 
 # %% [markdown]
 # The test covers a plain matrix product, a batched product with a shared weight, and a
@@ -611,6 +653,14 @@ class SqrtBackward(Function):
 
     def backward(self, g):
         return (g * 0.5 / self.out,)
+
+# %% mutant={"name": "pow-rule-forgets-exponent", "target": "elementwise-rules", "region": 0, "catches": ["test-elementwise-rules"]}
+# Lowers the power but forgets to multiply by it.
+return (g * x.data ** (self.p - 1),)
+
+# %% mutant={"name": "log-rule-uses-log", "target": "elementwise-rules", "region": 2, "catches": ["test-elementwise-rules"]}
+# Multiplies by log(x) instead of dividing by x.
+return (g * np.log(x.data),)
 
 # %% [markdown]
 # The test checks each rule against finite differences on positive inputs (so `log` and fractional
@@ -758,6 +808,19 @@ class GetItemBackward(Function):
         ### END SOLUTION
         return (grad,)
 
+# %% mutant={"name": "sum-rule-no-expand", "target": "shape-rules", "region": 0, "catches": ["test-shape-rules"]}
+# Broadcasts without restoring the summed axes: works for axis=None or the last axis only.
+return (np.broadcast_to(g.reshape(g.shape + (1,) * (x.data.ndim - g.ndim)), x.shape),)
+
+# %% mutant={"name": "mean-rule-no-divide", "target": "shape-rules", "region": 1, "catches": ["test-shape-rules"]}
+# Treats the mean like a sum.
+grad, = super().backward(g)
+return (grad,)
+
+# %% mutant={"name": "getitem-rule-assigns", "target": "shape-rules", "region": 3, "catches": ["test-shape-rules"]}
+# Assigns instead of adding: an element picked twice keeps only one of its gradients.
+grad[self.key] = g
+
 # %% [markdown]
 # The test checks full and per-axis sums and means (with and without `keepdims`), a transpose of a
 # 3-D array, and indexing with repeated indices (the classic bug: assigning instead of adding).
@@ -891,6 +954,18 @@ class LogSoftmaxBackward(Function):
     def backward(self, g):
         return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
+# %% mutant={"name": "relu-rule-uses-output", "target": "activation-rules", "region": 0, "catches": ["test-activation-rules"]}
+# Multiplies by ReLU(x) instead of by the 0/1 slope.
+return (g * np.maximum(x.data, 0),)
+
+# %% mutant={"name": "gelu-rule-drops-product-term", "target": "activation-rules", "region": 3, "catches": ["test-activation-rules"]}
+# Differentiates only the (1 + tanh) factor, forgetting the product rule's second term.
+return (g * 0.5 * (1 + t),)
+
+# %% mutant={"name": "softmax-rule-diagonal-only", "target": "activation-rules", "region": 4, "catches": ["test-activation-rules"]}
+# Uses s(1 - s) as if each output depended on its own input only.
+return (g * s * (1 - s),)
+
 # %% [markdown]
 # The test compares every activation rule with finite differences of a NumPy forward pass (inputs
 # are kept away from ReLU's kink at 0, where the derivative does not exist).
@@ -1016,6 +1091,14 @@ class CrossEntropyBackward(Function):
         ### END SOLUTION
         return grad.reshape(logits.shape), None       # integer targets get no gradient
 
+# %% mutant={"name": "mse-rule-target-same-sign", "target": "loss-rules", "region": 0, "replace": "unbroadcast(-grad, target.shape)", "catches": ["test-loss-rules"]}
+# Gives the target the same gradient as the prediction.
+unbroadcast(grad, target.shape)
+
+# %% mutant={"name": "ce-rule-forgets-one-hot", "target": "loss-rules", "region": 2, "catches": ["test-loss-rules"]}
+# Returns softmax * g without subtracting the one-hot target.
+grad = probs * scale
+
 # %% [markdown]
 # The test checks all three losses, for every `reduction`, against finite differences.
 
@@ -1078,8 +1161,10 @@ assert np.isclose(_gp[0, 1], -2.0), "d/dp -log(p) at 0.5 = -2"
 #
 # First, the topological order. A depth-first search does it: visit a node's inputs, then append
 # the node. Only follow inputs that are Tensors with `requires_grad` (constants need no gradient).
-# A graph can be thousands of nodes deep (a long loop), so an explicit stack is safer than recursion,
-# but a recursive version passes the tests too.
+# A graph can be thousands of nodes deep: a loop that applies an operation 3000 times builds a chain
+# of 3000 nodes. A recursive search needs one Python stack frame per node and stops with
+# `RecursionError` at Python's limit (about 1000 frames), so use an explicit stack (a list you push to
+# and pop from). The test builds exactly such a 3000-deep chain.
 
 # %% nbgrader={"grade": false, "grade_id": "topological-order", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -1116,6 +1201,29 @@ def topological_order(root):
                 stack.append((parent, False))
     ### END SOLUTION
     return order
+
+# %% mutant={"name": "topo-recursive", "target": "topological-order", "catches": ["test-backward-engine"]}
+# A recursive depth-first search: fine for small graphs, RecursionError on a 3000-node chain.
+def visit(node):
+    if id(node) in visited:
+        return
+    visited.add(id(node))
+    for parent in _parents(node):
+        visit(parent)
+    order.append(node)
+visit(root)
+
+# %% mutant={"name": "topo-reversed-preorder", "target": "topological-order", "catches": ["test-backward-engine"]}
+# Lists each node when it is first reached and reverses the list: not an order where inputs come first.
+stack = [root]
+while stack:
+    node = stack.pop()
+    if id(node) in visited:
+        continue
+    visited.add(id(node))
+    order.append(node)
+    stack.extend(_parents(node))
+order.reverse()
 
 # %% [markdown]
 # Now the sweep itself. The plumbing (checking the seed, validating what a rule returns, storing
@@ -1196,6 +1304,11 @@ def backward(self, gradient=None):
 def detach(self):
     """A new Tensor sharing this one's data, cut off from the graph (requires_grad=False)."""
     return Tensor(self.data)
+
+# %% mutant={"name": "backward-overwrites-pending", "target": "backward-pass", "catches": ["test-backward-engine"]}
+# Stores each path's gradient instead of adding: a value used twice keeps only one path.
+for inp, g in _input_gradients(node._grad_fn, node._grad_fn.backward(grad)):
+    pending[id(inp)] = g
 
 # %% [markdown]
 # ## 7. Wiring it into Tensor: `enable_autograd`
@@ -1465,7 +1578,7 @@ print("df/dx =", x.grad.data, "  df/dy =", y.grad.data)
 # %% [markdown]
 # The test below builds small graphs through real Tensor operations and checks the engine: a value
 # used twice, gradient accumulation across two `backward()` calls, `.grad` being a Tensor, the error
-# for a non-scalar output, and an explicit `gradient=` seed.
+# for a non-scalar output, an explicit `gradient=` seed, and a 3000-node chain.
 
 # %% nbgrader={"grade": true, "grade_id": "test-backward-engine", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_backward_engine():
@@ -1498,16 +1611,21 @@ def test_backward_engine():
         assert "shape" in str(err), f"the error should mention the shape, got: {err}"
     (v * 2).backward(np.array([1.0, 0.0, -1.0]))
     assert np.allclose(v.grad.data, [2.0, 0.0, -2.0]), f"explicit gradient seed: expected [2, 0, -2], got {v.grad.data}"
+
+    deep = Tensor([1.5], requires_grad=True)
+    chain = deep
+    for _ in range(3000):                      # deeper than Python's recursion limit
+        chain = chain * 1.0
+    try:
+        chain.backward()
+    except RecursionError:
+        raise AssertionError("a 3000-node chain hit Python's recursion limit: "
+                             "walk the graph with an explicit stack, not recursion") from None
+    assert np.allclose(deep.grad.data, 1.0), f"d/dx of x * 1.0 (3000 times) is 1, got {deep.grad.data}"
     print("backward engine: OK")
 
 test_backward_engine()
 ### BEGIN HIDDEN TESTS
-_x = Tensor([1.5], requires_grad=True)
-_y = _x
-for _ in range(3000):                      # a deep chain must not hit the recursion limit
-    _y = _y * 1.0
-_y.backward()
-assert np.allclose(_x.grad.data, 1.0)
 _c = Tensor([1.0])
 try:
     (_c * 2).sum().backward()

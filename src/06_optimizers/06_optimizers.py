@@ -147,6 +147,12 @@ class Optimizer:
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr}, params={len(self.params)})"
 
+# %% mutant={"name": "zero-grad-fills-zeros", "target": "optimizer-base", "catches": ["test-optimizer-base"]}
+# Fills gradients with zeros instead of forgetting them.
+for p in self.params:
+    if p.grad is not None:
+        p.grad = Tensor(np.zeros_like(p.data))
+
 # %% [markdown]
 # The test checks that `zero_grad` clears every gradient and that the base class validates its input.
 
@@ -237,6 +243,28 @@ class SGD(Optimizer):
             p.data -= self.lr * g
             ### END SOLUTION
 
+# %% mutant={"name": "sgd-rebinds-data", "target": "sgd", "replace": "p.data -= self.lr * g", "catches": ["test-sgd"]}
+# Rebinds p.data to a new array: anything holding the old array (a tied weight) never sees the update.
+p.data = p.data - self.lr * g
+
+# %% mutant={"name": "sgd-decay-subtracts", "target": "sgd", "replace": "g = g + self.weight_decay * p.data", "catches": ["test-sgd"]}
+# Gets the sign of the L2 term wrong: weights grow instead of shrinking.
+g = g - self.weight_decay * p.data
+
+# %% mutant={"name": "sgd-momentum-dampened", "target": "sgd", "replace": "v += g", "catches": ["test-sgd"]}
+# Uses the exponential-average form v = mu v + (1 - mu) g, which takes 10x smaller steps at mu = 0.9.
+v += (1 - self.momentum) * g
+
+# %% mutant={"name": "sgd-momentum-forgotten", "target": "sgd", "replace": "g = v", "catches": ["test-sgd"]}
+# Updates the velocity but steps with the raw gradient.
+pass
+
+# %% mutant={"name": "sgd-momentum-float64", "target": "sgd", "replace": "v = state[\"velocity\"]\nv *= self.momentum\nv += g\ng = v", "catches": ["test-sgd"]}
+# Rebuilds the velocity each step as a new array: float64 sneaks into float32 parameters.
+v = self.momentum * state["velocity"] + np.asarray(g, dtype=np.float64)
+state["velocity"] = v
+g = v
+
 # %% [markdown]
 # The test replays the worked example (three momentum steps on a constant gradient), checks a plain
 # step, weight decay, that parameters without a gradient are left alone, and that the update is in
@@ -281,7 +309,9 @@ for _ in range(2):
 # step 1: g=1.1, v=1.1, w=0.89; step 2: g=1.089, v=0.55+1.089=1.639, w=0.7261
 assert np.allclose(_w.data, [0.7261]), _w.data
 _w32 = Tensor(np.ones(2, dtype=np.float32), requires_grad=True); _w32.grad = Tensor(np.ones(2, dtype=np.float32))
-SGD([_w32], lr=0.1, momentum=0.9).step(); assert _w32.data.dtype == np.float32
+_o32 = SGD([_w32], lr=0.1, momentum=0.9)
+_o32.step(); _o32.step(); assert _w32.data.dtype == np.float32
+assert _o32.state_nbytes() == _w32.data.nbytes, "the velocity keeps the parameter's float32 dtype (no float64 copy)"
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -345,6 +375,23 @@ class Adam(Optimizer):
             if self.weight_decay:
                 g = g + self.weight_decay * p.data      # classic L2: decay goes through the moments
             self._adam_update(p, g, state)
+
+# %% mutant={"name": "adam-no-bias-correction", "target": "adam", "replace": "m_hat = m / (1 - beta1 ** t)\nv_hat = v / (1 - beta2 ** t)", "catches": ["test-adam"]}
+# Skips bias correction: the first steps are far too small.
+m_hat, v_hat = m, v
+
+# %% mutant={"name": "adam-eps-inside-sqrt", "target": "adam", "replace": "(np.sqrt(v_hat) + self.eps)", "catches": ["test-adam"]}
+# Puts eps under the square root, which matters for tiny gradients.
+np.sqrt(v_hat + self.eps)
+
+# %% mutant={"name": "adam-second-moment-abs", "target": "adam", "replace": "(g * g)", "catches": ["test-adam"]}
+# Averages |g| instead of g squared.
+np.abs(g)
+
+# %% mutant={"name": "adam-correction-step-zero", "target": "adam", "replace": "m_hat = m / (1 - beta1 ** t)\nv_hat = v / (1 - beta2 ** t)", "catches": ["test-adam"]}
+# Corrects with beta ** (t + 1), counting steps from one too late.
+m_hat = m / (1 - beta1 ** (t + 1))
+v_hat = v / (1 - beta2 ** (t + 1))
 
 # %% [markdown]
 # The test checks the "every parameter moves by about `lr`" property of the first step, then
@@ -430,6 +477,22 @@ class AdamW(Adam):
                 p.data -= self.lr * self.weight_decay * p.data
             self._adam_update(p, g, state)
             ### END SOLUTION
+
+# %% mutant={"name": "adamw-coupled-decay", "target": "adamw", "catches": ["test-adamw"]}
+# Adds the decay to the gradient, which is plain Adam with L2, not AdamW.
+if self.weight_decay:
+    g = g + self.weight_decay * p.data
+self._adam_update(p, g, state)
+
+# %% mutant={"name": "adamw-decay-without-lr", "target": "adamw", "replace": "p.data -= self.lr * self.weight_decay * p.data", "catches": ["test-adamw"]}
+# Shrinks by weight_decay alone, not lr * weight_decay.
+p.data -= self.weight_decay * p.data
+
+# %% mutant={"name": "adamw-decay-after-update", "target": "adamw", "catches": ["test-adamw"]}
+# Applies the decay to the already-updated weights.
+self._adam_update(p, g, state)
+if self.weight_decay:
+    p.data -= self.lr * self.weight_decay * p.data
 
 # %% [markdown]
 # The test replays the worked example above and compares several AdamW steps with the formulas.

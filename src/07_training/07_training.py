@@ -151,6 +151,28 @@ def clip_grad_norm(params, max_norm):
     ### END SOLUTION
 
 
+# %% mutant={"name": "clip-each-tensor", "target": "clip-grad-norm", "catches": ["test-clip-grad-norm"]}
+# Clips every gradient to max_norm on its own: the direction of the whole update changes.
+total = math.sqrt(sum(float(np.sum(np.square(g.data, dtype=np.float64))) for g in grads))
+for g in grads:
+    norm = float(np.sqrt(np.sum(np.square(g.data, dtype=np.float64))))
+    if norm > max_norm:
+        g.data = (g.data * (max_norm / (norm + 1e-6))).astype(g.data.dtype)
+return total
+
+# %% mutant={"name": "clip-in-place", "target": "clip-grad-norm", "replace": "g.data = (g.data * scale).astype(g.data.dtype)", "catches": ["test-clip-grad-norm"]}
+# Scales the arrays in place, changing every tensor that shares them.
+g.data *= scale
+
+# %% mutant={"name": "clip-returns-clipped-norm", "target": "clip-grad-norm", "replace": "return total", "catches": ["test-clip-grad-norm"]}
+# Returns the norm after clipping, so the log never shows an explosion.
+return min(total, max_norm)
+
+# %% mutant={"name": "clip-always-rescales", "target": "clip-grad-norm", "replace": "if total > max_norm:\n    scale", "catches": ["test-clip-grad-norm"]}
+# Normalises every gradient to length max_norm, also small ones.
+if total > 0:
+    scale
+
 # %% [markdown]
 # The test builds gradients by hand (no model needed) and checks three things: the returned norm, the clipped
 # values, and that small gradients are left alone.
@@ -270,6 +292,14 @@ class StepLR(LRScheduler):
         ### END SOLUTION
 
 
+# %% mutant={"name": "steplr-decays-every-epoch", "target": "step-lr", "catches": ["test-step-lr"]}
+# Forgets step_size: the rate shrinks every epoch.
+return self.base_lr * self.gamma ** epoch
+
+# %% mutant={"name": "steplr-off-by-one", "target": "step-lr", "replace": "epoch // self.step_size", "catches": ["test-step-lr"]}
+# Counts epochs from 1, decaying one epoch early.
+(epoch + 1) // self.step_size
+
 # %% [markdown]
 # The test uses a tiny stand-in optimizer (any object with an `lr` attribute works) so that it checks the
 # schedule alone: the formula, and that `step()` really writes into `optimizer.lr`.
@@ -320,6 +350,14 @@ class CosineLR(LRScheduler):
         return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2.0
         ### END SOLUTION
 
+
+# %% mutant={"name": "cosine-no-clamp", "target": "cosine-lr", "replace": "min(epoch, self.total_epochs) / self.total_epochs", "catches": ["test-cosine-lr"]}
+# Does not clamp: after total_epochs the cosine rises again.
+epoch / self.total_epochs
+
+# %% mutant={"name": "cosine-ignores-min-lr", "target": "cosine-lr", "replace": "return self.min_lr + (self.base_lr - self.min_lr) * ", "catches": ["test-cosine-lr"]}
+# Anneals to zero whatever min_lr says.
+return self.base_lr * 
 
 # %% [markdown]
 # The test checks the worked example from section 1, the floor `min_lr`, and the behaviour past the end.
@@ -448,6 +486,24 @@ class Trainer:
         return self._run_epoch(batches, self.train_step)
 
 
+# %% mutant={"name": "step-without-zero-grad", "target": "trainer-step", "replace": "self.optimizer.zero_grad()\n", "catches": ["test-trainer-step"]}
+# Never clears gradients: each step adds all previous batches' gradients.
+
+# %% mutant={"name": "step-clips-after-update", "target": "trainer-step", "catches": ["test-trainer-step"]}
+# Clips after the optimizer already used the raw gradient.
+self.optimizer.zero_grad()
+pred = self.model(x)
+loss = self.loss_fn(pred, y)
+loss.backward()
+self.optimizer.step()
+if self.grad_clip_norm is not None:
+    clip_grad_norm(self.params, self.grad_clip_norm)
+return loss.item(), pred
+
+# %% mutant={"name": "step-returns-loss-tensor", "target": "trainer-step", "replace": "return loss.item(), pred", "catches": ["test-trainer-step"]}
+# Returns the loss Tensor, keeping the whole graph alive in the epoch's running total.
+return loss, pred
+
 # %% [markdown]
 # The test trains a one-layer model on a tiny regression problem, `y = 2x + 1`. It checks the loss falls, that
 # gradients do not pile up between steps (a missing `zero_grad` makes the weights overshoot and diverge), and
@@ -563,6 +619,17 @@ def _trainer_fit(self, train_batches, epochs, val_batches=None, on_epoch_end=Non
 Trainer.evaluate = _trainer_evaluate
 Trainer.fit = _trainer_fit
 
+# %% mutant={"name": "evaluate-builds-graph", "target": "trainer-evaluate", "catches": ["test-trainer-fit"]}
+# No no_grad(): evaluation records a graph for every batch it never backpropagates.
+self.model.eval()
+def step(x, y):
+    pred = self.model(x)
+    return self.loss_fn(pred, y).item(), pred
+return self._run_epoch(batches, step)
+
+# %% mutant={"name": "evaluate-in-train-mode", "target": "trainer-evaluate", "replace": "self.model.eval()\n", "catches": ["test-trainer-fit"]}
+# Forgets eval(): dropout stays active while measuring validation accuracy.
+
 # %% [markdown]
 # The test trains a 3-class classifier with a cosine schedule through `fit` and checks the whole bookkeeping:
 # history lengths, the recorded learning rates, the validation accuracy, and that evaluation built no graph
@@ -591,6 +658,19 @@ def test_trainer_fit():
     assert np.array_equal(weights, model.weight.data), "evaluate must not change the weights"
     assert abs(before["loss"] - again["loss"]) < 1e-9, "evaluating twice must give the same loss"
     assert model.weight.grad is None, "evaluate must not compute gradients (use no_grad, no backward)"
+    calls = []
+
+    def spy(x):                                 # a stand-in model that reports how it is called
+        out = model(x)
+        calls.append((model.training, out.requires_grad or out._grad_fn is not None))
+        return out
+
+    spy.parameters, spy.train, spy.eval = model.parameters, model.train, model.eval
+    model.train()
+    Trainer(spy, opt, CrossEntropyLoss()).evaluate(val)
+    assert calls and not any(graph for _, graph in calls), \
+        "evaluate must not build a graph: run the model inside `with no_grad():`"
+    assert not any(training for training, _ in calls), "evaluate must put the model in eval mode first"
     history = trainer.fit(train, epochs=5, val_batches=val)
     for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "time"):
         assert len(history[key]) == 5, f"history['{key}'] should have one entry per epoch (5), got {len(history[key])}"
@@ -713,6 +793,20 @@ def save_checkpoint(path, model, optimizer=None, **meta):
     return path
 
 
+# %% mutant={"name": "save-writes-in-place", "target": "save-checkpoint", "catches": ["test-save-checkpoint"]}
+# Writes straight to the target: a crash leaves half a file where the good checkpoint was.
+with open(path, "wb") as f:
+    np.savez(f, **arrays)
+
+# %% mutant={"name": "save-leaves-temp-file", "target": "save-checkpoint", "catches": ["test-save-checkpoint"]}
+# Atomic, but a failed save leaves its temporary file behind.
+fd, tmp = tempfile.mkstemp(dir=folder, prefix=name + ".", suffix=".tmp")
+with os.fdopen(fd, "wb") as f:
+    np.savez(f, **arrays)
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(tmp, path)
+
 # %% [markdown]
 # The test saves twice, then simulates a crash in the middle of a third save (it temporarily replaces
 # `np.savez` with a function that writes some bytes and raises) and checks that the previous checkpoint is
@@ -792,6 +886,15 @@ def load_checkpoint(path, model, optimizer=None):
         _restore_optimizer(optimizer, arrays)
     return json.loads(str(arrays["meta"])) if "meta" in arrays else {}
 
+
+# %% mutant={"name": "load-no-shape-check", "target": "load-checkpoint", "catches": ["test-load-checkpoint"]}
+# Trusts the file: a wrong-shaped weight is loaded silently (and breaks much later).
+for name, p in model.named_parameters():
+    p.data = arrays[f"model/{name}"].astype(p.data.dtype)
+
+# %% mutant={"name": "load-skips-missing", "target": "load-checkpoint", "replace": "raise KeyError(f\"checkpoint {path} has no parameter '{name}'\")", "catches": ["test-load-checkpoint"]}
+# Skips parameters the file lacks, leaving them at their random initial values.
+continue
 
 # %% [markdown]
 # The test checks a full round trip (weights, metadata and the optimizer's momentum, so a resumed run takes the

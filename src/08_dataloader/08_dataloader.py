@@ -155,6 +155,14 @@ class Dataset:
     def get_batch(self, indices):
         return collate([self[int(i)] for i in indices])
 
+# %% mutant={"name": "collate-concatenates", "target": "collate", "replace": "return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))", "catches": ["test-collate"]}
+# Concatenates instead of stacking: the batch axis disappears into the first axis of each sample.
+return tuple(np.concatenate([np.asarray(s[k]).reshape(-1) for s in samples]) for k in range(len(samples[0])))
+
+# %% mutant={"name": "collate-transposed", "target": "collate", "replace": "return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))", "catches": ["test-collate"]}
+# Stacks samples instead of fields: one array per sample, not one per field.
+return tuple(np.array(s, dtype=object) for s in samples)
+
 # %% [markdown]
 # The test collates tuples of arrays and numbers, and bare arrays, and checks shapes and values.
 
@@ -237,6 +245,14 @@ class TensorDataset(Dataset):
 
     def __repr__(self) -> str:
         return f"TensorDataset({', '.join(str(a.shape) for a in self.arrays)})"
+
+# %% mutant={"name": "dataset-no-bounds-check", "target": "tensor-dataset", "region": 0, "catches": ["test-tensor-dataset"]}
+# Trusts NumPy to refuse bad indices (it wraps negatives, but also silently accepts nothing else).
+return tuple(a[index % len(self)] for a in self.arrays)
+
+# %% mutant={"name": "get-batch-first-array-only", "target": "tensor-dataset", "region": 1, "catches": ["test-tensor-dataset"]}
+# Returns only the inputs, dropping the labels.
+return (self.arrays[0][idx],)
 
 # %% [markdown]
 # The test checks single samples, negative and out-of-range indices, that `get_batch` gives exactly
@@ -341,6 +357,22 @@ class DataLoader:
         return (f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last}, {len(self)} batches)")
 
+# %% mutant={"name": "len-floor-always", "target": "dataloader-indices", "region": 0, "catches": ["test-batch-indices"]}
+# Uses floor division whatever drop_last says: the last short batch is never counted.
+return n // self.batch_size
+
+# %% mutant={"name": "len-ceil-off-by-one", "target": "dataloader-indices", "region": 0, "catches": ["test-batch-indices"]}
+# Rounds up with n // b + 1, one too many when b divides n.
+return n // self.batch_size if self.drop_last else n // self.batch_size + 1
+
+# %% mutant={"name": "indices-drop-last-always", "target": "dataloader-indices", "region": 1, "replace": "if self.drop_last and batches and len(batches[-1]) < self.batch_size:", "catches": ["test-batch-indices"]}
+# Drops the short last batch even when drop_last is False.
+if batches and len(batches[-1]) < self.batch_size:
+
+# %% mutant={"name": "indices-shuffle-with-replacement", "target": "dataloader-indices", "region": 1, "replace": "self.rng.permutation(n)", "catches": ["test-batch-indices"]}
+# Draws random indices with replacement: some samples twice per epoch, others never.
+self.rng.integers(0, n, size=n)
+
 # %% [markdown]
 # The test checks the worked example of section 1 (10 samples, batches of 4) with and without
 # `drop_last`, and that a shuffled epoch is a permutation of all indices.
@@ -357,6 +389,7 @@ def test_batch_indices():
     assert len(dropped) == 2, f"drop_last: floor(10/4) = 2 batches, got {len(dropped)}"
     assert [len(b) for b in dropped.batch_indices()] == [4, 4], "drop_last removes the short last batch"
     assert len(DataLoader(ds, batch_size=5, drop_last=True)) == 2, "an exact fit drops nothing"
+    assert len(DataLoader(ds, batch_size=5)) == 2, "10 samples in batches of 5 are exactly 2 batches, not 3"
     assert len(DataLoader(ds, batch_size=64)) == 1 and len(DataLoader(ds, batch_size=64, drop_last=True)) == 0
     shuffled = DataLoader(ds, batch_size=3, shuffle=True, seed=0).batch_indices()
     flat = np.concatenate(shuffled)
@@ -399,6 +432,19 @@ def _loader_iter(self):
 
 
 DataLoader.__iter__ = _loader_iter
+
+# %% mutant={"name": "iter-shuffles-once", "target": "dataloader-iter", "catches": ["test-dataloader-iter"]}
+# Caches the first epoch's order, so every epoch sees the same batches.
+if not hasattr(self, "_order"):
+    self._order = self.batch_indices()
+for idx in self._order:
+    batch = self.dataset.get_batch(idx)
+    yield tuple(Tensor(np.asarray(f)) for f in batch) if isinstance(batch, tuple) else Tensor(np.asarray(batch))
+return
+
+# %% mutant={"name": "iter-transforms-every-field", "target": "dataloader-iter", "replace": "fields[0] = self.transform(fields[0])", "catches": ["test-dataloader-iter"]}
+# Applies the transform to the labels too.
+fields = [self.transform(f) for f in fields]
 
 # %% [markdown]
 # The test runs two epochs and checks types, shapes, dtypes, that every sample arrives once per
@@ -507,6 +553,14 @@ class Normalize:
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
 
+# %% mutant={"name": "normalize-flat-channels", "target": "normalize", "catches": ["test-normalize"]}
+# Does not reshape per-channel values: (C,) broadcasts against the width axis instead of the channels.
+return (x - mean) / std
+
+# %% mutant={"name": "normalize-multiplies-std", "target": "normalize", "replace": "return (x - mean) / std", "catches": ["test-normalize"]}
+# Multiplies by std instead of dividing.
+return (x - mean) * std
+
 # %% [markdown]
 # The test normalises a 2-channel batch with per-channel statistics and a flat batch with scalars.
 
@@ -608,6 +662,20 @@ class Compose:
         for t in self.transforms:
             x = t(x)
         return x
+
+# %% mutant={"name": "flip-height-axis", "target": "augment", "region": 0, "replace": "x[flip][..., ::-1]", "catches": ["test-augment"]}
+# Mirrors the rows (a vertical flip) instead of the columns.
+x[flip][..., ::-1, :]
+
+# %% mutant={"name": "flip-whole-batch", "target": "augment", "region": 0, "catches": ["test-augment"]}
+# Draws one coin for the whole batch instead of one per image.
+if self.rng.random() < self.p:
+    out = x[..., ::-1].copy()
+
+# %% mutant={"name": "crop-same-window", "target": "augment", "region": 1, "replace": "size=len(x))\nlefts", "catches": ["test-augment"]}
+# Draws one window position and reuses it for every image.
+size=1).repeat(len(x))
+lefts
 
 # %% [markdown]
 # The test checks that a flip with `p=1` mirrors everything and `p=0` nothing, that `p=0.5` flips

@@ -160,6 +160,14 @@ def _pair(v, name="kernel_size") -> tuple:
         raise ValueError(f"{name} must be a positive int or a pair of them, got {v!r}")
     return pair
 
+# %% mutant={"name": "output-size-no-padding", "target": "output-size", "replace": "(size + 2 * padding - kernel)", "catches": ["test-output-size"]}
+# Forgets the padding in the output size.
+(size - kernel)
+
+# %% mutant={"name": "output-size-one-side-padding", "target": "output-size", "replace": "(size + 2 * padding - kernel)", "catches": ["test-output-size"]}
+# Counts the padding once instead of on both sides.
+(size + padding - kernel)
+
 # %% nbgrader={"grade": true, "grade_id": "test-output-size", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_output_size():
     """The size formula on the worked examples, plus the error for a kernel that does not fit."""
@@ -228,6 +236,14 @@ def conv2d_loops(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, padding:
     ### END SOLUTION
     return out
 
+# %% mutant={"name": "loops-ignore-stride", "target": "conv-loops", "replace": "window = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]", "catches": ["test-conv-loops"]}
+# Slides the window one pixel at a time whatever the stride.
+window = xp[n, :, i:i + kh, j:j + kw]
+
+# %% mutant={"name": "loops-bias-per-channel-input", "target": "conv-loops", "replace": "out[n, o] += b[o]", "catches": ["test-conv-loops"]}
+# Adds the bias once per output pixel row instead of to every pixel (a broadcasting slip).
+out[n, o, 0] += b[o]
+
 # %% [markdown]
 # The test reproduces the worked example, checks "same" padding and stride 2 on it, and a case with
 # 2 input and 3 output channels and a bias against a computation by hand.
@@ -259,6 +275,7 @@ def test_conv_loops():
     assert out.shape == (1, 3, 2, 2), f"expected (1, 3, 2, 2), got {out.shape}"
     assert np.allclose(out[0, 0], x[0, 0, :2, :2]), f"filter 0 copies the top-left pixels, got {out[0, 0]}"
     assert np.isclose(out[0, 1, 0, 0], 9 + 10 + 12 + 13 + 10), f"filter 1 at (0,0): 9+10+12+13 + bias 10 = 54, got {out[0, 1, 0, 0]}"
+    assert np.isclose(out[0, 1, 1, 1], 13 + 14 + 16 + 17 + 10), f"the bias is added at every position: expected 70 at (1,1), got {out[0, 1, 1, 1]}"
     assert np.isclose(out[0, 2, 1, 1], -(4 + 5 + 7 + 8 + 13 + 14 + 16 + 17)), "filter 2 sums over BOTH input channels"
     print("conv2d_loops: OK\n", out[0, 0])
 
@@ -332,6 +349,14 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     ### END SOLUTION
     return cols.reshape(N * OH * OW, C * kh * kw)
 
+# %% mutant={"name": "im2col-ignores-stride", "target": "im2col", "catches": ["test-im2col"]}
+# Takes every window position one pixel apart, whatever the stride.
+xt = pad2d(x, padding).transpose(0, 2, 3, 1)
+cols = np.empty((N, OH, OW, C, kh, kw), dtype=x.dtype)
+for ki in range(kh):
+    for kj in range(kw):
+        cols[:, :, :, :, ki, kj] = xt[:, ki:ki + OH, kj:kj + OW, :]
+
 # %% [markdown]
 # The test checks the 4 x 9 matrix of the worked example, row and column order with two channels,
 # and padding with stride.
@@ -385,6 +410,14 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, paddin
     out = out.reshape(N, OH, OW, O).transpose(0, 3, 1, 2)
     ### END SOLUTION
     return out, cols
+
+# %% mutant={"name": "conv-forward-weight-not-transposed", "target": "conv-forward", "replace": "cols @ w.reshape(O, -1).T", "catches": ["test-conv-forward"]}
+# Reshapes the weight to (C*kh*kw, O) directly, scrambling which numbers belong to which filter.
+cols @ w.reshape(-1, O)
+
+# %% mutant={"name": "conv-forward-nhwc-output", "target": "conv-forward", "replace": "out.reshape(N, OH, OW, O).transpose(0, 3, 1, 2)", "catches": ["test-conv-forward"]}
+# Reshapes straight to (N, O, OH, OW) without moving the channel axis.
+out.reshape(N, O, OH, OW)
 
 # %% [markdown]
 # The test compares with the loop reference on random data for several strides, paddings and
@@ -505,6 +538,14 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1, padding
     return np.ascontiguousarray(out[:, :, padding:padding + H, padding:padding + W])
     ### END SOLUTION
 
+# %% mutant={"name": "col2im-assigns", "target": "col2im", "replace": "+= c6[:, :, :, :, ki, kj]", "catches": ["test-col2im"]}
+# Assigns instead of adding: pixels covered by several windows keep only the last contribution.
+= c6[:, :, :, :, ki, kj]
+
+# %% mutant={"name": "col2im-keeps-padding", "target": "col2im", "replace": "return np.ascontiguousarray(out[:, :, padding:padding + H, padding:padding + W])", "catches": ["test-col2im"]}
+# Forgets to cut the padding off again.
+return np.ascontiguousarray(out[:, :, :H, :W])
+
 # %% nbgrader={"grade": true, "grade_id": "test-col2im", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_col2im():
     """col2im adds overlapping windows back, and is the adjoint of im2col."""
@@ -562,6 +603,14 @@ class Conv2dBackward(Function):
             dx = col2im(dcols, x.shape, kh, kw, self.stride, self.padding)
         ### END SOLUTION
         return dx, dw, db
+
+# %% mutant={"name": "conv-backward-bias-mean", "target": "conv-backward", "replace": "db = G.sum(axis=0)", "catches": ["test-conv-backward"]}
+# Averages the bias gradient over positions instead of summing.
+db = G.mean(axis=0)
+
+# %% mutant={"name": "conv-backward-dw-untransposed", "target": "conv-backward", "replace": "dw = (G.T @ self.cols).reshape(weight.shape)", "catches": ["test-conv-backward"]}
+# Computes cols.T @ G, the (C*kh*kw, O) layout, and reshapes it as if it were (O, C*kh*kw).
+dw = (self.cols.T @ G).reshape(weight.shape)
 
 # %% [markdown]
 # ## 6. The `Conv2d` layer
@@ -814,6 +863,14 @@ class MaxPool2d(Module):
     def __repr__(self) -> str:
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
+# %% mutant={"name": "maxpool-backward-to-all", "target": "maxpool", "region": 1, "catches": ["test-maxpool"]}
+# Sends the gradient to every position of the window, not just the maximum.
+dx[:, :, rows, cols] += g
+
+# %% mutant={"name": "maxpool-first-index", "target": "maxpool", "region": 0, "replace": "argmax = windows.argmax(axis=0)", "catches": ["test-maxpool"]}
+# Remembers the argmin: gradients go to the smallest value.
+argmax = windows.argmin(axis=0)
+
 # %% [markdown]
 # The test checks the worked example, the winner bookkeeping, gradient routing by hand and with
 # `check_gradients` (including overlapping windows, stride 1), and an odd-sized input.
@@ -891,6 +948,10 @@ class AvgPool2d(Module):
     def __repr__(self) -> str:
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
+# %% mutant={"name": "avgpool-no-division", "target": "avgpool", "replace": "share = g / (self.kh * self.kw)", "catches": ["test-avgpool"]}
+# Gives every position the full gradient instead of its share.
+share = g
+
 # %% nbgrader={"grade": true, "grade_id": "test-avgpool", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_avgpool():
     """AvgPool2d averages windows and spreads gradients evenly (overlaps add)."""
@@ -933,6 +994,10 @@ class Flatten(Module):
 
     def __repr__(self) -> str:
         return "Flatten()"
+
+# %% mutant={"name": "flatten-everything", "target": "flatten", "catches": ["test-flatten"]}
+# Flattens the batch axis too.
+return x.reshape(-1)
 
 # %% nbgrader={"grade": true, "grade_id": "test-flatten", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_flatten():
@@ -991,6 +1056,16 @@ def conv2d_flops(in_channels: int, out_channels: int, kernel_size, out_h: int, o
     ### BEGIN SOLUTION
     return 2 * in_channels * kh * kw * out_channels * out_h * out_w
     ### END SOLUTION
+
+# %% mutant={"name": "receptive-field-stride-first", "target": "counting", "region": 0, "catches": ["test-counting"]}
+# Updates the jump before using it, counting the layer's own stride in its growth.
+for k, s in layers:
+    j = j * s
+    r = r + (k - 1) * j
+
+# %% mutant={"name": "flops-forgets-multiply-add", "target": "counting", "region": 1, "catches": ["test-counting"]}
+# Counts multiply-adds, not FLOPs (a multiply and an add are two).
+return in_channels * kh * kw * out_channels * out_h * out_w
 
 # %% nbgrader={"grade": true, "grade_id": "test-counting", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_counting():

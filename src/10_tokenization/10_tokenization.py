@@ -237,6 +237,18 @@ class CharTokenizer(Tokenizer):
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={self.vocab_size}, unk_token={self.unk_token!r})"
 
+# %% mutant={"name": "char-tables-duplicates", "target": "char-tables", "replace": "if c not in self.stoi:\n    self.stoi[c] = len(self.itos)\n    self.itos.append(c)", "catches": ["test-char-tables"]}
+# Gives a repeated character a second id: decode(encode(x)) still works, but the vocabulary has duplicates.
+self.stoi[c] = len(self.itos)
+self.itos.append(c)
+
+# %% mutant={"name": "char-tables-sorted", "target": "char-tables", "catches": ["test-char-tables"]}
+# Sorts the characters, ignoring the order the caller gave.
+for c in sorted(set(chars)) + ([unk_token] if unk_token is not None else []):
+    if c not in self.stoi:
+        self.stoi[c] = len(self.itos)
+        self.itos.append(c)
+
 # %% [markdown]
 # The test builds tables with repeats and with an `unk_token`, and checks both directions.
 
@@ -299,6 +311,16 @@ def _char_decode(self, ids) -> str:
 
 CharTokenizer.encode = _char_encode
 CharTokenizer.decode = _char_decode
+
+# %% mutant={"name": "encode-drops-unknown", "target": "char-encode-decode", "region": 0, "catches": ["test-char-encode-decode"]}
+# Skips characters outside the vocabulary silently.
+for pos, c in enumerate(text):
+    if c in self.stoi:
+        ids.append(self.stoi[c])
+
+# %% mutant={"name": "decode-negative-ids-wrap", "target": "char-encode-decode", "region": 1, "catches": ["test-char-encode-decode"]}
+# Lets Python's negative indexing turn -1 into the last character.
+return "".join(self.itos[i] for i in ids)
 
 # %% [markdown]
 # (As in module 03, the methods are written as functions and attached to the class, so the
@@ -390,6 +412,11 @@ def get_pair_counts(ids, counts=None, weight: int = 1) -> dict:
     ### END SOLUTION
     return counts
 
+# %% mutant={"name": "pair-counts-ignores-weight", "target": "pair-counts", "catches": ["test-pairs-merge"]}
+# Counts each pair once per sequence, ignoring how often the word occurs.
+for pair in zip(ids, ids[1:]):
+    counts[pair] = counts.get(pair, 0) + 1
+
 # %% [markdown]
 # **`merge(ids, pair, new_id)`** replaces every occurrence of `pair` by `new_id`, scanning left to
 # right and never reusing a position, so overlapping occurrences are resolved from the left:
@@ -420,6 +447,14 @@ def merge(ids, pair, new_id: int) -> list:
             i += 1
     ### END SOLUTION
     return out
+
+# %% mutant={"name": "merge-overlapping", "target": "merge", "replace": "i += 2", "catches": ["test-pairs-merge"]}
+# Advances one position after a merge, so "aaa" merges twice and duplicates the middle token.
+i += 1
+
+# %% mutant={"name": "merge-drops-last", "target": "merge", "replace": "while i < n:", "catches": ["test-pairs-merge"]}
+# Stops one early, losing the last token when it is not part of a pair.
+while i < n - 1:
 
 # %% [markdown]
 # The test replays the worked example from section 1 by hand, with both functions.
@@ -544,6 +579,14 @@ class BPETokenizer(Tokenizer):
     def __repr__(self) -> str:
         return f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)})"
 
+# %% mutant={"name": "bpe-train-tie-by-first-seen", "target": "bpe-train", "replace": "best = min(counts, key=lambda p: (-counts[p], p))", "catches": ["test-bpe-train"]}
+# Breaks ties by dictionary order (first seen) instead of the smallest pair: training is not deterministic across inputs.
+best = max(counts, key=counts.get)
+
+# %% mutant={"name": "bpe-train-vocab-not-extended", "target": "bpe-train", "replace": "self.vocab[new_id] = self.vocab[best[0]] + self.vocab[best[1]]", "catches": ["test-bpe-train"]}
+# Records the merge but not the bytes of the new token.
+self.vocab[new_id] = self.vocab[best[0]]
+
 # %% [markdown]
 # The test trains on the worked example (one chunk, so the merges are exactly the table of
 # section 1) and on a small corpus, and checks determinism and the early stop.
@@ -647,6 +690,14 @@ BPETokenizer.encode = _bpe_encode
 BPETokenizer.decode = _bpe_decode
 BPETokenizer.token_strings = _token_strings
 
+# %% mutant={"name": "bpe-encode-most-frequent-pair", "target": "bpe-encode-decode", "region": 0, "replace": "min(set(zip(ids, ids[1:])), key=lambda p: self.merges.get(p, float(\"inf\")))", "catches": ["test-bpe-roundtrip"]}
+# Applies merges in the order pairs appear in the text instead of the order they were learned.
+next((p for p in zip(ids, ids[1:]) if p in self.merges), (None, None))
+
+# %% mutant={"name": "bpe-decode-strict-utf8", "target": "bpe-encode-decode", "region": 1, "replace": ".decode(\"utf-8\", errors=\"replace\")", "catches": ["test-bpe-roundtrip"]}
+# Decodes strictly: a token sequence that splits a multi-byte character raises.
+.decode("utf-8")
+
 # %% [markdown]
 # The test encodes the worked example, checks the round trip on held-out text with accents and
 # emoji the tokenizer never saw, checks that encoding compresses, and that decode refuses bad ids.
@@ -659,6 +710,9 @@ def test_bpe_roundtrip():
     assert tok.encode("aaabdaaabac") == [258, 100, 258, 97, 99], f"got {tok.encode('aaabdaaabac')}"
     assert tok.encode("aaaa") == [256, 256], f"'aaaa': (a,a) is the earliest merge, twice -> [256, 256], got {tok.encode('aaaa')}"
     assert tok.decode([258, 100]) == "aaabd", f"decode([258, 100]) should be 'aaabd', got {tok.decode([258, 100])!r}"
+    ranked = BPETokenizer(merges={(98, 99): 256, (97, 98): 257})
+    assert ranked.encode("abc") == [97, 256], \
+        f"the earliest-learned merge (b, c) applies first even though (a, b) comes first in the text, got {ranked.encode('abc')}"
     bpe = BPETokenizer().train(CORPUS[:20000], vocab_size=400)
     held_out = CORPUS[-3000:] + " Naïve café 🙂 — 東京\n\t  end "
     ids = bpe.encode(held_out)

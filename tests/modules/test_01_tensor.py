@@ -1,6 +1,8 @@
 """The exported tinytorch.core.tensor against the API contract in AUTHORING.md (module 01)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,24 @@ def test_arithmetic_broadcasts_and_reflects():
     np.testing.assert_allclose((a ** 2).data, a.data ** 2)
     assert (a * 0.5).dtype == np.float32 and (a + 1).dtype == np.float32
     np.testing.assert_allclose(a.data, [[1, 2, 3], [4, 5, 6]])   # inputs untouched
+
+
+def test_numpy_operands_on_the_left_give_tensors_not_object_arrays():
+    """Tensor opts out of NumPy's ufunc dispatch, so NumPy defers to the reflected Tensor methods."""
+    t = Tensor([1.0, 2.0, 3.0])
+    scaled = np.float32(2) * t
+    assert type(scaled) is Tensor and scaled.dtype == np.float32 and np.allclose(scaled.data, [2, 4, 6])
+    shifted = np.ones(3) + t
+    assert type(shifted) is Tensor and shifted.data.dtype != object and np.allclose(shifted.data, [2, 3, 4])
+    assert type(np.arange(3.0) - t) is Tensor and np.allclose((np.arange(3.0) - t).data, [-1, -1, -1])
+    assert type(np.ones((2, 3)) @ Tensor(np.ones((3, 1)))) is Tensor
+
+
+def test_reshape_errors_name_the_shapes():
+    t = Tensor(np.arange(12.0))
+    for bad in [(5, -1), (-1, -1), (5, 2)]:
+        with pytest.raises(ValueError, match=re.escape(str(bad))):
+            t.reshape(*bad)
 
 
 def test_pow_refuses_a_tensor_exponent():

@@ -50,7 +50,7 @@ class ReLU(Activation):
         return Tensor(np.maximum(data, 0))
 
 
-# %% src/02_activations/02_activations.py:244
+# %% src/02_activations/02_activations.py:253
 class Sigmoid(Activation):
     """Logistic sigmoid 1 / (1 + exp(-x)), stable for inputs of any size."""
 
@@ -68,7 +68,7 @@ class Sigmoid(Activation):
         return Tensor(out.astype(data.dtype, copy=False))
 
 
-# %% src/02_activations/02_activations.py:305
+# %% src/02_activations/02_activations.py:322
 class Tanh(Activation):
     """Hyperbolic tangent, element-wise, output in (-1, 1)."""
 
@@ -82,7 +82,7 @@ class Tanh(Activation):
         return Tensor(np.tanh(data))
 
 
-# %% src/02_activations/02_activations.py:363
+# %% src/02_activations/02_activations.py:384
 class GELU(Activation):
     """Gaussian error linear unit, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
 
@@ -101,7 +101,7 @@ class GELU(Activation):
         return Tensor(out.astype(data.dtype, copy=False))
 
 
-# %% src/02_activations/02_activations.py:462
+# %% src/02_activations/02_activations.py:499
 class Softmax(Activation):
     """Softmax along `axis`: exp(x - max) / sum(exp(x - max)); every slice along `axis` sums to 1."""
 

@@ -117,7 +117,7 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-# %% src/05_autograd/05_autograd.py:312
+# %% src/05_autograd/05_autograd.py:324
 def numerical_gradient(f, x, eps=1e-6):
     """Central-difference gradient of the scalar function `f` at `x`.
 
@@ -145,7 +145,7 @@ def numerical_gradient(f, x, eps=1e-6):
     return grad
 
 
-# %% src/05_autograd/05_autograd.py:410
+# %% src/05_autograd/05_autograd.py:435
 class AddBackward(Function):
     """out = a + b   (worked example)"""
 
@@ -185,7 +185,7 @@ class DivBackward(Function):
         return unbroadcast(g / b.data, a.shape), unbroadcast(-g * a.data / (b.data * b.data), b.shape)
 
 
-# %% src/05_autograd/05_autograd.py:501
+# %% src/05_autograd/05_autograd.py:538
 class MatMulBackward(Function):
     """out = a @ b"""
 
@@ -203,7 +203,7 @@ class MatMulBackward(Function):
                 unbroadcast(grad_b, B.shape).reshape(b.shape))
 
 
-# %% src/05_autograd/05_autograd.py:566
+# %% src/05_autograd/05_autograd.py:608
 class PowBackward(Function):
     """out = x ** p for a constant number p"""
 
@@ -246,7 +246,7 @@ class SqrtBackward(Function):
         return (g * 0.5 / self.out,)
 
 
-# %% src/05_autograd/05_autograd.py:659
+# %% src/05_autograd/05_autograd.py:709
 def _axes(axis, ndim):
     """Normalise an `axis` argument (None, int or tuple) to a tuple of non-negative axes."""
     if axis is None:
@@ -340,7 +340,7 @@ class GetItemBackward(Function):
         return (grad,)
 
 
-# %% src/05_autograd/05_autograd.py:817
+# %% src/05_autograd/05_autograd.py:880
 class ReLUBackward(Function):
     """out = max(x, 0)"""
 
@@ -407,7 +407,7 @@ class LogSoftmaxBackward(Function):
         return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
 
-# %% src/05_autograd/05_autograd.py:952
+# %% src/05_autograd/05_autograd.py:1027
 def _reduce_scale(g, reduction, count):
     """How the reduction shapes the upstream gradient: `mean` divides by count; `none` is per-element."""
     g = np.asarray(g)
@@ -468,7 +468,7 @@ class CrossEntropyBackward(Function):
         return grad.reshape(logits.shape), None       # integer targets get no gradient
 
 
-# %% src/05_autograd/05_autograd.py:1084
+# %% src/05_autograd/05_autograd.py:1169
 def _parents(node):
     """The inputs of `node` that need gradients."""
     fn = node._grad_fn
@@ -502,7 +502,7 @@ def topological_order(root):
     return order
 
 
-# %% src/05_autograd/05_autograd.py:1124
+# %% src/05_autograd/05_autograd.py:1232
 def _seed_gradient(t, gradient):
     """The starting gradient for `t.backward(gradient)`, as an array shaped like t."""
     if not t.requires_grad:
@@ -576,7 +576,7 @@ def detach(self):
     return Tensor(self.data)
 
 
-# %% src/05_autograd/05_autograd.py:1221
+# %% src/05_autograd/05_autograd.py:1334
 _PRISTINE = "_tinytorch_pristine"      # per-class dict of the original (unwrapped) attributes
 
 
@@ -801,11 +801,11 @@ def enable_autograd():
             package.log_softmax = wrapped
 
 
-# %% src/05_autograd/05_autograd.py:1450
+# %% src/05_autograd/05_autograd.py:1563
 enable_autograd()
 
 
-# %% src/05_autograd/05_autograd.py:1566
+# %% src/05_autograd/05_autograd.py:1684
 def check_gradients(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
     """Assert that autograd's gradients of `f(*inputs)` match numerical gradients.
 

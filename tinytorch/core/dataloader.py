@@ -51,7 +51,7 @@ class Dataset:
         return collate([self[int(i)] for i in indices])
 
 
-# %% src/08_dataloader/08_dataloader.py:203
+# %% src/08_dataloader/08_dataloader.py:211
 class TensorDataset(Dataset):
     """Samples are rows of in-memory arrays: ds[i] == (arrays[0][i], arrays[1][i], ...)."""
 
@@ -85,7 +85,7 @@ class TensorDataset(Dataset):
         return f"TensorDataset({', '.join(str(a.shape) for a in self.arrays)})"
 
 
-# %% src/08_dataloader/08_dataloader.py:294
+# %% src/08_dataloader/08_dataloader.py:310
 class DataLoader:
     """Iterate over a Dataset in mini-batches of Tensors.
 
@@ -131,7 +131,7 @@ class DataLoader:
                 f"drop_last={self.drop_last}, {len(self)} batches)")
 
 
-# %% src/08_dataloader/08_dataloader.py:385
+# %% src/08_dataloader/08_dataloader.py:418
 def _loader_iter(self):
     """Yield one batch per index array of batch_indices(): a tuple of Tensors (or one Tensor)."""
     for idx in self.batch_indices():
@@ -147,7 +147,7 @@ def _loader_iter(self):
 DataLoader.__iter__ = _loader_iter
 
 
-# %% src/08_dataloader/08_dataloader.py:478
+# %% src/08_dataloader/08_dataloader.py:524
 def _as_array(x) -> np.ndarray:
     return np.asarray(x.data if isinstance(x, Tensor) else x)
 
@@ -177,7 +177,7 @@ class Normalize:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
 
 
-# %% src/08_dataloader/08_dataloader.py:551
+# %% src/08_dataloader/08_dataloader.py:605
 class RandomHorizontalFlip:
     """Mirror each image of a (..., H, W) batch along W with probability p."""
 
@@ -234,7 +234,7 @@ class Compose:
         return x
 
 
-# %% src/08_dataloader/08_dataloader.py:689
+# %% src/08_dataloader/08_dataloader.py:757
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -270,7 +270,7 @@ def load_mnist(images_path, labels_path):
     return images[:, None].astype(np.float32) / 255.0, labels.astype(np.int64)
 
 
-# %% src/08_dataloader/08_dataloader.py:798
+# %% src/08_dataloader/08_dataloader.py:866
 def load_cifar10_batch(path):
     """(images float32 (N, 3, 32, 32) in [0, 1], labels int64 (N,)) from one CIFAR-10 python batch file.
 
@@ -301,7 +301,7 @@ def load_cifar10(folder):
     return train, load_cifar10_batch(folder / "test_batch")
 
 
-# %% src/08_dataloader/08_dataloader.py:881
+# %% src/08_dataloader/08_dataloader.py:949
 DATA_ENV = "TINYTORCH_DATA"
 
 

@@ -87,7 +87,7 @@ class Module:
         return f"{type(self).__name__}()"
 
 
-# %% src/03_layers/03_layers.py:266
+# %% src/03_layers/03_layers.py:280
 def _train(self, mode: bool = True):
     """Set `training = mode` on this module and every nested module; return self."""
     for m in self.modules():
@@ -104,7 +104,7 @@ Module.train = _train
 Module.eval = _eval
 
 
-# %% src/03_layers/03_layers.py:347
+# %% src/03_layers/03_layers.py:371
 def _as_rng(rng):
     """None -> NumPy's global generator (np.random); an int -> a new seeded Generator; a Generator -> itself."""
     if rng is None:
@@ -135,7 +135,7 @@ def init_weight(fan_in: int, fan_out: int, init: str = "he", rng=None) -> np.nda
     return np.asarray(w, dtype=np.float32)
 
 
-# %% src/03_layers/03_layers.py:407
+# %% src/03_layers/03_layers.py:443
 class Linear(Module):
     """Fully connected layer: y = x @ weight + bias, weight (in_features, out_features), bias (out_features,)."""
 
@@ -166,7 +166,7 @@ class Linear(Module):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
 
 
-# %% src/03_layers/03_layers.py:487
+# %% src/03_layers/03_layers.py:531
 class Sequential(Module):
     """Apply layers in order: Sequential(a, b, c)(x) == c(b(a(x)))."""
 
@@ -202,7 +202,7 @@ class Sequential(Module):
         return f"Sequential({body}\n)"
 
 
-# %% src/03_layers/03_layers.py:572
+# %% src/03_layers/03_layers.py:629
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability p and scale survivors by 1/(1-p)."""
 
@@ -235,7 +235,7 @@ class Dropout(Module):
         return f"Dropout(p={self.p})"
 
 
-# %% src/03_layers/03_layers.py:652
+# %% src/03_layers/03_layers.py:725
 def _num_parameters(self) -> int:
     """Total number of scalar values in all parameters (a (4, 8) weight counts 32)."""
     return int(sum(p.data.size for p in self.parameters()))

@@ -35,7 +35,7 @@ def _reduce(values: np.ndarray, reduction: str) -> np.ndarray:
     return values
 
 
-# %% src/04_losses/04_losses.py:161
+# %% src/04_losses/04_losses.py:171
 def _values(x) -> np.ndarray:
     """The NumPy array behind a Tensor, array, list or number."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -72,7 +72,7 @@ class Loss:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
 
 
-# %% src/04_losses/04_losses.py:207
+# %% src/04_losses/04_losses.py:217
 class MSELoss(Loss):
     """Mean squared error between predictions and targets of the same shape."""
 
@@ -89,7 +89,7 @@ class MSELoss(Loss):
         return Tensor(np.asarray(out, dtype=_float_dtype(p)))
 
 
-# %% src/04_losses/04_losses.py:277
+# %% src/04_losses/04_losses.py:299
 class BinaryCrossEntropyLoss(Loss):
     """Binary cross-entropy on probabilities (clipped to [eps, 1 - eps]) and 0/1 targets."""
 
@@ -116,7 +116,7 @@ class BinaryCrossEntropyLoss(Loss):
         return f"BinaryCrossEntropyLoss(reduction={self.reduction!r}, eps={self.eps})"
 
 
-# %% src/04_losses/04_losses.py:351
+# %% src/04_losses/04_losses.py:385
 def log_softmax(x, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed stably: (x - m) - log(sum(exp(x - m))), m = max.
 
@@ -130,7 +130,7 @@ def log_softmax(x, axis: int = -1) -> Tensor:
     return Tensor(out)
 
 
-# %% src/04_losses/04_losses.py:421
+# %% src/04_losses/04_losses.py:469
 def _class_indices(target, shape) -> np.ndarray:
     """Targets as an int64 array of shape `shape`, checked to be whole numbers in range."""
     y = _values(target)

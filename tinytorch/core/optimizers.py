@@ -71,7 +71,7 @@ class Optimizer:
         return f"{type(self).__name__}(lr={self.lr}, params={len(self.params)})"
 
 
-# %% src/06_optimizers/06_optimizers.py:207
+# %% src/06_optimizers/06_optimizers.py:213
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum and L2 weight decay.
 
@@ -102,7 +102,7 @@ class SGD(Optimizer):
             p.data -= self.lr * g
 
 
-# %% src/06_optimizers/06_optimizers.py:311
+# %% src/06_optimizers/06_optimizers.py:341
 class Adam(Optimizer):
     """Adam: per-parameter step sizes from running averages of g and g^2, with bias correction."""
 
@@ -138,7 +138,7 @@ class Adam(Optimizer):
             self._adam_update(p, g, state)
 
 
-# %% src/06_optimizers/06_optimizers.py:418
+# %% src/06_optimizers/06_optimizers.py:465
 class AdamW(Adam):
     """Adam with decoupled weight decay (default weight_decay=0.01)."""
 

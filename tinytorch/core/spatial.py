@@ -35,7 +35,7 @@ def _pair(v, name="kernel_size") -> tuple:
     return pair
 
 
-# %% src/09_spatial/09_spatial.py:201
+# %% src/09_spatial/09_spatial.py:209
 def pad2d(x: np.ndarray, padding: int) -> np.ndarray:
     """Zero-pad the last two axes of an (N, C, H, W) array by `padding` on every side."""
     if padding == 0:
@@ -63,7 +63,7 @@ def conv2d_loops(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, padding:
     return out
 
 
-# %% src/09_spatial/09_spatial.py:313
+# %% src/09_spatial/09_spatial.py:330
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Unfold every (C, kh, kw) window of x (N, C, H, W) into a row: returns (N*OH*OW, C*kh*kw).
 
@@ -83,7 +83,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     return cols.reshape(N * OH * OW, C * kh * kw)
 
 
-# %% src/09_spatial/09_spatial.py:368
+# %% src/09_spatial/09_spatial.py:393
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, padding: int = 0):
     """Convolution via im2col. Returns (out (N, O, OH, OW), cols (N*OH*OW, C*kh*kw)).
 
@@ -102,7 +102,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, paddin
     return out, cols
 
 
-# %% src/09_spatial/09_spatial.py:485
+# %% src/09_spatial/09_spatial.py:518
 def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Fold rows back into an image, ADDING overlapping contributions: the adjoint of im2col.
 
@@ -123,7 +123,7 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1, padding
     return np.ascontiguousarray(out[:, :, padding:padding + H, padding:padding + W])
 
 
-# %% src/09_spatial/09_spatial.py:542
+# %% src/09_spatial/09_spatial.py:583
 class Conv2dBackward(Function):
     """Gradients of out = conv2d(x, weight, bias) via the saved im2col matrix."""
 
@@ -145,7 +145,7 @@ class Conv2dBackward(Function):
         return dx, dw, db
 
 
-# %% src/09_spatial/09_spatial.py:578
+# %% src/09_spatial/09_spatial.py:627
 def _as_rng(rng):
     """None -> NumPy's global generator; an int -> a new seeded Generator; a Generator -> itself."""
     if rng is None:
@@ -198,7 +198,7 @@ class Conv2d(Module):
                 f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None})")
 
 
-# %% src/09_spatial/09_spatial.py:747
+# %% src/09_spatial/09_spatial.py:796
 def _window_slices(kh, kw, stride, OH, OW):
     """For each offset k = ki*kw + kj inside the window: the (row, column) slices it touches.
     stride: an int or a (row, column) pair."""
@@ -215,7 +215,7 @@ def pool_windows(x: np.ndarray, kh: int, kw: int, stride) -> np.ndarray:
     return np.stack([x[:, :, rows, cols] for rows, cols in _window_slices(kh, kw, (sh, sw), OH, OW)])
 
 
-# %% src/09_spatial/09_spatial.py:768
+# %% src/09_spatial/09_spatial.py:817
 def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride):
     """Returns (out (N, C, OH, OW), argmax (N, C, OH, OW) = winning offset k in range(kh*kw)).
     HINT: windows = pool_windows(...); argmax over axis 0; the max itself via max over axis 0."""
@@ -260,7 +260,7 @@ class MaxPool2d(Module):
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
 
-# %% src/09_spatial/09_spatial.py:855
+# %% src/09_spatial/09_spatial.py:912
 class AvgPool2dBackward(Function):
     """Every pixel of a window gets an equal share g / (kh*kw) of the window's gradient."""
 
@@ -297,7 +297,7 @@ class AvgPool2d(Module):
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
 
-# %% src/09_spatial/09_spatial.py:922
+# %% src/09_spatial/09_spatial.py:983
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
 
@@ -310,7 +310,7 @@ class Flatten(Module):
         return "Flatten()"
 
 
-# %% src/09_spatial/09_spatial.py:972
+# %% src/09_spatial/09_spatial.py:1037
 def receptive_field(layers) -> tuple:
     """(r, j) after a stack of layers given as (kernel, stride) pairs, input first.
 

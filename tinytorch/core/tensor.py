@@ -17,6 +17,11 @@ class Tensor:
     Every operation returns a new Tensor; no operation modifies its inputs.
     """
 
+    # Given: opt out of NumPy's ufunc dispatch. Without this, `np.float32(2) * t` or `np.ones(3) + t`
+    # lets NumPy loop over `t` as a generic object and return an object array of Tensors. With it, NumPy
+    # steps aside and Python calls our reflected method (`t.__rmul__`), so the result is a Tensor.
+    __array_ufunc__ = None
+
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         """Store `data` as a NumPy array in `self.data`, following the dtype rules above.
 
@@ -90,7 +95,7 @@ class Tensor:
         raise RuntimeError("backward() arrives with autograd in module 05: import tinytorch.core.autograd")
 
 
-# %% src/01_tensor/01_tensor.py:274
+# %% src/01_tensor/01_tensor.py:303
 def _unwrap(value):
     """The raw operand of an operation: a Tensor's array, a Python number as is, anything else as an array."""
     if isinstance(value, Tensor):
@@ -158,7 +163,7 @@ def _rtruediv(self, other):
     return Tensor(_unwrap(other) / self.data)
 
 
-# %% src/01_tensor/01_tensor.py:386
+# %% src/01_tensor/01_tensor.py:432
 @_method("__neg__")
 def _neg(self):
     """Element-wise negation. EXAMPLE: -Tensor([1, -2]) -> Tensor([-1, 2])"""
@@ -174,7 +179,7 @@ def _pow(self, exponent):
     return Tensor(self.data ** exponent)
 
 
-# %% src/01_tensor/01_tensor.py:453
+# %% src/01_tensor/01_tensor.py:503
 @_method("matmul")
 def _matmul(self, other):
     """Matrix product self @ other, following np.matmul's rules for 1-D and batched operands.
@@ -206,7 +211,7 @@ def _rmatmul(self, other):
     return Tensor(_unwrap(other)).matmul(self)
 
 
-# %% src/01_tensor/01_tensor.py:537
+# %% src/01_tensor/01_tensor.py:591
 @_method("reshape")
 def _reshape(self, *shape):
     """The same elements in a new shape; one axis may be -1. EXAMPLE: Tensor(np.arange(6)).reshape(2, -1).shape -> (2, 3)
@@ -248,7 +253,7 @@ def _getitem(self, key):
     return Tensor(self.data[key])
 
 
-# %% src/01_tensor/01_tensor.py:640
+# %% src/01_tensor/01_tensor.py:702
 @_method("sum")
 def _sum(self, axis=None, keepdims: bool = False):
     """Sum over `axis` (None = all). EXAMPLE: Tensor([[1, 2], [3, 4]]).sum(axis=0) -> Tensor([4, 6])"""

@@ -83,7 +83,7 @@ class CharTokenizer(Tokenizer):
         return f"CharTokenizer(vocab_size={self.vocab_size}, unk_token={self.unk_token!r})"
 
 
-# %% src/10_tokenization/10_tokenization.py:270
+# %% src/10_tokenization/10_tokenization.py:282
 def _char_encode(self, text: str) -> list:
     """'cab' -> [2, 0, 1] for the vocabulary 'abc'.
 
@@ -112,7 +112,7 @@ CharTokenizer.encode = _char_encode
 CharTokenizer.decode = _char_decode
 
 
-# %% src/10_tokenization/10_tokenization.py:378
+# %% src/10_tokenization/10_tokenization.py:400
 def get_pair_counts(ids, counts=None, weight: int = 1) -> dict:
     """Count adjacent pairs in `ids`, adding `weight` per occurrence into `counts` (a new dict if None).
 
@@ -125,7 +125,7 @@ def get_pair_counts(ids, counts=None, weight: int = 1) -> dict:
     return counts
 
 
-# %% src/10_tokenization/10_tokenization.py:402
+# %% src/10_tokenization/10_tokenization.py:429
 def merge(ids, pair, new_id: int) -> list:
     """A new list with every left-to-right, non-overlapping occurrence of `pair` replaced by `new_id`.
 
@@ -145,7 +145,7 @@ def merge(ids, pair, new_id: int) -> list:
     return out
 
 
-# %% src/10_tokenization/10_tokenization.py:463
+# %% src/10_tokenization/10_tokenization.py:498
 _CHUNK = re.compile(r" ?\w+| ?[^\w\s]+|\s+(?!\S)|\s+")
 
 
@@ -154,7 +154,7 @@ def pretokenize(text: str) -> list:
     return _CHUNK.findall(text)
 
 
-# %% src/10_tokenization/10_tokenization.py:492
+# %% src/10_tokenization/10_tokenization.py:527
 class BPETokenizer(Tokenizer):
     """Byte-level byte-pair encoding.
 
@@ -207,7 +207,7 @@ class BPETokenizer(Tokenizer):
         return f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)})"
 
 
-# %% src/10_tokenization/10_tokenization.py:598
+# %% src/10_tokenization/10_tokenization.py:641
 def _encode_chunk(self, chunk: str) -> list:
     """The ids of one chunk: its UTF-8 bytes with the learned merges replayed in training order.
 

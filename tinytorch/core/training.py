@@ -49,7 +49,7 @@ def clip_grad_norm(params, max_norm):
     return total
 
 
-# %% src/07_training/07_training.py:215
+# %% src/07_training/07_training.py:237
 class LRScheduler:
     """Base class: remembers the optimizer's starting learning rate and updates `optimizer.lr` every epoch.
 
@@ -82,7 +82,7 @@ class LRScheduler:
         self.optimizer.lr = self.get_lr(self.epoch)
 
 
-# %% src/07_training/07_training.py:249
+# %% src/07_training/07_training.py:271
 class StepLR(LRScheduler):
     """Multiply the learning rate by `gamma` every `step_size` epochs.
 
@@ -103,7 +103,7 @@ class StepLR(LRScheduler):
         return self.base_lr * self.gamma ** (epoch // self.step_size)
 
 
-# %% src/07_training/07_training.py:297
+# %% src/07_training/07_training.py:327
 class CosineLR(LRScheduler):
     """Cosine annealing from `base_lr` down to `min_lr` over `total_epochs`, then stay at `min_lr`.
 
@@ -127,7 +127,7 @@ class CosineLR(LRScheduler):
         return self.min_lr + (self.base_lr - self.min_lr) * (1.0 + math.cos(math.pi * progress)) / 2.0
 
 
-# %% src/07_training/07_training.py:364
+# %% src/07_training/07_training.py:402
 def _count_correct(pred, y):
     """Number of correct predictions in a batch, or None when accuracy does not apply (e.g. regression)."""
     p = pred.data if isinstance(pred, Tensor) else np.asarray(pred)
@@ -139,7 +139,7 @@ def _count_correct(pred, y):
     return None
 
 
-# %% src/07_training/07_training.py:392
+# %% src/07_training/07_training.py:430
 class Trainer:
     """Runs training and evaluation epochs for a model and keeps a history of their metrics.
 
@@ -195,7 +195,7 @@ class Trainer:
         return self._run_epoch(batches, self.train_step)
 
 
-# %% src/07_training/07_training.py:518
+# %% src/07_training/07_training.py:574
 def _trainer_evaluate(self, batches):
     """Average loss and accuracy over `batches` in eval mode, without building a graph.
 
@@ -241,7 +241,7 @@ Trainer.evaluate = _trainer_evaluate
 Trainer.fit = _trainer_fit
 
 
-# %% src/07_training/07_training.py:637
+# %% src/07_training/07_training.py:717
 def _optimizer_state(optimizer):
     """The optimizer's state as {"optim/<key>": np.ndarray}, ready for np.savez."""
     if hasattr(optimizer, "state_dict"):
@@ -274,7 +274,7 @@ def _restore_optimizer(optimizer, arrays):
             setattr(optimizer, name, value.item())
 
 
-# %% src/07_training/07_training.py:679
+# %% src/07_training/07_training.py:759
 def save_checkpoint(path, model, optimizer=None, **meta):
     """Save the model's parameters (and the optimizer's state) to the .npz file `path`, atomically.
 
@@ -308,7 +308,7 @@ def save_checkpoint(path, model, optimizer=None, **meta):
     return path
 
 
-# %% src/07_training/07_training.py:768
+# %% src/07_training/07_training.py:862
 def load_checkpoint(path, model, optimizer=None):
     """Load parameters (and optimizer state) saved by save_checkpoint into `model`; return the meta dict.
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import click
 
-from ..errors import Interrupted, TitoError
+from ..errors import TitoError
+from ..interrupt import as_error, raise_on_signals, signals_ignored
 from .console import show_error
 
 
@@ -18,11 +19,13 @@ class TitoGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             try:
-                return super().invoke(ctx)
-            except KeyboardInterrupt:
-                raise Interrupted() from None
+                with raise_on_signals():  # SIGTERM unwinds like Ctrl-C: kernels and pytest stop, exit 143
+                    return super().invoke(ctx)
+            except KeyboardInterrupt as exc:  # cleanup already ran on the way up
+                raise as_error(exc) from None
         except TitoError as exc:
-            show_error(exc)
+            with signals_ignored():
+                show_error(exc)
             raise click.exceptions.Exit(exc.exit_code) from None
 
 

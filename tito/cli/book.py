@@ -37,7 +37,9 @@ def _serve(html: Path, port: int) -> None:
                    "(notebook outputs still come from the content-hash cache).")
 @click.option("--serve", "port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
               help="After a successful build, serve _build/html on http://127.0.0.1:PORT until Ctrl+C.")
-def build(all_: bool, port: int | None) -> None:
+@click.option("--timeout", default=300, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds a single notebook cell may run.")
+def build(all_: bool, port: int | None, timeout: float) -> None:
     """Regenerate stale chapter pages, run the Jupyter Book build, print the path of index.html.
 
     Module chapters are rendered from src/ in the student view (no solutions, no hidden tests) with
@@ -51,7 +53,7 @@ def build(all_: bool, port: int | None) -> None:
     with progress_bar() as progress:
         # The command reference page is generated from this very CLI, handed over as its Click root.
         report = run_build(course, click.get_current_context().find_root().command, force=all_,
-                           progress=PhaseBar(progress))
+                           progress=PhaseBar(progress), timeout=timeout)
     if report.executed:
         console.print(f"executed {len(report.executed)} notebook(s): {', '.join(report.executed)}")
     if report.chapters:

@@ -80,39 +80,71 @@ def _summary(results: list[engine.Result]) -> None:
 @click.option("--all", "all_", is_flag=True, help="Check every module (the default when none is named).")
 @click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
 @click.option("--workers", default=2, show_default=True, help="Notebooks executed in parallel.")
-def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int) -> None:
-    """Integrity check: reference notebooks pass; every graded test fails on the student's stubs."""
+@click.option("--mutants-only", is_flag=True, help="Run only the mutants (skip the reference and stub runs).")
+@click.option("--no-mutants", is_flag=True, help="Skip the mutants (reference and stub runs only).")
+def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mutants_only: bool,
+           no_mutants: bool) -> None:
+    """Integrity check: the reference passes, every graded test fails on the stubs, every mutant is caught.
+
+    The stubs come from what nbgrader generates from the current source (in a scratch course), never from a
+    stale release/. A mutant that passes every graded cell (those in its `catches`, if given) is a
+    surviving mutant: a grading hole. Exit 1 on any failure.
+    """
     from .. import integrity
 
+    if mutants_only and no_mutants:
+        raise click.UsageError("--mutants-only and --no-mutants exclude each other")
     start = time.perf_counter()
     course = Course.load()
     chosen = course.select(modules, all_)
     engine.write(course, engine.plan(course, chosen), chosen)
     with progress_bar() as bar:
         task = bar.add_task("executing notebooks", total=len(chosen))
-        reports = integrity.check(course, chosen, timeout, workers,
+        reports = integrity.check(course, chosen, timeout, workers, mutants=not no_mutants, mutants_only=mutants_only,
                                   on_done=lambda r: bar.update(task, advance=1, description=r.module.slug))
     table = Table(title="tito source check")
-    for col in ("module", "reference", "stubs", "points", "solutions", "hidden", "time"):
-        table.add_column(col, justify="right" if col in ("points", "solutions", "hidden", "time") else "left")
+    for col in ("module", "reference", "stubs", "mutants killed", "points", "solutions", "hidden", "time"):
+        table.add_column(col, justify="left" if col in ("module", "reference", "stubs") else "right")
     for r in reports:
-        ref = "[green]pass[/]" if not (r.full.failures or r.full.aborted) else f"[red]{len(r.full.failures) or 1} failing[/]"
-        stubs = "[green]all fail[/]" if not r.holes else f"[red]{len(r.holes)} hole(s)[/]"
-        table.add_row(r.module.slug, ref, stubs, f"{r.points:g}", str(r.solution_regions), str(r.hidden_regions),
-                      f"{r.full.seconds + (r.stub.seconds if r.stub else 0):.1f}s")
+        if r.full is None:
+            ref = stubs = "[dim]skipped[/]"
+        else:
+            ref = "[green]pass[/]" if not (r.full.failures or r.full.aborted) else \
+                f"[red]{len(r.full.failures) or 1} failing[/]"
+            stubs = "[green]all fail[/]" if not r.holes else f"[red]{len(r.holes)} hole(s)[/]"
+        style = "green" if not r.survivors else "red"
+        killed = f"[{style}]{r.killed}/{len(r.mutants)}[/]" if not no_mutants else "[dim]skipped[/]"
+        seconds = sum(x.seconds for x in (r.full, r.stub) if x) + sum(m.seconds for m in r.mutants)
+        table.add_row(r.module.slug, ref, stubs, killed, f"{r.points:g}", str(r.solution_regions),
+                      str(r.hidden_regions), f"{seconds:.1f}s")
     console.print(table)
     failed = False
     for r in reports:
-        for line in ([r.full.aborted] if r.full.aborted else []) + r.full.failures:
+        for line in ([r.full.aborted] if r.full and r.full.aborted else []) + (r.full.failures if r.full else []):
             console.print(f"[red]FAIL[/] {r.module.slug} reference notebook: {escape(line)}")
             failed = True
         if r.stub and r.stub.aborted:
             console.print(f"[red]FAIL[/] {r.module.slug} student notebook: {escape(r.stub.aborted)}")
             failed = True
         for hole in r.holes:
-            console.print(f"[red]GRADING HOLE[/] {r.module.slug}: `{hole.grade_id}` ({hole.points:g} pts) passes "
-                          "on the unimplemented stubs; make it test the student's code")
+            console.print(f"[red]GRADING HOLE[/] {r.module.slug}: `{escape(hole.grade_id)}` ({hole.points:g} pts) "
+                          "passes on the unimplemented stubs; make it test the student's code")
             failed = True
-    console.print(f"{len(reports)} module(s) checked in {time.perf_counter() - start:.1f} s")
+        for m in r.survivors:
+            about = f" ({escape(m.mutant.description)})" if m.mutant.description else ""
+            console.print(f"[red]SURVIVING MUTANT[/] {r.module.slug}: `{escape(m.mutant.name)}` in "
+                          f"`{escape(m.mutant.target)}`{about} passed {', '.join(map(escape, m.passed)) or 'no cell'}; "
+                          "add a graded assertion that this wrong code fails")
+            failed = True
+        for m in r.mutant_errors:
+            console.print(f"[red]FAIL[/] {r.module.slug}: mutant `{escape(m.mutant.name)}` could not be run: "
+                          f"{escape(m.error)}")
+            failed = True
+        if r.stale_release:
+            console.print(f"[yellow]note[/] {r.module.release_file} is stale (the check used a fresh one); "
+                          f"run `tito nbgrader generate {r.module.id}` and commit")
+    total = sum(len(r.mutants) for r in reports)
+    console.print(f"{len(reports)} module(s) checked, {sum(r.killed for r in reports)}/{total} mutants killed, "
+                  f"in {time.perf_counter() - start:.1f} s")
     if failed:
         raise CheckFailed("the integrity check failed (see FAIL / GRADING HOLE above)")
