@@ -53,6 +53,16 @@ def submissions(submitted: Path, slug: str) -> dict[str, Path]:
     return found
 
 
+def portable(config):
+    """The course's nbgrader config without tito's local kernel wiring: its Execute class is defined at run
+    time, so it cannot travel to a worker process; the worker chooses its own Execute step (worker.py)."""
+    from traitlets.config import Config
+
+    out = Config({k: v for k, v in config.items() if k != "TitoKernelManager"})
+    out.Autograde = Config({k: v for k, v in config.Autograde.items() if k != "autograde_preprocessors"})
+    return out
+
+
 def prepare(course: Course, module: Module, *, student: str | None = None, force: bool = False,
             timeout: int | None = None, memory_mb: int = 4096) -> Batch:
     api = _api(course.root, timeout)
@@ -80,7 +90,7 @@ def prepare(course: Course, module: Module, *, student: str | None = None, force
         stamp = folder / "timestamp.txt"
         job = Job(name, module.slug, (folder / f"{module.slug}.ipynb").read_bytes(),
                   stamp.read_text(encoding="utf-8") if stamp.exists() else None,
-                  snapshot, api.config, definition, memory_mb)
+                  snapshot, portable(api.config), definition, memory_mb)
         last = state.get(module.slug, name)
         if not force and last and last["key"] == job.key and name in already:
             skipped.append(name)
