@@ -74,7 +74,7 @@ def write_module(root: Path, slug: str, text: str) -> Path:
 @pytest.fixture
 def course_dir(tmp_path: Path) -> Path:
     """An empty course: pyproject.toml + src/ + the repo's nbgrader_config.py."""
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'fixture'\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'fixture'\n\n[tool.tinytorch]\ncourse = 'fixture'\n")
     (tmp_path / "src").mkdir()
     shutil.copy(REPO / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     return tmp_path

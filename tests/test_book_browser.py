@@ -137,3 +137,68 @@ def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site):
         assert target.exists() and target.stat().st_size > 20_000, f"{name}: no usable screenshot"
         assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shutil.copytree(folder, book / "_build" / "screenshots", dirs_exist_ok=True)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_milestones_page_shows_training_curves_of_the_reference_runs(book, site, rendered):
+    """Each recorded reference run's history is drawn as images at build time, and the page shows them."""
+    import urllib.request
+
+    from tito import milestones
+    from tito.course import Course
+
+    course = Course.load(book)
+    found = milestones.discover(course)
+    assert found, "milestones/ has no milestones"
+    dom, _ = rendered["book/milestones"]
+    text = visible_text(book / "_build" / "html" / "book" / "milestones.html")
+    images = re.findall(r'<img[^>]*src="([^"]+\.png)"', dom)
+    charts = 0
+    for m in found:
+        assert f"{m.id} · {m.title}" in text and m.goal in text, f"{m.slug}: title or target missing"
+        assert f"tito milestone run {m.id}" in text
+        reference = milestones.reference_run(m)
+        if reference:
+            charts += len(reference.get("history") or [])
+            for name in (reference.get("metrics") or {}):
+                if isinstance(reference["metrics"][name], (int, float)):
+                    assert name.replace("_", " ") in text, f"{m.slug}: reference figure {name} missing"
+    assert charts >= 5, "the milestones with training record at least five curves"
+    assert len(images) == charts, f"{charts} curves recorded, {len(images)} images on the page"
+    for src in images:
+        with urllib.request.urlopen(f"{site}/book/{src}" if not src.startswith("/") else f"{site}{src}") as reply:
+            assert reply.headers["Content-Type"] == "image/png"
+            width, height = _png_size(reply.read())
+        assert width >= 400 and height >= 200, f"{src}: {width}x{height} is not a readable chart"
+    shot = REPO / "_build" / "screenshots" / "milestones.png"
+    shot.unlink(missing_ok=True)
+    load(chromium(), f"{site}/book/milestones.html", screenshot=shot)
+    assert shot.exists() and shot.stat().st_size > 40_000, "the milestones screenshot shows no curves"
+
+
+def test_workflow_page_links_tiers_milestones_and_troubleshooting(book, site, rendered):
+    html = (book / "_build" / "html" / "book" / "workflow.html").read_text(encoding="utf-8")
+    for target in ("tiers/foundation.html", "milestones.html", "troubleshooting.html"):
+        assert f'href="{target}' in html, f"the workflow page does not link {target}"
+    text = visible_text(book / "_build" / "html" / "book" / "workflow.html")
+    assert 'python -c "from tinytorch import Linear; print(Linear(10, 5))"' in text
+    assert "from tinytorch.autograd import backward" in text and "y.backward()" in text
+    for tier in ("foundation", "architecture", "optimization", "capstone"):
+        page = book / "_build" / "html" / "book" / "tiers" / f"{tier}.html"
+        tier_html = page.read_text(encoding="utf-8")
+        dom, _ = rendered[f"book/tiers/{tier}"]
+        assert f"{tier.title()} tier" in dom
+        assert tier_html.count('href="../chapters/') >= 1, f"{tier}: no link to its chapters"
+    trouble = visible_text(book / "_build" / "html" / "book" / "troubleshooting.html")
+    for failure in ("no TinyTorch course found", "--locked-cells", "progress.json was unreadable",
+                    "cannot be read", "resume, or start over"):
+        assert failure in trouble, failure
+    folder = REPO / "_build" / "screenshots"
+    for name, doc in (("troubleshooting.png", "book/troubleshooting"), ("tier-foundation.png", "book/tiers/foundation")):
+        (folder / name).unlink(missing_ok=True)
+        load(chromium(), f"{site}/{doc}.html", screenshot=folder / name)
+        assert (folder / name).stat().st_size > 20_000, name

@@ -63,7 +63,7 @@ class OptimizationTarget:
         }
 
 
-# %% src/20_capstone/20_capstone.py:291
+# %% src/20_capstone/20_capstone.py:307
 def count_stored_values(model) -> int:
     """Number of stored weight values: the model's float parameters plus the codes and biases of
     every QuantizedLinear inside it (which module 14's count_parameters cannot see).
@@ -77,7 +77,7 @@ def count_stored_values(model) -> int:
     return int(total)
 
 
-# %% src/20_capstone/20_capstone.py:305
+# %% src/20_capstone/20_capstone.py:321
 def evaluate_model(model, x, y, warmup: int = 3, repeats: int = 20) -> dict:
     """Measure `model` on (x, y): {"accuracy", "nbytes", "params", "latency_ms"}.
 
@@ -107,7 +107,7 @@ def evaluate_model(model, x, y, warmup: int = 3, repeats: int = 20) -> dict:
     return metrics
 
 
-# %% src/20_capstone/20_capstone.py:454
+# %% src/20_capstone/20_capstone.py:474
 def optimize_model(model, x_train, y_train, prune_amount: float = 0.5, finetune_epochs: int = 5,
                    lr: float = 0.005, batch_size: int = 32, quantize: bool = True, rank=None,
                    temperature: float = 2.0, alpha: float = 0.5, seed: int = 0):
@@ -140,7 +140,7 @@ def optimize_model(model, x_train, y_train, prune_amount: float = 0.5, finetune_
     return small
 
 
-# %% src/20_capstone/20_capstone.py:573
+# %% src/20_capstone/20_capstone.py:597
 METRIC_KEYS = ("accuracy", "nbytes", "params", "latency_ms")
 RATIO_KEYS = ("size_reduction", "param_reduction", "speedup", "accuracy_drop")
 
@@ -173,7 +173,7 @@ def build_report(baseline: dict, optimized: dict, target: OptimizationTarget, no
             "checks": checks, "passed": all(v is not False for v in checks.values()), "notes": str(notes)}
 
 
-# %% src/20_capstone/20_capstone.py:658
+# %% src/20_capstone/20_capstone.py:686
 def check_report(report: dict, target: OptimizationTarget | None = None, remeasured: dict | None = None) -> list:
     """A list of failure messages (empty if the report is consistent, meets its target and agrees with
     the re-measurement). See the three kinds of checks above.
@@ -212,7 +212,7 @@ def check_report(report: dict, target: OptimizationTarget | None = None, remeasu
     return failures
 
 
-# %% src/20_capstone/20_capstone.py:762
+# %% src/20_capstone/20_capstone.py:798
 def _jsonable(value):
     """Plain Python types for JSON: NumPy scalars and arrays become numbers and lists."""
     if isinstance(value, dict):
@@ -248,7 +248,7 @@ def report_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-# %% src/20_capstone/20_capstone.py:798
+# %% src/20_capstone/20_capstone.py:834
 def write_report(report: dict, path) -> Path:
     """Write `report` to `path` atomically (Markdown for a .md path, else JSON) and return the Path.
 

@@ -50,6 +50,7 @@ class Module(Numbered):
     exports: tuple[str, ...]
     milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
     package: str  # dotted path under tinytorch, e.g. "core.tensor"
+    aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> tinytorch.autograd
 
     @property
     def milestone(self) -> str | None:
@@ -84,24 +85,54 @@ class Module(Numbered):
 class Course:
     root: Path
     modules: list[Module] = field(default_factory=list)
+    # Modules (by folder name) that cannot be used, with why. Only a lenient load keeps them here; a command
+    # that needs one of them gets a LintError from resolve()/select(), every other command goes on.
+    broken: dict[str, list[Problem]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: Path | None = None) -> "Course":
-        """Scan `root/src` (root defaults to the repo holding the cwd, or $TINYTORCH_ROOT)."""
+    def load(cls, root: Path | None = None, strict: bool = True) -> "Course":
+        """Scan `root/src` (root defaults to the course holding the cwd, or $TINYTORCH_ROOT).
+
+        strict: any problem in any module raises LintError (export, lint, book: they need every module).
+        Otherwise problems are collected per module into `broken` and the healthy modules load."""
         root = Path(root) if root is not None else find_root()
-        problems: list[Problem] = []
-        modules = [m for m in (_read_module(d, problems) for d in _module_dirs(root / "src", problems)) if m]
-        _check_manifest(modules, problems)
-        if problems:
-            raise LintError(problems)
-        return cls(root, sorted(modules, key=lambda m: m.number))
+        broken: dict[str, list[Problem]] = {}
+        read: list[Module] = []
+        folders = _module_dirs(root / "src", broken)
+        for folder in folders:
+            found: list[Problem] = []
+            module = _read_module(folder, found)
+            if found:
+                broken.setdefault(folder.name, []).extend(found)
+            if module:
+                read.append(module)
+        _check_manifest(read, {f.name for f in folders}, broken)
+        if strict and broken:
+            raise LintError([p for problems in broken.values() for p in problems])
+        modules = [m for m in read if m.slug not in broken]
+        return cls(root, sorted(modules, key=lambda m: m.number), broken)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for problems in self.broken.values() for p in problems]
 
     def resolve(self, ident: str | int) -> Module:
-        """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise."""
-        return resolve_ident(self.modules, ident, "module", empty="none: src/ has no modules")
+        """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise,
+        a LintError when that module's source is broken (only a lenient load keeps broken modules)."""
+        try:
+            return resolve_ident(self.modules, ident, "module", empty="none: src/ has no modules")
+        except UsageError:
+            key = str(ident).strip().lower()
+            for folder, problems in self.broken.items():
+                m = FOLDER.match(folder)
+                if key == folder or (m and key in (m.group("num"), str(int(m.group("num"))), m.group("name"))):
+                    raise LintError(problems) from None
+            raise
 
     def select(self, idents: tuple[str, ...] | list[str], all_: bool = False) -> list[Module]:
         if all_ or not idents:
+            if self.broken:
+                raise LintError(self.problems)
             return list(self.modules)
         chosen = [self.resolve(i) for i in idents]
         return sorted(dict.fromkeys(chosen), key=lambda m: m.number)
@@ -130,6 +161,19 @@ class Course:
         return later[0] if later else None
 
 
+MARKER_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*tinytorch\s*[\].]", re.MULTILINE)
+
+
+def is_course_root(folder: Path) -> bool:
+    """A TinyTorch course (instructor repo or student edition) declares itself with a `[tool.tinytorch]`
+    table in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is someone else's project."""
+    try:
+        text = (Path(folder) / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return MARKER_TABLE.search(text) is not None
+
+
 N = TypeVar("N", bound=Numbered)
 
 
@@ -147,22 +191,20 @@ def resolve_ident(items: Iterable[N], ident: str | int, what: str, empty: str = 
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The course repo: $TINYTORCH_ROOT, else the nearest parent of `start` holding src/ and pyproject.toml."""
+    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` (or of the cwd) whose pyproject.toml
+    has a `[tool.tinytorch]` table. Never a guess: outside a course, tito says so and writes nothing."""
     env = os.environ.get("TINYTORCH_ROOT")
     if env:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
-        if (candidate / "src").is_dir() and (candidate / "pyproject.toml").is_file():
+        if is_course_root(candidate):
             return candidate
-    package_root = Path(__file__).resolve().parent.parent
-    if (package_root / "src").is_dir():
-        return package_root
-    raise UsageError(f"no TinyTorch course found at or above {here}; run tito from the repository "
-                     "or set TINYTORCH_ROOT")
+    raise UsageError(f"no TinyTorch course found at or above {here} (a course's pyproject.toml has a "
+                     "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
 
 
-def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:
+def _module_dirs(src: Path, broken: dict[str, list[Problem]]) -> list[Path]:
     if not src.is_dir():
         return []
     dirs = []
@@ -170,11 +212,11 @@ def _module_dirs(src: Path, problems: list[Problem]) -> list[Path]:
         if not entry.is_dir() or entry.name.startswith((".", "_")):
             continue
         if not FOLDER.match(entry.name):
-            problems.append(Problem(entry, 1, f"folder `{entry.name}` is not named NN_name",
+            broken.setdefault(entry.name, []).append(Problem(entry, 1, f"folder `{entry.name}` is not named NN_name",
                                     "rename it like `src/01_tensor/` (two digits, underscore, lowercase name)"))
             continue
         if not (entry / f"{entry.name}.py").is_file():
-            problems.append(Problem(entry / f"{entry.name}.py", 1, "module folder without its source file",
+            broken.setdefault(entry.name, []).append(Problem(entry / f"{entry.name}.py", 1, "module folder without its source file",
                                     f"create src/{entry.name}/{entry.name}.py (AUTHORING.md)"))
             continue
         dirs.append(entry)
@@ -201,7 +243,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
                                 "add a code cell `#| default_exp core.<name>` near the top"))
         return None
 
-    def field_line(key: str) -> int:
+    def line_of(key: str) -> int:  # (not named field_line: that would shadow the module function it calls)
         return field_line(path, key, text)
 
     def listing(key: str) -> tuple[str, ...]:
@@ -209,19 +251,24 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            problems.append(Problem(path, field_line(key), f"header field `{key}` must be a list of strings",
+            problems.append(Problem(path, line_of(key), f"header field `{key}` must be a list of strings",
                                     f"write `{key}: [a, b]`"))
             return ()
         return tuple(str(v) for v in value)
 
     tier = str(meta.get("tier") or "foundation")
     if tier not in TIERS:
-        problems.append(Problem(path, field_line("tier"), f"unknown tier `{tier}`", f"use one of: {', '.join(TIERS)}"))
+        problems.append(Problem(path, line_of("tier"), f"unknown tier `{tier}`", f"use one of: {', '.join(TIERS)}"))
     minutes = meta.get("minutes", 60)
     if not isinstance(minutes, int) or minutes <= 0:
-        problems.append(Problem(path, field_line("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
+        problems.append(Problem(path, line_of("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
                                 "write e.g. `minutes: 90`"))
         minutes = 60
+    aliases = listing("aliases")
+    for alias in aliases:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", alias) or alias == package:
+            problems.append(Problem(path, line_of("aliases"), f"alias `{alias}` is not a top-level module name "
+                                    "distinct from `#| default_exp`", "write e.g. `aliases: [autograd]`"))
     return Module(
         number=number,
         name=name,
@@ -235,32 +282,41 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         exports=listing("exports"),
         milestones=listing("milestone"),
         package=package,
+        aliases=aliases,
     )
 
 
-def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
-    by_slug = {m.slug: m for m in modules}
+def _check_manifest(modules: list[Module], folders: set[str], broken: dict[str, list[Problem]]) -> None:
+    """Cross-module rules; each problem is charged to the module that has it."""
+    def problem(module: Module, line: int, message: str, hint: str) -> None:
+        broken.setdefault(module.slug, []).append(Problem(module.src, line, message, hint))
+
     numbers: dict[int, Module] = {}
     packages: dict[str, Module] = {}
     for module in modules:
         if module.number in numbers:
-            problems.append(Problem(module.src, 1, f"module number {module.id} also used by {numbers[module.number].slug}",
-                                    "give every module its own number"))
-        numbers[module.number] = module
+            problem(module, 1, f"module number {module.id} also used by {numbers[module.number].slug}",
+                    "give every module its own number")
+        numbers.setdefault(module.number, module)
         if module.package in packages:
-            problems.append(Problem(module.src, 1, f"`#| default_exp {module.package}` also used by "
-                                    f"{packages[module.package].slug}", "export each module to its own package path"))
-        packages[module.package] = module
+            problem(module, 1, f"`#| default_exp {module.package}` also used by {packages[module.package].slug}",
+                    "export each module to its own package path")
+        packages.setdefault(module.package, module)
+        for alias in module.aliases:
+            if alias in packages and packages[alias] is not module:
+                problem(module, field_line(module.src, "aliases"), f"alias `{alias}` is already the package "
+                        f"path of {packages[alias].slug}", "choose another alias")
+            packages.setdefault(alias, module)
         for prereq in module.prerequisites:
-            target = by_slug.get(prereq)
-            if target is None:
-                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
-                                        f"unknown prerequisite `{prereq}`",
-                                        f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
-            elif target.number >= module.number:
-                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
-                                        f"prerequisite `{prereq}` does not come before this module",
-                                        "a module can only build on earlier modules"))
+            # a prerequisite whose own source is broken still exists: that is its problem, not this module's
+            m = FOLDER.match(prereq)
+            if prereq not in folders or not m:
+                problem(module, field_line(module.src, "prerequisites"), f"unknown prerequisite `{prereq}`",
+                        f"use module slugs such as {', '.join(sorted(folders)[:3])}")
+            elif int(m.group("num")) >= module.number:
+                problem(module, field_line(module.src, "prerequisites"),
+                        f"prerequisite `{prereq}` does not come before this module",
+                        "a module can only build on earlier modules")
 
 
 def field_line(path: Path, key: str, text: str | None = None) -> int:

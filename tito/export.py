@@ -16,7 +16,8 @@ from .fsutil import atomic_write, read_bytes
 from .headers import header_problems
 from .milestones import discover
 from .render.notebook import render_notebook
-from .render.package import chunks_from_source, origin_of, render_package, render_root_init, render_subpackage_init
+from .render.package import (chunks_from_source, origin_of, render_alias, render_package, render_root_init,
+                             render_subpackage_init)
 from .render.toc import TOC_FILE, render_toc
 
 # Files nbgrader itself skips when it copies an assignment folder (CourseDirectory.ignore defaults).
@@ -78,6 +79,10 @@ def course_outputs(course: Course) -> list[Output]:
     for folder in folders:
         name = ".".join(folder.parts[1:])
         outputs.append(Output(folder / "__init__.py", render_subpackage_init(name).encode(), "init", read_only=True))
+    for module in course.modules:
+        for alias in module.aliases:
+            outputs.append(Output(Path("tinytorch", *alias.split(".")).with_suffix(".py"),
+                                  render_alias(module, alias).encode(), "init", read_only=True))
     outputs.append(Output(TOC_FILE, render_toc(course).encode(), "book"))
     return outputs
 

@@ -86,3 +86,66 @@ def run(milestone: Milestone, quick: bool = False, console=None) -> dict:
     if not isinstance(result, dict) or "passed" not in result:
         raise TitoError(f"{milestone.path}: run() must return a dict with `passed` and `metrics`")
     return result
+
+
+REFERENCE = "reference.json"
+
+
+def reference_path(milestone: Milestone) -> Path:
+    return milestone.path.parent / REFERENCE
+
+
+def record_reference(milestone: Milestone, result: dict, quick: bool) -> Path:
+    """Keep a run as the milestone's reference run (`milestones/NN_name/reference.json`): the figures and
+    training histories the book's milestones page shows. Instructors record it on the reference package."""
+    import json
+
+    from .fsutil import atomic_write
+
+    data = {"milestone": milestone.slug, "passed": bool(result.get("passed")), "quick": quick,
+            "metrics": _plain(result.get("metrics", {})), "history": _rounded(_plain(result.get("history", [])))}
+    path = reference_path(milestone)
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def reference_run(milestone: Milestone) -> dict | None:
+    """The recorded reference run, or None when there is none (or it is unreadable)."""
+    import json
+
+    try:
+        data = json.loads(reference_path(milestone).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _plain(value):
+    """NumPy scalars and tuples as plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    try:
+        return value.item()
+    except AttributeError:
+        return str(value)
+
+
+def description(milestone: Milestone) -> str:
+    """What the milestone proves: its script's docstring (read, not executed)."""
+    tree = ast.parse(milestone.path.read_text(encoding="utf-8"), str(milestone.path))
+    return (ast.get_docstring(tree) or milestone.goal).strip()
+
+
+def _rounded(value):
+    """Curves need no more than 5 significant digits; it keeps reference.json small enough to review."""
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.5g}")
+    return value

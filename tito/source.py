@@ -8,6 +8,7 @@ reported together; nothing here writes files.
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -326,7 +327,9 @@ def _cell_rules(cell: Cell, path: Path, problems: list[Problem]) -> None:
                     problems.append(Problem(path, cell.line_of(offset), "import inside a solution region "
                                             "(the student's stub would lose it)",
                                             "move the import above `### BEGIN SOLUTION` or into an export cell"))
-    if cell.kind == "code" and cell.is_solution and not cell.is_graded and not cell.regions:
+    opened = any((m := REGION.match(line)) and m.group("edge") == "BEGIN" and m.group("kind") == "SOLUTION"
+                 for line in cell.lines)  # an unclosed region is already reported, once
+    if cell.kind == "code" and cell.is_solution and not cell.is_graded and not cell.regions and not opened:
         problems.append(Problem(path, cell.line, f"solution cell `{cell.grade_id}` has no `### BEGIN SOLUTION` region "
                                 "(nbgrader would replace the whole cell)",
                                 "wrap the reference code in ### BEGIN SOLUTION / ### END SOLUTION"))
@@ -335,6 +338,26 @@ def _cell_rules(cell: Cell, path: Path, problems: list[Problem]) -> None:
                                 "tests never go into the package: remove `#| export` or split the cell"))
     if cell.kind == "code":
         _syntax(cell, path, problems)
+    if cell.is_test:
+        _uncalled_tests(cell, path, problems)
+
+
+def _uncalled_tests(cell: Cell, path: Path, problems: list[Problem]) -> None:
+    """A test function a graded cell defines but never calls passes without testing anything."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.lines)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return  # reported by _syntax
+    called = {node.func.id for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test") \
+                and node.name not in called:
+            problems.append(Problem(path, cell.line_of(node.lineno - 1),
+                                    f"test function `{node.name}` is defined in graded cell `{cell.grade_id}` but "
+                                    "never called there, so the cell passes without testing anything",
+                                    f"call it at the end of the cell: `{node.name}()`"))
 
 
 def _syntax(cell: Cell, path: Path, problems: list[Problem]) -> None:

@@ -80,6 +80,7 @@ def run(quick: bool = False, console=None) -> dict:
 
     max_epochs, batch = 200, 20
     epochs_used, extra, start = max_epochs, 10, time.perf_counter()
+    losses, accuracies = [], []  # per epoch, for the training curves in the book
     rng = np.random.default_rng(0)
     with ui.progress(console) as bar:
         task = bar.add_task("training the perceptron", total=max_epochs, info="")
@@ -93,6 +94,8 @@ def run(quick: bool = False, console=None) -> dict:
                 optimizer.step()
             train_acc = accuracy(x_train, y_train)
             full_loss = loss_fn(squash(layer(xt)), yt).item()
+            losses.append(full_loss)
+            accuracies.append(train_acc)
             bar.update(task, advance=1, info=f"loss {full_loss:.4f}  acc {train_acc:.1%}")
             if train_acc == 1.0 and epochs_used == max_epochs:
                 epochs_used = epoch + 1           # separated: train a few epochs more to widen the margin
@@ -117,7 +120,11 @@ def run(quick: bool = False, console=None) -> dict:
         ("final loss", f"{full_loss:.4f}", "", None),
         ("training time", f"{seconds:.2f} s", "", None),
     ], passed)
-    return {"passed": passed, "metrics": metrics}
+    history = [{"title": "Perceptron training", "xlabel": "epoch", "ylabel": "loss (BCE)",
+                "series": {"training loss": losses}},
+               {"title": "Perceptron accuracy", "xlabel": "epoch", "ylabel": "train accuracy",
+                "series": {"train accuracy": accuracies}}]
+    return {"passed": passed, "metrics": metrics, "history": history}
 
 
 if __name__ == "__main__":

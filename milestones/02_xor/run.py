@@ -57,15 +57,19 @@ def run(quick: bool = False, console=None) -> dict:
     x, y = Tensor(XOR_X), Tensor(XOR_Y)
     loss_fn = BinaryCrossEntropyLoss()
 
+    curves = {}  # label -> loss per step, for the training curves in the book
+
     def fit(model, steps, bar, task, label):
         optimizer = Adam(model.parameters(), lr=0.05)
         loss_value = float("nan")
+        curve = curves.setdefault(label, [])
         for step in range(steps):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
             loss_value = loss.item()
+            curve.append(loss_value)
             if step % 25 == 24 or step == steps - 1:
                 bar.update(task, advance=min(25, step % 25 + 1), info=f"{label}  loss {loss_value:.4f}")
         return loss_value
@@ -86,12 +90,12 @@ def run(quick: bool = False, console=None) -> dict:
         for seed in seeds:
             np.random.seed(seed)
             single = Sequential(Linear(2, 1), Sigmoid())
-            single_losses.append(fit(single, single_steps, bar, task, f"start {seed + 1}"))
+            single_losses.append(fit(single, single_steps, bar, task, f"single layer, start {seed + 1}"))
             single_accs.append(accuracy(single))
         task = bar.add_task("two-layer MLP 2-8-1", total=mlp_steps, info="")
         np.random.seed(1969)
         mlp = Sequential(Linear(2, 8), Tanh(), Linear(8, 1), Sigmoid())
-        mlp_loss = fit(mlp, mlp_steps, bar, task, "MLP")
+        mlp_loss = fit(mlp, mlp_steps, bar, task, "two-layer MLP")
     seconds = time.perf_counter() - start
     mlp_acc = accuracy(mlp)
     probs = mlp(x).data.reshape(-1)
@@ -113,7 +117,8 @@ def run(quick: bool = False, console=None) -> dict:
         ("two-layer MLP: final loss", f"{mlp_loss:.4f}", "", None),
         ("training time", f"{seconds:.2f} s", "", None),
     ], passed)
-    return {"passed": passed, "metrics": metrics}
+    history = [{"title": "XOR: loss per step", "xlabel": "step", "ylabel": "loss (BCE)", "series": curves}]
+    return {"passed": passed, "metrics": metrics, "history": history}
 
 
 if __name__ == "__main__":

@@ -167,7 +167,11 @@ def run(quick: bool = False, console=None, mnist_dir=None) -> dict:
         console.print(f"[dim]Have the MNIST IDX files? Set {MNIST_ENV}=/path/to/folder to train on them too.[/]")
 
     ui.results(console, "MLP results", rows, passed)
-    return {"passed": passed, "metrics": metrics}
+    history = [{"title": "Digits MLP: loss", "xlabel": "epoch", "ylabel": "loss (cross-entropy)",
+                "series": {"training loss": list(trainer.history["train_loss"])}},
+               {"title": "Digits MLP: accuracy", "xlabel": "epoch", "ylabel": "accuracy",
+                "series": {"train": list(trainer.history["train_acc"]), "test": list(trainer.history["val_acc"])}}]
+    return {"passed": passed, "metrics": metrics, "history": history}
 
 
 if __name__ == "__main__":

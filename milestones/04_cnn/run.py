@@ -149,7 +149,7 @@ def train(model, data, epochs: int, lr: float, batch_size: int, console, label: 
         return correct / len(x)
 
     t0 = time.perf_counter()
-    history = []
+    history, losses = [], []
     with progress(console) as bar:
         task = bar.add_task(label, total=epochs * steps_per_epoch, info="")
         for epoch in range(epochs):
@@ -166,10 +166,12 @@ def train(model, data, epochs: int, lr: float, batch_size: int, console, label: 
                 bar.advance(task)
             test_acc = accuracy(x_test, y_test)
             history.append(test_acc)
+            losses.append(total / steps_per_epoch)
             bar.update(task, info=f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f}  test acc {test_acc:.1%}")
     return {"train_accuracy": accuracy(x_train, y_train), "test_accuracy": history[-1],
             "best_test_accuracy": max(history), "seconds": time.perf_counter() - t0,
-            "parameters": sum(int(p.data.size) for p in model.parameters())}
+            "parameters": sum(int(p.data.size) for p in model.parameters()),
+            "test_accuracy_history": history, "loss_history": losses}
 
 
 def run(quick: bool = False, console=None, cifar_path: str | os.PathLike | None = None) -> dict:
@@ -209,7 +211,11 @@ def run(quick: bool = False, console=None, cifar_path: str | os.PathLike | None 
         console.print(f"[dim]CIFAR-10: not run (set {CIFAR_ENV} or pass --cifar PATH to the python batches)[/]")
 
     results(console, "Milestone 04 results", rows, passed)
-    return {"passed": passed, "metrics": metrics}
+    history = [{"title": "Digits: training loss", "xlabel": "epoch", "ylabel": "loss (cross-entropy)",
+                "series": {"LeNet CNN": cnn["loss_history"], "MLP baseline": mlp["loss_history"]}},
+               {"title": "Digits: test accuracy", "xlabel": "epoch", "ylabel": "test accuracy",
+                "series": {"LeNet CNN": cnn["test_accuracy_history"], "MLP baseline": mlp["test_accuracy_history"]}}]
+    return {"passed": passed, "metrics": metrics, "history": history}
 
 
 if __name__ == "__main__":

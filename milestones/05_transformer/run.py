@@ -100,6 +100,7 @@ def reverse_task(quick: bool, console, seed: int = 0) -> dict:
         return float((pred == target).mean()), float((pred == target).all(axis=1).mean())
 
     t0, step, tok_acc, seq_acc, loss_value = time.perf_counter(), 0, 0.0, 0.0, float("nan")
+    losses = []
     with progress(console) as bar:
         task = bar.add_task("act 1: learning to reverse", total=max_steps, info="")
         for step in range(1, max_steps + 1):
@@ -110,6 +111,7 @@ def reverse_task(quick: bool, console, seed: int = 0) -> dict:
             loss.backward()
             opt.step()
             loss_value = float(loss.data)
+            losses.append(loss_value)
             if step % 50 == 0:
                 tok_acc, seq_acc = accuracy()
                 bar.update(task, info=f"loss {loss_value:.3f}  sequences reversed {seq_acc:.1%}")
@@ -123,7 +125,8 @@ def reverse_task(quick: bool, console, seed: int = 0) -> dict:
     with no_grad():
         pred = model(example).data.argmax(-1)[0]
     return {"reverse_token_accuracy": tok_acc, "reverse_sequence_accuracy": seq_acc, "reverse_steps": step,
-            "reverse_seconds": time.perf_counter() - t0, "example_in": example[0].tolist(), "example_out": pred.tolist()}
+            "reverse_seconds": time.perf_counter() - t0, "example_in": example[0].tolist(), "example_out": pred.tolist(),
+            "reverse_losses": losses}
 
 
 # ----------------------------------------------------------------------------------------------- act 2
@@ -191,6 +194,7 @@ def char_gpt(quick: bool, console, seed: int = 0) -> dict:
     t0 = time.perf_counter()
     first_val = val_loss()
     current = first_val
+    train_losses, val_steps, val_losses = [], [0], [first_val]
     with progress(console) as bar:
         task = bar.add_task("act 2: training a character GPT", total=steps, info="")
         for step in range(steps):
@@ -202,8 +206,11 @@ def char_gpt(quick: bool, console, seed: int = 0) -> dict:
             opt.zero_grad()
             loss.backward()
             opt.step()
+            train_losses.append(float(loss.data))
             if (step + 1) % 50 == 0:
                 current = val_loss()
+                val_steps.append(step + 1)
+                val_losses.append(current)
                 bar.update(task, info=f"train {float(loss.data):.3f}  val {current:.3f}  (unigram {baseline:.3f})")
             bar.advance(task)
     final_val = val_loss()
@@ -213,6 +220,7 @@ def char_gpt(quick: bool, console, seed: int = 0) -> dict:
     sample = model.generate(prompt_ids, 120 if quick else 300, temperature=0.8, top_k=10, seed=seed)
     return {"vocab_size": vocab, "train_chars": int(len(train)), "val_chars": int(len(val)),
             "unigram_val_loss": baseline, "initial_val_loss": first_val, "val_loss": final_val,
+            "train_losses": train_losses, "val_curve": {"steps": val_steps, "losses": val_losses},
             "gpt_steps": steps, "gpt_seconds": time.perf_counter() - t0, "parameters": model.num_parameters(),
             "sample": decode(sample)}
 
@@ -250,7 +258,13 @@ def run(quick: bool = False, console=None, seed: int = 0) -> dict:
     metrics["baseline_ratio_target"] = ratio
     metrics["baseline_ratio"] = gpt["val_loss"] / gpt["unigram_val_loss"]
     metrics["gpt_margin"] = ratio - metrics["baseline_ratio"]
-    return {"passed": passed, "metrics": metrics, "sample": gpt["sample"]}
+    history = [{"title": "Act 1: learning to reverse", "xlabel": "step", "ylabel": "loss (cross-entropy)",
+                "series": {"training loss": rev["reverse_losses"]}},
+               {"title": "Act 2: character GPT", "xlabel": "step", "ylabel": "loss (nats/char)",
+                "series": {"training loss": gpt["train_losses"],
+                           "validation loss": {"x": gpt["val_curve"]["steps"], "y": gpt["val_curve"]["losses"]}},
+                "baseline": {"unigram baseline": gpt["unigram_val_loss"]}}]
+    return {"passed": passed, "metrics": metrics, "sample": gpt["sample"], "history": history}
 
 
 if __name__ == "__main__":

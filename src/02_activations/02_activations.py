@@ -509,8 +509,11 @@ class Softmax(Activation):
 
         EXAMPLE: Softmax()(Tensor([[1.0, 2.0, 3.0]])) -> Tensor([[0.0900, 0.2447, 0.6652]])
         HINTS:
-        - shifted = data - data.max(axis=self.axis, keepdims=True)
-        - e = np.exp(shifted); divide by e.sum(axis=self.axis, keepdims=True)
+        - Use the fix above: which constant, subtracted from every score of a row, guarantees that no
+          exponential can overflow? Compute it per row, along self.axis only, not over the whole array.
+        - A reduction over one axis drops that axis; for the result to broadcast back against `data`
+          (any number of dimensions, any axis) it has to keep it. Which argument of max and sum does that?
+        - Exponentiate, then normalise so that the values along self.axis add up to 1.
         """
         data = _float_data(x)
         ### BEGIN SOLUTION

@@ -22,6 +22,7 @@
 #       - Verify every backward rule against a numerical gradient checker
 #       - Measure what autograd costs in time and memory, and what `no_grad` saves
 #     exports: [Function, no_grad, check_gradients]
+#     aliases: [autograd]
 #     milestone: null
 # ---
 
@@ -1141,8 +1142,10 @@ assert np.isclose(_gp[0, 1], -2.0), "d/dp -log(p) at 0.5 = -2"
 #
 # Every rule works on its own. Now we connect them. `Tensor.backward(gradient=None)`:
 #
-# 1. seeds the output's gradient (`1.0` for a scalar loss; a non-scalar output needs an explicit
-#    `gradient`, otherwise it is an error, because "the gradient of a matrix" is not one thing);
+# 1. seeds the output's gradient: `1.0` for a scalar loss. A non-scalar output without a `gradient`
+#    argument is seeded with **ones** of its shape, which is the same as calling `.sum().backward()`:
+#    for `y = x * 2`, `y.backward()` gives `x.grad` = 2 everywhere. Pass `gradient=` to weight each
+#    entry differently;
 # 2. lists every node of the graph in **topological order** (inputs before outputs);
 # 3. walks that list **backwards**, and for each node calls its `Function.backward` with the node's
 #    total gradient, **adding** each returned gradient into the running total of the input;
@@ -1237,11 +1240,7 @@ def _seed_gradient(t, gradient):
         raise RuntimeError("backward() called on a tensor that does not require grad: no operation "
                            "that produced it involved a tensor with requires_grad=True")
     float_dtype = t.data.dtype if np.issubdtype(t.data.dtype, np.floating) else np.float64
-    if gradient is None:
-        if t.data.size != 1:
-            raise RuntimeError(f"backward() without a gradient argument only works on a scalar (one-element) "
-                               f"tensor, but this tensor has shape {t.shape}. Reduce it first (e.g. .sum() or "
-                               f".mean()) or pass backward(gradient=...) with shape {t.shape}.")
+    if gradient is None:  # a scalar loss starts at 1; a non-scalar output at ones (as if summed first)
         return np.ones(t.data.shape, dtype=float_dtype)
     seed = np.asarray(_data(gradient), dtype=float_dtype)
     if seed.shape != t.data.shape:
@@ -1283,7 +1282,8 @@ def _accumulate_leaf(leaf, grad):
 def backward(self, gradient=None):
     """Compute d(self)/d(leaf) for every leaf and add it into `leaf.grad`.
 
-    `gradient` (array or Tensor shaped like self) is required unless self has one element.
+    `gradient` (array or Tensor shaped like self) defaults to ones: for a non-scalar `self` that is the
+    gradient of `self.sum()`.
     """
     pending = {id(self): _seed_gradient(self, gradient)}
     for node in reversed(topological_order(self)):
@@ -1577,8 +1577,8 @@ print("df/dx =", x.grad.data, "  df/dy =", y.grad.data)
 
 # %% [markdown]
 # The test below builds small graphs through real Tensor operations and checks the engine: a value
-# used twice, gradient accumulation across two `backward()` calls, `.grad` being a Tensor, the error
-# for a non-scalar output, an explicit `gradient=` seed, and a 3000-node chain.
+# used twice, gradient accumulation across two `backward()` calls, `.grad` being a Tensor, a non-scalar
+# output seeded with ones, an explicit `gradient=` seed, and a 3000-node chain.
 
 # %% nbgrader={"grade": true, "grade_id": "test-backward-engine", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_backward_engine():
@@ -1604,11 +1604,10 @@ def test_backward_engine():
     assert np.allclose(w.grad.data, 3 * (2 * 3 + 1)), f"d/dw [sum((3w)^2) + sum(3w)] at w=1 is 21, got {w.grad.data}"
 
     v = Tensor([1.0, 2.0, 3.0], requires_grad=True)
-    try:
-        (v * 2).backward()
-        raise AssertionError("backward() on a non-scalar without `gradient` must raise")
-    except RuntimeError as err:
-        assert "shape" in str(err), f"the error should mention the shape, got: {err}"
+    (v * 2).backward()
+    assert np.allclose(v.grad.data, [2.0, 2.0, 2.0]), \
+        f"backward() on a non-scalar seeds with ones (like .sum().backward()): expected [2, 2, 2], got {v.grad.data}"
+    v.grad = None
     (v * 2).backward(np.array([1.0, 0.0, -1.0]))
     assert np.allclose(v.grad.data, [2.0, 0.0, -2.0]), f"explicit gradient seed: expected [2, 0, -2], got {v.grad.data}"
 

@@ -451,9 +451,12 @@ class Trainer:
         """One optimisation step on one batch. Returns (loss as a float, predictions Tensor).
 
         HINTS
-        - self.optimizer.zero_grad(); pred = self.model(x); loss = self.loss_fn(pred, y); loss.backward()
-        - if self.grad_clip_norm is not None: clip_grad_norm(self.params, self.grad_clip_norm)
-        - self.optimizer.step(); return loss.item(), pred
+        - This is the loop of the diagram above, for one batch: forward, loss, backward, update. Ask what
+          each step needs from the one before it, and what would go wrong if the gradients of the
+          previous batch were still sitting in the parameters when backward adds the new ones.
+        - Clipping (when self.grad_clip_norm is set) changes the gradients, so it must happen after they
+          exist and before the optimizer uses them; module 06's clip_grad_norm does the work.
+        - The caller wants a plain Python float for the loss, not a Tensor that keeps the graph alive.
         """
         ### BEGIN SOLUTION
         self.optimizer.zero_grad()

@@ -55,6 +55,7 @@
 # | `im2col`, `col2im` | unfold image patches into rows of a matrix, and fold them back |
 # | `conv2d_forward` + `Conv2dBackward` | convolution as one matrix product, with its gradient |
 # | `Conv2d`, `MaxPool2d`, `AvgPool2d`, `Flatten` | the layers, as autograd-aware `Module`s |
+# | `BatchNorm2d` | per-channel normalisation with training and running (eval) statistics |
 # | `receptive_field`, `conv2d_flops` | the numbers that describe a CNN's cost and reach |
 #
 # **Learning objectives**
@@ -1012,6 +1013,231 @@ def test_flatten():
 test_flatten()
 
 # %% [markdown]
+# ### `BatchNorm2d`: normalising feature maps
+#
+# Deep stacks of convolutions have the problem module 03 met with deep MLPs: each layer rescales its
+# input, and after a few layers the activations drift far from unit size, which makes the gradients
+# vanish or explode. **Batch normalisation** (2015) fixes the scale at every layer. For each channel `c` it
+# measures the mean and variance over every value of that channel in the batch (all `N` images, all
+# `H x W` positions), normalises with them, then lets the network choose the scale and shift it wants
+# with two learned vectors `gamma` and `beta`:
+#
+# ```
+#   x (N, C, H, W)          statistics per channel, over axes (0, 2, 3): N * H * W values each
+#   mu_c  = mean(x[:, c])          var_c = mean((x[:, c] - mu_c)^2)
+#   x_hat = (x - mu_c) / sqrt(var_c + eps)
+#   y     = gamma_c * x_hat + beta_c
+# ```
+#
+# It is LayerNorm's twin (module 13) with the axes swapped: LayerNorm normalises each token over its
+# features, BatchNorm each channel over the batch and the positions. That choice has a consequence
+# LayerNorm does not have: the output for one image depends on the *other* images in its batch. At
+# inference there may be a single image, so BatchNorm keeps **running statistics** during training,
+#
+# ```
+#   running_mean = (1 - momentum) * running_mean + momentum * mu
+#   running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)     (n = N * H * W)
+# ```
+#
+# and in eval mode (`model.eval()`) normalises with those instead of the batch's own statistics. (The
+# running variance uses the unbiased estimate, `n / (n - 1)`, because it estimates the variance of the
+# whole data set; the batch itself is normalised with the plain variance.)
+#
+# A worked example with one channel and four values `[1, 2, 3, 6]`: `mu = 3`, `var = 3.5`, so
+# `x_hat = [-1.069, -0.535, 0, 1.604]`. With `momentum = 0.1`, the running mean moves from 0 to 0.3 and
+# the running variance from 1 to `0.9 + 0.1 * 3.5 * 4/3 = 1.0667`.
+#
+# The backward pass is LayerNorm's formula over the channel's axes: with `g = dy * gamma`,
+# `dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)`, means over `(0, 2, 3)`;
+# `dgamma = sum(dy * x_hat)` and `dbeta = sum(dy)` over the same axes. In eval mode the statistics are
+# constants, so the layer is a per-channel affine map that ordinary Tensor operations differentiate.
+
+# %% nbgrader={"grade": false, "grade_id": "batchnorm2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class BatchNorm2dBackward(Function):
+    """Gradients of training-mode BatchNorm2d with respect to x, gamma and beta."""
+
+    def __init__(self, x: Tensor, gamma: Tensor, beta: Tensor, x_hat: np.ndarray, inv_std: np.ndarray):
+        super().__init__(x, gamma, beta)
+        self.x_hat, self.inv_std = x_hat, inv_std          # inv_std has shape (1, C, 1, 1)
+
+    def backward(self, grad_output: np.ndarray) -> tuple:
+        """Return (dx, dgamma, dbeta); dgamma and dbeta have shape (C,)."""
+        gamma = self.inputs[1].data.reshape(1, -1, 1, 1)
+        axes = (0, 2, 3)
+        ### BEGIN SOLUTION
+        dbeta = grad_output.sum(axis=axes)
+        dgamma = (grad_output * self.x_hat).sum(axis=axes)
+        g = grad_output * gamma
+        dx = (g - g.mean(axis=axes, keepdims=True)
+              - self.x_hat * (g * self.x_hat).mean(axis=axes, keepdims=True)) * self.inv_std
+        ### END SOLUTION
+        return dx, dgamma, dbeta
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation per channel of (N, C, H, W) inputs, with learned gamma (ones) and beta (zeros).
+
+    Training mode normalises with the batch's statistics and updates running_mean / running_var;
+    eval mode normalises with the running statistics. Only gamma and beta are parameters.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        if num_features <= 0 or not 0.0 < momentum <= 1.0:
+            raise ValueError(f"need num_features > 0 and momentum in (0, 1], got {num_features} and {momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.gamma = Tensor(np.ones(num_features, dtype=np.float32), requires_grad=True)
+        self.beta = Tensor(np.zeros(num_features, dtype=np.float32), requires_grad=True)
+        self.running_mean = np.zeros(num_features, dtype=np.float32)     # plain arrays: not parameters
+        self.running_var = np.ones(num_features, dtype=np.float32)
+
+    def forward(self, x) -> Tensor:
+        """HINTS:
+        - training: mean and var of x.data over axes (0, 2, 3); update the running statistics as above
+          (n = x.data.size // C); x_hat and inv_std shaped (1, C, 1, 1) for broadcasting; wrap
+          gamma * x_hat + beta in a Tensor of x's dtype and track it with a BatchNorm2dBackward.
+        - eval: the same normalisation with the running statistics, written with Tensor operations
+          (x - Tensor(mean)) * Tensor(inv_std) * gamma + beta, reshaped to (1, C, 1, 1), so that
+          autograd handles the gradient.
+        """
+        x = _check_nchw(x, "BatchNorm2d")
+        C = self.num_features
+        if x.shape[1] != C:
+            raise ValueError(f"BatchNorm2d({C}) got an input with {x.shape[1]} channels")
+        shape = (1, C, 1, 1)
+        if self.training:
+            ### BEGIN SOLUTION
+            mean = x.data.mean(axis=(0, 2, 3))
+            var = x.data.var(axis=(0, 2, 3))
+            n = x.data.size // C
+            m = self.momentum
+            self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(np.float32)
+            self.running_var = ((1 - m) * self.running_var + m * var * n / max(n - 1, 1)).astype(np.float32)
+            inv_std = 1.0 / np.sqrt(var.reshape(shape) + self.eps)
+            x_hat = (x.data - mean.reshape(shape)) * inv_std
+            y = self.gamma.data.reshape(shape) * x_hat + self.beta.data.reshape(shape)
+            return track(Tensor(y.astype(x.data.dtype, copy=False)),
+                         BatchNorm2dBackward(x, self.gamma, self.beta, x_hat, inv_std))
+            ### END SOLUTION
+        ### BEGIN SOLUTION
+        inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).astype(x.data.dtype).reshape(shape)
+        centred = x - Tensor(self.running_mean.astype(x.data.dtype).reshape(shape))
+        return centred * Tensor(inv_std) * self.gamma.reshape(*shape) + self.beta.reshape(*shape)
+        ### END SOLUTION
+
+    def __repr__(self) -> str:
+        return f"BatchNorm2d({self.num_features})"
+
+# %% mutant={"name": "stats-over-batch-axis-only", "target": "batchnorm2d", "region": 1, "replace": "mean = x.data.mean(axis=(0, 2, 3))\nvar = x.data.var(axis=(0, 2, 3))", "catches": ["test-batchnorm2d"]}
+# Takes each position's statistics over the batch only, as a BatchNorm1d would, and then cannot reshape them.
+mean = x.data.mean(axis=0)
+var = x.data.var(axis=0)
+
+# %% mutant={"name": "running-var-biased", "target": "batchnorm2d", "region": 1, "replace": "self.running_var = ((1 - m) * self.running_var + m * var * n / max(n - 1, 1)).astype(np.float32)", "catches": ["test-batchnorm2d"]}
+# Tracks the biased (plain) batch variance in the running estimate.
+self.running_var = ((1 - m) * self.running_var + m * var).astype(np.float32)
+
+# %% mutant={"name": "momentum-backwards", "target": "batchnorm2d", "region": 1, "replace": "self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(np.float32)", "catches": ["test-batchnorm2d"]}
+# Swaps the weights of the running average: the newest batch gets 90% of the say.
+self.running_mean = (m * self.running_mean + (1 - m) * mean).astype(np.float32)
+
+# %% mutant={"name": "eval-uses-batch-stats", "target": "batchnorm2d", "region": 2, "catches": ["test-batchnorm2d"]}
+# Ignores the mode: eval also normalises with the batch's own statistics.
+mean = x.data.mean(axis=(0, 2, 3), keepdims=True)
+inv_std = (1.0 / np.sqrt(x.data.var(axis=(0, 2, 3), keepdims=True) + self.eps)).astype(x.data.dtype)
+return (x - Tensor(mean.astype(x.data.dtype))) * Tensor(inv_std) * self.gamma.reshape(*shape) + self.beta.reshape(*shape)
+
+# %% mutant={"name": "dx-without-variance-term", "target": "batchnorm2d", "replace": "dx = (g - g.mean(axis=axes, keepdims=True)\n      - self.x_hat * (g * self.x_hat).mean(axis=axes, keepdims=True)) * self.inv_std", "catches": ["test-batchnorm2d"]}
+# Treats the variance as a constant in the backward pass.
+dx = (g - g.mean(axis=axes, keepdims=True)) * self.inv_std
+
+# %% [markdown]
+# The test checks the worked example (output and running statistics), per-channel mean 0 and variance 1
+# in training mode on a random batch, that eval mode uses the running statistics (so an image gives the
+# same output alone or in a batch), that only `gamma` and `beta` are parameters, and the gradients of
+# both modes against numerical differentiation.
+
+# %% nbgrader={"grade": true, "grade_id": "test-batchnorm2d", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+def test_batchnorm2d():
+    """Training statistics, running statistics, eval mode and gradients of BatchNorm2d."""
+    bn = BatchNorm2d(1)
+    y = bn(Tensor(np.array([1.0, 2.0, 3.0, 6.0], dtype=np.float32).reshape(1, 1, 2, 2)))
+    assert np.allclose(y.data.ravel(), [-1.069, -0.535, 0.0, 1.604], atol=1e-3), f"worked example gives {y.data.ravel()}"
+    assert np.allclose(bn.running_mean, [0.3]) and np.allclose(bn.running_var, [0.9 + 0.1 * 3.5 * 4 / 3], atol=1e-5), \
+        f"running mean 0.3 and running var 1.0667 (unbiased) expected, got {bn.running_mean}, {bn.running_var}"
+    rng = np.random.default_rng(0)
+    x = Tensor((rng.normal(size=(4, 3, 5, 5)) * [[[[2.0]], [[0.5]], [[4.0]]]] + 3).astype(np.float32))
+    bn3 = BatchNorm2d(3)
+    out = bn3(x).data
+    assert out.shape == (4, 3, 5, 5), f"shape must be preserved, got {out.shape}"
+    assert np.allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-5), "each channel has mean 0 over (N, H, W) in training mode"
+    assert np.allclose(out.var(axis=(0, 2, 3)), 1, atol=1e-3), "each channel has variance 1 over (N, H, W)"
+    assert len(bn3.parameters()) == 2, "gamma and beta are the only parameters (running statistics are not)"
+    bn3.eval()
+    alone, batch = bn3(Tensor(x.data[:1])).data, bn3(x).data
+    assert np.allclose(alone, batch[:1], atol=1e-6), "in eval mode an image's output cannot depend on its batch"
+    expect = (x.data - bn3.running_mean.reshape(1, 3, 1, 1)) / np.sqrt(bn3.running_var.reshape(1, 3, 1, 1) + 1e-5)
+    assert np.allclose(batch, expect, atol=1e-4), "eval mode normalises with the running statistics"
+    before = bn3.running_mean.copy()
+    bn3(x)
+    assert np.array_equal(before, bn3.running_mean), "eval mode must not update the running statistics"
+    small = BatchNorm2d(2)
+    small.gamma.data[:] = [1.5, -0.7]; small.beta.data[:] = [0.2, 0.1]
+    xin = Tensor(rng.normal(size=(3, 2, 2, 2)), requires_grad=True)
+    check_gradients(lambda a, g, b: small(a), xin, small.gamma, small.beta)
+    small.eval()
+    check_gradients(lambda a, g: small(a), xin, small.gamma)
+    print("BatchNorm2d: OK")
+
+test_batchnorm2d()
+### BEGIN HIDDEN TESTS
+_bn = BatchNorm2d(2, momentum=0.5)
+_bn(Tensor(np.ones((2, 2, 3, 3), dtype=np.float32) * 4))
+assert np.allclose(_bn.running_mean, 2.0) and np.allclose(_bn.running_var, 0.5), "momentum 0.5: halfway to the batch"
+try:
+    _bn(Tensor(np.ones((1, 3, 2, 2), dtype=np.float32)))
+    raise AssertionError("3 channels into BatchNorm2d(2) must raise ValueError")
+except ValueError:
+    pass
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Why it helps: activation scale through a deep stack
+#
+# Here is the problem BatchNorm solves, measured. We push a batch through eight `Conv2d` + `ReLU` layers
+# with a deliberately poor initial scale, with and without a `BatchNorm2d` after each convolution, and
+# print the standard deviation of the activations after every layer.
+
+# %%
+def activation_stds(use_bn, depth=8, scale=0.5):
+    np.random.seed(0)
+    x = Tensor(np.random.default_rng(1).normal(size=(16, 8, 8, 8)).astype(np.float32))
+    stds = []
+    with no_grad():
+        for _ in range(depth):
+            conv = Conv2d(8, 8, 3, padding=1)
+            conv.weight.data *= scale
+            x = conv(x)
+            if use_bn:
+                x = BatchNorm2d(8)(x)
+            x = Tensor(np.maximum(x.data, 0))
+            stds.append(float(x.data.std()))
+    return stds
+
+print("layer        " + " ".join(f"{i:>8d}" for i in range(1, 9)))
+for use_bn in (False, True):
+    print(f"{'with BN' if use_bn else 'without BN':12s} " + " ".join(f"{s:8.4f}" for s in activation_stds(use_bn)))
+
+# %% [markdown]
+# Without normalisation the activations shrink layer after layer (each layer multiplies their scale by a
+# factor below 1), so the last layers see numbers thousands of times smaller than the first, and their
+# gradients shrink the same way. With a `BatchNorm2d` after every convolution the scale is reset at every
+# layer, whatever the initialisation. That is why BatchNorm let much deeper CNNs train, and why it is
+# usually placed between a convolution and its activation, as here. Its dependence on the batch is also
+# its weakness: with tiny batches the statistics are noisy, which is one reason Transformers use LayerNorm.
+
+# %% [markdown]
 # ## 9. Counting: receptive field, parameters and FLOPs
 #
 # **Receptive field.** How many input pixels can one output value of a layer "see"? One 3x3
@@ -1231,6 +1457,8 @@ print(f"milestone estimate: {steps} steps x {t_step * 1e3:.2f} ms = {steps * t_s
 #   col2im adds overlapping windows back (it is im2col's adjoint).
 # - `MaxPool2d` remembers the winner of each window and routes the gradient there; `AvgPool2d` shares
 #   it evenly; `Flatten` is one reshape, already differentiable.
+# - `BatchNorm2d` normalises each channel over `(N, H, W)` with the batch's statistics in training and
+#   with running statistics in eval mode; after every convolution it keeps the activation scale steady.
 # - Measured: im2col costs about `kh·kw` times the input's memory; in a LeNet-style network the
 #   convolutions do almost all of the FLOPs, reusing each weight at every position; one training step
 #   takes milliseconds.

@@ -59,7 +59,7 @@
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.layers import Module
+from tinytorch.core.layers import Module, _as_rng
 from tinytorch.core.autograd import Function, track
 
 # %%
@@ -179,6 +179,10 @@ def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return weight[indices]
     ### END SOLUTION
 
+# %% mutant={"name": "no-range-check", "target": "embedding-forward", "catches": ["test-embedding-forward"]}
+# Trusting NumPy to reject bad ids: weight[-1] silently returns the last row.
+return weight[indices]
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_forward():
     """Lookup copies rows, keeps the index shape and rejects ids outside the table."""
@@ -247,6 +251,11 @@ class EmbeddingBackward(Function):
         ### END SOLUTION
         return (grad,)
 
+# %% mutant={"name": "backward-plus-equals", "target": "embedding-backward", "catches": ["test-embedding-backward"]}
+# Fancy-index += is buffered: a repeated id keeps only its last update.
+grad = np.zeros(self.table_shape, dtype=grad_output.dtype)
+grad[self.indices.reshape(-1)] += grad_output.reshape(-1, self.table_shape[1])
+
 # %% [markdown]
 # Now the layer. The weight starts as small Gaussian noise with standard deviation
 # `1 / sqrt(embed_dim)`, so each row has a length close to 1 whatever the width: big enough to tell
@@ -263,7 +272,7 @@ class Embedding(Module):
             raise ValueError(f"vocab_size and embed_dim must be positive, got {vocab_size} and {embed_dim}")
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
-        rng = np.random.default_rng(seed)
+        rng = _as_rng(seed)   # None -> NumPy's global generator, like Linear: np.random.seed(...) reproduces it
         table = rng.normal(0.0, 1.0 / np.sqrt(embed_dim), size=(vocab_size, embed_dim)).astype(np.float32)
         self.weight = Tensor(table, requires_grad=True)
 
@@ -284,6 +293,10 @@ class Embedding(Module):
     def __repr__(self) -> str:
         return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
 
+# %% mutant={"name": "forward-not-tracked", "target": "embedding-layer", "catches": ["test-embedding-backward"]}
+# The lookup is right but never joins the graph, so the table never learns.
+return Tensor(embedding_forward(self.weight.data, ids))
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_backward():
     """Repeated ids accumulate, unused rows get zero, and the gradient matches numerical differentiation."""
@@ -301,6 +314,9 @@ def test_embedding_backward():
     (out * Tensor(grad_out)).sum().backward()
     assert emb.weight.grad is not None, "backward through Embedding must reach the weight"
     assert np.allclose(emb.weight.grad.data, g), "autograd path must give the same gradient as the Function"
+    np.random.seed(7); a = Embedding(6, 4)
+    np.random.seed(7); b = Embedding(6, 4)
+    assert np.array_equal(a.weight.data, b.weight.data), "without a seed, np.random.seed must make the table reproducible"
     emb2 = Embedding(6, 4, seed=1)
     ids = np.array([[0, 5, 5], [2, 0, 1]])
     check_gradients(lambda w: emb2(ids), emb2.weight)
@@ -316,7 +332,8 @@ assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
 
 # %% [markdown]
 # The test calls your `backward` directly with a repeated id (the classic `+=` bug gives 5, not 6),
-# runs the same gradient through autograd's `.backward()`, and finally lets `check_gradients` compare your
+# runs the same gradient through autograd's `.backward()`, checks that a table built without a seed follows
+# `np.random.seed` (as `Linear` does), and finally lets `check_gradients` compare your
 # analytic gradient with finite differences on a batch of ids.
 
 # %% [markdown]
@@ -391,6 +408,15 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np
     table[:, 1::2] = np.cos(angles[:, 1::2])
     return table.astype(np.float32)
     ### END SOLUTION
+
+# %% mutant={"name": "sin-cos-swapped", "target": "sinusoidal", "replace": "table[:, 0::2] = np.sin(angles[:, 0::2])\ntable[:, 1::2] = np.cos(angles[:, 1::2])", "catches": ["test-sinusoidal"]}
+# Cosines on the even columns, sines on the odd ones.
+table[:, 0::2] = np.cos(angles[:, 0::2])
+table[:, 1::2] = np.sin(angles[:, 1::2])
+
+# %% mutant={"name": "exponent-per-column", "target": "sinusoidal", "replace": "freqs = 1.0 / base ** (2.0 * pair / d_model)", "catches": ["test-sinusoidal"]}
+# One frequency per column instead of one per (sin, cos) pair.
+freqs = 1.0 / base ** (np.arange(d_model) / d_model)
 
 # %% nbgrader={"grade": true, "grade_id": "test-sinusoidal", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_sinusoidal():
@@ -481,6 +507,10 @@ class LearnedPositionalEncoding(Module):
         return x + self.embedding(np.arange(T))
         ### END SOLUTION
 
+# %% mutant={"name": "learned-positions-from-zero-table", "target": "positional-layers", "region": 1, "catches": ["test-positional-layers"]}
+# Adds the whole position table's first row to every position.
+return x + self.embedding(np.zeros(T, dtype=int))
+
 # %% nbgrader={"grade": true, "grade_id": "test-positional-layers", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_positional_layers():
     """Both encodings add the right rows, broadcast over the batch, refuse long inputs; only the learned one trains."""
@@ -547,6 +577,11 @@ def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training
     return int(vocab_size) * int(embed_dim) * np.dtype(dtype).itemsize * copies
     ### END SOLUTION
 
+# %% mutant={"name": "memory-forgets-gradient", "target": "embedding-memory", "catches": ["test-embedding-memory"]}
+# Counts the optimizer state but not the gradient array.
+copies = 1 + (optimizer_slots if training else 0)
+return int(vocab_size) * int(embed_dim) * np.dtype(dtype).itemsize * copies
+
 # %% nbgrader={"grade": true, "grade_id": "test-embedding-memory", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_embedding_memory():
     """Byte counts for inference and training, and for other dtypes."""
@@ -565,7 +600,7 @@ for name, V in rows:
     for D in (256, 768):
         w = embedding_memory(V, D) / 2**20
         t = embedding_memory(V, D, training=True) / 2**20
-        print(f"{name:24s} {V:8,d} {D:6d} {w:8.1f} MB {t:13.1f} MB")
+        print(f"{name:24s} {V:8,d} {D:6d} {w:7.1f} MiB {t:12.1f} MiB")
 
 # %% [markdown]
 # A character vocabulary is almost free, but a 50k-token vocabulary at width 768 is already about
@@ -619,7 +654,95 @@ for V in (64, 1024, 8192):
 # (The time of `one-hot @ W` excludes building the one-hot matrix, which would cost `N x V` more memory.)
 
 # %% [markdown]
-# ## 5. Putting it together
+# ### Seeing the table: a heat map of the sinusoidal encoding
+#
+# The printed numbers above hide the structure that the clock analogy describes. Drawn as an image, with
+# positions down and dimensions across, the table shows its fast columns on the left (stripes that flip
+# every few positions) and its slow columns on the right (almost constant over the first hundred
+# positions): every row is a different mix of fast and slow waves, which is what makes positions
+# distinguishable.
+
+# %%
+import matplotlib.pyplot as plt
+
+table = sinusoidal_encoding(128, 64)
+fig, ax = plt.subplots(figsize=(7, 3.4))
+im = ax.imshow(table, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+ax.set_xlabel("dimension (pairs 2i, 2i+1: sin, cos)")
+ax.set_ylabel("position")
+ax.set_title("sinusoidal_encoding(128, 64)")
+fig.colorbar(im, ax=ax, fraction=0.04)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 5. What an embedding table learns
+#
+# A fresh table is noise: every token is a random direction, and all tokens are about equally far apart.
+# Training moves the rows. Because a row only receives gradient from the positions where its token
+# appears (the scatter-add of section 2), two tokens end up with similar rows exactly when they are used
+# in similar ways: when the rest of the network needs the same thing from them.
+#
+# Let's watch that happen on a toy language with 12 tokens in three roles. Tokens 0-3 are always followed
+# by one of 4-7, tokens 4-7 by one of 8-11, and tokens 8-11 by one of 0-3; within a role, which token comes
+# next is random. A next-token model (an `Embedding` followed by a `Linear` layer that scores all 12 tokens,
+# trained with cross-entropy) can only learn the roles, because nothing else is predictable. We compare the
+# cosine similarity of the rows before and after training.
+#
+# ```
+#   roles:   A = {0, 1, 2, 3}  ->  B = {4, 5, 6, 7}  ->  C = {8, 9, 10, 11}  ->  A ...
+#   model:   id --Embedding(12, 8)--> vector --Linear(8, 12)--> 12 scores --cross-entropy--> next id
+# ```
+
+# %%
+from tinytorch.core.layers import Linear
+from tinytorch.core.losses import CrossEntropyLoss
+from tinytorch.core.optimizers import Adam
+
+
+def cosine_matrix(W):
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def role_similarity(W):
+    """Mean cosine similarity of different tokens in the same role, and across roles."""
+    S, role = cosine_matrix(W), np.arange(12) // 4
+    same = (role[:, None] == role[None, :]) & ~np.eye(12, dtype=bool)
+    return S[same].mean(), S[role[:, None] != role[None, :]].mean()
+
+
+toy_rng = np.random.default_rng(0)
+emb = Embedding(12, 8, seed=0)
+head = Linear(8, 12, rng=1)
+opt = Adam(emb.parameters() + head.parameters(), lr=0.05)
+loss_fn = CrossEntropyLoss()
+before = emb.weight.data.copy()
+for step in range(201):
+    cur = toy_rng.integers(0, 12, size=64)
+    nxt = ((cur // 4 + 1) % 3) * 4 + toy_rng.integers(0, 4, size=64)      # a random token of the next role
+    loss = loss_fn(head(emb(cur)), Tensor(nxt))
+    opt.zero_grad(); loss.backward(); opt.step()
+    if step % 100 == 0:
+        print(f"step {step:3d}  loss {float(loss.data):.3f}   (a perfect model of this language: log 4 = {np.log(4):.3f})")
+for name, W in (("before training", before), ("after training", emb.weight.data)):
+    same, other = role_similarity(W)
+    print(f"{name:16s} cosine similarity: same role {same:+.2f}, different roles {other:+.2f}")
+print("\nafter training, rounded cosine similarities of tokens 0, 1, 4, 5, 8, 9:")
+print(np.round(cosine_matrix(emb.weight.data)[np.ix_([0, 1, 4, 5, 8, 9], [0, 1, 4, 5, 8, 9])], 2))
+
+# %% [markdown]
+# Before training, similarities hover around zero whatever the roles. After training, tokens of the same
+# role point in nearly the same direction and tokens of different roles point apart: the table has
+# discovered the three roles from nothing but co-occurrence, and the loss has fallen close to `log 4`,
+# the best possible when four successors are equally likely. Real vocabularies learn the same way, with
+# many overlapping roles at once (part of speech, topic, spelling), which is why nearby rows of a trained
+# table tend to be related words. Note what the experiment also shows: the model never needed the
+# individual identity of a token, so it had no reason to keep same-role tokens apart. A table only
+# encodes the distinctions that the training objective rewards.
+
+# %% [markdown]
+# ## 6. Putting it together
 #
 # The input to a language model is `token embedding + position encoding`. Here is that pipeline
 # for a batch of two short id sequences, with a check that the position signal makes repeated tokens
@@ -645,6 +768,8 @@ print("... and after adding positions?                        ", np.allclose(x.d
 #   encode offsets as rotations; learned tables are flexible but stop at `max_len`.
 # - Embedding tables scale with `V x D` and cost four copies under Adam; the vocabulary size is a
 #   trade-off between table size and sequence length.
+# - Training moves rows apart or together according to use: in the toy language, tokens with the same
+#   role ended up pointing the same way, learned from co-occurrence alone.
 #
 # ## Reflection questions
 #

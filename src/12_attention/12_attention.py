@@ -155,6 +155,14 @@ def causal_mask(seq_len: int) -> np.ndarray:
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
     ### END SOLUTION
 
+# %% mutant={"name": "mask-upper-triangle", "target": "causal-mask", "catches": ["test-causal-mask"]}
+# Lets every token see the future and hides the past.
+return np.triu(np.ones((seq_len, seq_len), dtype=bool))
+
+# %% mutant={"name": "mask-without-diagonal", "target": "causal-mask", "catches": ["test-causal-mask"]}
+# A token may not even look at itself: row 0 is then fully masked.
+return np.tril(np.ones((seq_len, seq_len), dtype=bool), k=-1)
+
 # %% nbgrader={"grade": true, "grade_id": "test-causal-mask", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_causal_mask():
     """The causal mask is boolean and lower-triangular, diagonal included."""
@@ -194,6 +202,18 @@ def masked_softmax(scores: np.ndarray, mask=None) -> np.ndarray:
     return e / np.where(total == 0, 1.0, total)
     ### END SOLUTION
 
+# %% mutant={"name": "softmax-no-max-shift", "target": "masked-softmax", "catches": ["test-masked-softmax"]}
+# Forgets the stability shift: exp(1000) overflows to inf.
+e = np.exp(scores)
+total = e.sum(axis=-1, keepdims=True)
+return e / np.where(total == 0, 1.0, total)
+
+# %% mutant={"name": "softmax-dead-row-nan", "target": "masked-softmax", "catches": ["test-masked-softmax"]}
+# Shifts by the row max without guarding rows that are entirely masked (-inf - -inf = NaN).
+row_max = scores.max(axis=-1, keepdims=True)
+e = np.exp(scores - row_max)
+return e / e.sum(axis=-1, keepdims=True)
+
 # %% nbgrader={"grade": true, "grade_id": "test-masked-softmax", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_masked_softmax():
     """Rows sum to 1, masked entries are 0, large scores do not overflow, fully masked rows are 0."""
@@ -232,8 +252,11 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray, mask=None):
     """Return (output, weights) of softmax(Q K^T / sqrt(d)) V with an optional boolean mask.
 
     HINTS:
-    - d is Q.shape[-1]; scores = Q @ swapaxes(K) / sqrt(d)
-    - weights = masked_softmax(scores, mask); output = weights @ V
+    - Follow the three lines of section 1 (scores, weights, output), checking shapes as you go: the scores
+      must come out as (..., T_q, T_k), so which two axes of K have to trade places? (K.T would also
+      reverse the batch axes.)
+    - The scaling uses the width of a query/key vector, not the sequence length.
+    - You already wrote the function that turns scores into masked weights; reuse it.
     """
     ### BEGIN SOLUTION
     d = Q.shape[-1]
@@ -241,6 +264,14 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray, mask=None):
     weights = masked_softmax(scores, mask)
     return weights @ V, weights
     ### END SOLUTION
+
+# %% mutant={"name": "scale-by-d", "target": "attention-forward", "replace": "scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)", "catches": ["test-attention-forward"]}
+# Divides by d instead of sqrt(d): weights come out too flat.
+scores = Q @ np.swapaxes(K, -1, -2) / d
+
+# %% mutant={"name": "no-scale", "target": "attention-forward", "replace": "scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)", "catches": ["test-attention-forward"]}
+# Forgets the 1/sqrt(d) scaling entirely.
+scores = Q @ np.swapaxes(K, -1, -2)
 
 # %% nbgrader={"grade": true, "grade_id": "test-attention-forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_attention_forward():
@@ -268,7 +299,55 @@ test_attention_forward()
 # %% [markdown]
 # The test reproduces the worked example, checks that a causal mask makes token 0 copy its own value,
 # and compares a batched case (with `T_q != T_k` and `d_v != d`) against a loop written in plain Python.
+
+# %% [markdown]
+# ### A causal example, weight by weight
 #
+# Let's watch a causal mask at work on four tokens, `the cat sat down`, with two-dimensional queries and
+# keys chosen by hand so that every number can be followed. Feature 0 of a key means "I am a noun",
+# feature 1 "I am a verb"; the query of `sat` looks for a noun (its subject), the query of `down` looks
+# for a verb. Each value is a one-hot "name tag" of its token, so an output row reads directly as "how
+# much of each token did this query take".
+#
+# ```
+#               Q (what I look for)   K (what I am)    V (name tag)
+#   0 the       [0, 0]                [0, 0]           [1, 0, 0, 0]
+#   1 cat       [0, 0]                [2, 0]  noun     [0, 1, 0, 0]
+#   2 sat       [2, 0]  a noun        [0, 2]  verb     [0, 0, 1, 0]
+#   3 down      [0, 2]  a verb        [0, 0]           [0, 0, 0, 1]
+# ```
+#
+# Row `i` of the weight matrix is query `i`'s distribution over keys `0..i`. Work out row 2 by hand:
+# the scores of `sat` against `the, cat, sat` are `[0, 4, 0] / sqrt(2) = [0, 2.83, 0]`, `down` is masked,
+# and the softmax gives `[0.05, 0.89, 0.05, 0]`: `sat` reads mostly from `cat`.
+
+# %%
+tokens = ["the", "cat", "sat", "down"]
+Qw = np.array([[0.0, 0], [0, 0], [2, 0], [0, 2]])
+Kw = np.array([[0.0, 0], [2, 0], [0, 2], [0, 0]])
+Vw = np.eye(4)
+scores_w = Qw @ Kw.T / np.sqrt(2)
+out_w, weights_w = attention_forward(Qw, Kw, Vw, causal_mask(4))
+print("scores / sqrt(d), before the mask:")
+print(np.round(scores_w, 2))
+print("\nweights (rows: queries, columns: keys; '.' = masked)")
+print(" " * 6 + "".join(f"{t:>7s}" for t in tokens) + "   row sum")
+for i, t in enumerate(tokens):
+    cells = "".join(f"{weights_w[i, j]:7.2f}" if j <= i else f"{'.':>7s}" for j in range(4))
+    print(f"{t:>6s}{cells}   {weights_w[i].sum():.2f}")
+print("\noutput row 3 (down) =", np.round(out_w[3], 2), "= its weights, because each value is a name tag")
+
+# %% [markdown]
+# Four things to read off the matrix:
+#
+# - Everything above the diagonal is exactly 0: no token reads from its future.
+# - Row 0 is `[1, 0, 0, 0]` whatever the numbers: the first token can only read itself.
+# - Rows without a strong match spread evenly (`cat` has a zero query, so it averages `the` and itself);
+#   a strong match concentrates the weight (`sat` -> `cat`, `down` -> `sat`).
+# - Every row sums to 1, so an output is always a weighted *average* of values, never a sum that grows
+#   with the sequence length.
+
+# %% [markdown]
 # ## 4. The backward pass of attention
 #
 # We could let autograd differentiate `Q @ K.T`, softmax and `@ V` op by op, but attention is the
@@ -338,6 +417,18 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None):
     out, weights = attention_forward(q.data, k.data, v.data, _mask_array(mask))
     result = track(Tensor(out.astype(q.data.dtype, copy=False)), AttentionBackward(q, k, v, weights))
     return result, Tensor(weights)
+
+# %% mutant={"name": "softmax-grad-without-rowsum", "target": "attention-backward", "replace": "dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) * self.scale", "catches": ["test-attention-backward"]}
+# Treats softmax like an elementwise function: drops the row-sum term of its Jacobian.
+dS = P * dP * self.scale
+
+# %% mutant={"name": "dk-not-transposed", "target": "attention-backward", "replace": "dK = np.swapaxes(dS, -1, -2) @ Q", "catches": ["test-attention-backward"]}
+# dK computed as dS @ Q: same shape when T_q == T_k, wrong values.
+dK = dS @ Q
+
+# %% mutant={"name": "backward-forgets-scale", "target": "attention-backward", "replace": "dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True)) * self.scale", "catches": ["test-attention-backward"]}
+# The forward divided the scores by sqrt(d); the backward forgets to.
+dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
 
 # %% nbgrader={"grade": true, "grade_id": "test-attention-backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_attention_backward():
@@ -428,6 +519,10 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, T, H * Dh)
     ### END SOLUTION
 
+# %% mutant={"name": "split-reshape-only", "target": "split-heads", "catches": ["test-split-heads"]}
+# Reshapes straight to (B, H, T, Dh): each "head" then mixes several tokens.
+return x.reshape(B, num_heads, T, D // num_heads)
+
 # %% nbgrader={"grade": true, "grade_id": "test-split-heads", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_split_heads():
     """Head h holds feature columns h*Dh..(h+1)*Dh-1, and merge undoes split."""
@@ -439,6 +534,47 @@ def test_split_heads():
     assert back.shape == (2, 3, 8) and np.allclose(back.data, x.data), "merge_heads(split_heads(x)) must return x"
     print("split/merge heads: OK")
 test_split_heads()
+
+# %% [markdown]
+# ### What splitting heads does in memory
+#
+# A NumPy array is one flat block of memory plus **strides**: how many bytes to step along each axis. A
+# `(B, T, D)` activation is stored token by token, each token's `D` features side by side. Splitting into
+# heads never moves a number:
+#
+# ```
+#   memory (one batch row, T = 3 tokens, D = 8 features, H = 4 heads of Dh = 2):
+#
+#   | t0: f0 f1 | f2 f3 | f4 f5 | f6 f7 | t1: f0 f1 | f2 f3 | ... | t2: ... f6 f7 |
+#        head 0   head 1  head 2  head 3      head 0   head 1
+#
+#   reshape (B, T, D) -> (B, T, H, Dh):   same bytes, one more axis; free (a view)
+#   transpose -> (B, H, T, Dh):           same bytes, the strides of the T and H axes swap;
+#                                         head h now *looks* like a (T, Dh) matrix, but its rows
+#                                         are D * 4 bytes apart in memory, not Dh * 4
+# ```
+#
+# The transpose is free too, but it leaves a **non-contiguous** view: walking one head's `(T, Dh)` matrix
+# jumps over the other heads' features at every row. A matrix product on such a view must either gather
+# it into a contiguous copy or run a slower strided loop; frameworks spend real effort on kernels that
+# take the strided layout directly. Let's check the strides.
+
+# %%
+xm = np.arange(1 * 3 * 8, dtype=np.float32).reshape(1, 3, 8)
+views = {"x (B, T, D)": xm, "reshape (B, T, H, Dh)": xm.reshape(1, 3, 4, 2),
+         "transpose (B, H, T, Dh)": xm.reshape(1, 3, 4, 2).transpose(0, 2, 1, 3)}
+print(f"{'view':26s} {'shape':>14s} {'strides (bytes)':>18s} {'contiguous':>11s} {'shares memory':>14s}")
+for name, a in views.items():
+    print(f"{name:26s} {str(a.shape):>14s} {str(a.strides):>18s} {str(a.flags['C_CONTIGUOUS']):>11s} "
+          f"{str(np.shares_memory(a, xm)):>14s}")
+print("head 1 of the transposed view:\n", views["transpose (B, H, T, Dh)"][0, 1])
+
+# %% [markdown]
+# Head 1 holds features 2 and 3 of every token, exactly the columns the diagram marks, and all three
+# views share the original memory. In the transposed view, stepping to the next token (axis 2) jumps 32
+# bytes (the whole token), while stepping to the next head (axis 1) jumps only 8 bytes: that is what
+# "not contiguous" means. `merge_heads` undoes the transpose; its final reshape is where NumPy has to
+# copy the data back into one contiguous `(B, T, D)` block.
 
 # %% nbgrader={"grade": false, "grade_id": "multi-head-attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -490,6 +626,14 @@ class MultiHeadAttention(Module):
         self.last_weights = weights
         return self._project(self.out_proj, merge_heads(out))
         ### END SOLUTION
+
+# %% mutant={"name": "no-out-projection", "target": "multi-head-attention", "replace": "return self._project(self.out_proj, merge_heads(out))", "catches": ["test-multi-head-attention"]}
+# Merges the heads but never applies the output projection.
+return merge_heads(out)
+
+# %% mutant={"name": "values-from-keys", "target": "multi-head-attention", "replace": "v = split_heads(self._project(self.v_proj, x), self.num_heads)", "catches": ["test-multi-head-attention"]}
+# Copy-paste slip: values projected with the key layer.
+v = split_heads(self._project(self.k_proj, x), self.num_heads)
 
 # %% nbgrader={"grade": true, "grade_id": "test-multi-head-attention", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_multi_head_attention():
@@ -562,7 +706,7 @@ def median_time(fn, repeats=3):
 rng = np.random.default_rng(0)
 B, H, Dh = 1, 4, 16
 rows, prev = [], None
-print(f"{'T':>5s} {'weights MB':>11s} {'fwd FLOPs':>12s} {'fwd+bwd ms':>11s} {'x prev':>7s}")
+print(f"{'T':>5s} {'weights MiB':>11s} {'fwd FLOPs':>12s} {'fwd+bwd ms':>11s} {'x prev':>7s}")
 for T in (64, 128, 256, 512, 1024):
     q, k, v = (rng.normal(size=(B, H, T, Dh)).astype(np.float32) for _ in range(3))
     dO = np.ones((B, H, T, Dh), dtype=np.float32)
@@ -582,11 +726,103 @@ print(f"fitted exponent of time vs T (T >= 256): {slope:.2f}   (2.0 = quadratic)
 # Every doubling of `T` multiplies the weight memory by exactly 4, and once the arrays are big enough
 # for the fixed overheads to stop mattering, the time grows by roughly 4x as well (the fitted exponent is
 # printed above; small sizes are dominated by Python and NumPy call overhead, so we fit only the larger
-# ones). At `T = 1024` one layer with four heads already keeps 16 MB of weights for the backward pass,
-# per sequence in the batch; a model with 12 layers, 12 heads and `T = 8192` would need 12 GB per sequence
-# for the weights alone. This is why long-context models use tricks such as FlashAttention (recompute
+# ones). At `T = 1024` one layer with four heads already keeps 16 MiB of weights for the backward pass,
+# per sequence in the batch; a model with 12 layers, 12 heads and `T = 8192` would need
+# `12 * 12 * 8192^2 * 4` bytes, about 38.7 GB (36 GiB), per sequence for the float32 weights alone. This is why long-context models use tricks such as FlashAttention (recompute
 # the weights in tiles during backward instead of storing them) or sparse and sliding-window attention.
+# The next experiment builds the first of these.
+
+# %% [markdown]
+# ### Tiled attention: never storing the `T x T` matrix
 #
+# The weight matrix is needed for one reason: the backward pass. FlashAttention (2022) showed that it
+# does not have to be stored at all. The forward pass walks over the keys in **tiles** of `b` columns and
+# keeps, per query row, only three running quantities: the largest score so far `m`, the softmax
+# denominator so far `l`, and the output so far `o` (still unnormalised). When a new tile raises the
+# maximum from `m` to `m'`, everything accumulated so far is rescaled by `exp(m - m')`:
+#
+# ```
+#   for each key tile j (columns j*b .. j*b + b - 1):
+#       S    = Q @ K_j.T / sqrt(d)                  (T, b)   only one tile of scores exists at a time
+#       m'   = max(m, rowmax(S))
+#       P    = exp(S - m')                          (T, b)
+#       l    = l * exp(m - m') + rowsum(P)
+#       o    = o * exp(m - m') + P @ V_j
+#       m    = m'
+#   output = o / l
+# ```
+#
+# This **online softmax** gives exactly the same output as the full softmax (up to rounding), but the
+# largest array is one `(T, b)` tile. The backward pass then *recomputes* each tile of `P` from `Q`, `K`
+# and the saved `m` and `l` (two numbers per row) instead of reading a stored `T x T` matrix: it trades
+# one extra pass of arithmetic for `T^2` memory. On a GPU that trade is a clear win, because the tiles
+# live in fast on-chip memory and the `T x T` matrix never touches slow memory. Let's measure what it
+# does in NumPy, for one head with `d = 64`.
+
+# %%
+import tracemalloc
+
+
+def tiled_attention(Q, K, V, block=128):
+    """softmax(Q K^T / sqrt(d)) V computed tile by tile over the keys (online softmax), no (T, T) array.
+
+    Returns (output, m, l): m and l are the per-row max and denominator a backward pass would keep.
+    """
+    T, d = Q.shape
+    scale = 1.0 / np.sqrt(d)
+    m = np.full((T, 1), -np.inf, dtype=Q.dtype)
+    l = np.zeros((T, 1), dtype=Q.dtype)
+    o = np.zeros((T, V.shape[1]), dtype=Q.dtype)
+    for j in range(0, K.shape[0], block):
+        S = (Q @ K[j:j + block].T) * scale
+        m_new = np.maximum(m, S.max(axis=1, keepdims=True))
+        P = np.exp(S - m_new)
+        correction = np.exp(m - m_new)
+        l = l * correction + P.sum(axis=1, keepdims=True)
+        o = o * correction + P @ V[j:j + block]
+        m = m_new
+    return o / l, m, l
+
+
+def peak_bytes_of(fn):
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+rng_t = np.random.default_rng(0)
+print(f"{'T':>5s} {'max |diff|':>11s} {'naive peak MiB':>15s} {'tiled peak MiB':>15s} "
+      f"{'naive ms':>9s} {'tiled ms':>9s} {'recompute ms':>13s}")
+for T in (512, 1024, 2048):
+    Qt, Kt, Vt = (rng_t.normal(size=(T, 64)).astype(np.float32) for _ in range(3))
+    naive_out, _ = attention_forward(Qt, Kt, Vt)
+    tiled_out, m_rows, l_rows = tiled_attention(Qt, Kt, Vt)
+    diff = np.abs(naive_out - tiled_out).max()
+    mem_naive = peak_bytes_of(lambda: attention_forward(Qt, Kt, Vt))
+    mem_tiled = peak_bytes_of(lambda: tiled_attention(Qt, Kt, Vt))
+    t_naive = median_time(lambda: attention_forward(Qt, Kt, Vt))
+    t_tiled = median_time(lambda: tiled_attention(Qt, Kt, Vt))
+    # what a backward pass adds: recompute every tile of P from Q, K and the saved m
+    t_recompute = median_time(lambda: [np.exp((Qt @ Kt[j:j + 128].T) / 8.0 - m_rows) for j in range(0, T, 128)])
+    print(f"{T:5d} {diff:11.1e} {mem_naive / 2**20:15.2f} {mem_tiled / 2**20:15.2f} "
+          f"{t_naive * 1e3:9.2f} {t_tiled * 1e3:9.2f} {t_recompute * 1e3:13.2f}")
+
+# %% [markdown]
+# The outputs agree to rounding error. The memory columns show the point of the method: the naive
+# version's peak grows with `T^2` (it holds the scores, their exponentials and the weights, each `T x T`),
+# while the tiled version's peak grows only with `T` (a few `(T, 128)` tiles and the `(T, 64)` output), so
+# doubling `T` doubles it instead of quadrupling it. The time columns depend on the machine, so read them
+# from your own run. For short sequences the two versions take about the same time: the tiled one does
+# the same arithmetic plus a rescaling per tile and a Python loop. Once the naive version's `T x T` arrays
+# outgrow the caches, its time grows faster than `T^2`, and the tiled version, whose working set is a few
+# cache-sized tiles, can overtake it (module 18 explains why). The recomputation a backward pass would add
+# costs roughly one more pass over the scores. On a GPU the same trade pays off much more, because
+# there the naive version's `T x T` matrices must travel to and from slow memory.
+
+# %% [markdown]
 # Now compare the two halves of a real layer: the projections (linear in `T`) and the attention core
 # (quadratic), for the width `D = 64` we will use in module 13.
 

@@ -160,6 +160,15 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     return gamma * x_hat + beta, x_hat, inv_std
     ### END SOLUTION
 
+# %% mutant={"name": "layernorm-no-eps", "target": "layernorm-forward", "replace": "inv_std = 1.0 / np.sqrt(var + eps)", "catches": ["test-layernorm"]}
+# Leaves out eps: a constant token divides 0 by 0.
+inv_std = 1.0 / np.sqrt(var)
+
+# %% mutant={"name": "layernorm-over-batch", "target": "layernorm-forward", "replace": "mu = x.mean(axis=-1, keepdims=True)\nvar = ((x - mu) ** 2).mean(axis=-1, keepdims=True)", "catches": ["test-layernorm"]}
+# BatchNorm habits: statistics over the first axis instead of over each token's features.
+mu = x.mean(axis=0, keepdims=True)
+var = ((x - mu) ** 2).mean(axis=0, keepdims=True)
+
 # %% nbgrader={"grade": false, "grade_id": "layernorm-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class LayerNormBackward(Function):
@@ -207,6 +216,14 @@ class LayerNorm(Module):
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.dim})"
+
+# %% mutant={"name": "dx-without-variance-term", "target": "layernorm-backward", "replace": "dx = (g - g.mean(axis=-1, keepdims=True)\n      - self.x_hat * (g * self.x_hat).mean(axis=-1, keepdims=True)) * self.inv_std", "catches": ["test-layernorm"]}
+# Treats the variance as a constant: keeps the mean correction, drops the x_hat one.
+dx = (g - g.mean(axis=-1, keepdims=True)) * self.inv_std
+
+# %% mutant={"name": "dgamma-without-xhat", "target": "layernorm-backward", "replace": "dgamma = (grad_output * self.x_hat).reshape(-1, D).sum(axis=0)", "catches": ["test-layernorm"]}
+# Copies dbeta's line for dgamma.
+dgamma = grad_output.reshape(-1, D).sum(axis=0)
 
 # %% nbgrader={"grade": true, "grade_id": "test-layernorm", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_layernorm():
@@ -271,6 +288,11 @@ class MLP(Module):
         return self.fc2(h).reshape(*shape)
         ### END SOLUTION
 
+# %% mutant={"name": "mlp-no-activation", "target": "mlp"}
+# Two Linear layers with no nonlinearity between them collapse into one.
+h = self.fc1(x.reshape(-1, self.dim))
+return self.fc2(h).reshape(*shape)
+
 # %% nbgrader={"grade": true, "grade_id": "test-mlp", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_mlp():
     """Shape, parameter count, independence of positions, and gradients."""
@@ -327,6 +349,24 @@ class TransformerBlock(Module):
         return x
         ### END SOLUTION
 
+# %% mutant={"name": "post-norm", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# The 2017 post-norm order: normalise after the residual sum (not what the text asks for).
+x = self.ln1(x + self.attn(x, mask=mask))
+x = self.ln2(x + self.mlp(x))
+return x
+
+# %% mutant={"name": "mlp-without-residual", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# Forgets the second residual connection.
+x = x + self.attn(self.ln1(x), mask=mask)
+x = self.mlp(self.ln2(x))
+return x
+
+# %% mutant={"name": "ln1-reused-for-mlp", "target": "transformer-block", "catches": ["test-transformer-block"]}
+# Copy-paste slip: both sublayers use ln1, so ln2 never takes part.
+x = x + self.attn(self.ln1(x), mask=mask)
+x = x + self.mlp(self.ln1(x))
+return x
+
 # %% nbgrader={"grade": true, "grade_id": "test-transformer-block", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_transformer_block():
     """Shape, residual identity, causality, and gradients through the whole block."""
@@ -344,6 +384,9 @@ def test_transformer_block():
         p.data[...] = d
     x2 = x.data.copy(); x2[:, -1] = 0.0
     assert np.allclose(block(Tensor(x2)).data[:, :4], y.data[:, :4], atol=1e-5), "the block must be causal by default"
+    block.ln2.beta.data[:] = 1.0
+    assert not np.allclose(block(x).data, y.data, atol=1e-4), "changing ln2 must change the output: the MLP reads ln2(x)"
+    block.ln2.beta.data[:] = 0.0
     small = TransformerBlock(4, 2, mlp_ratio=2)
     xin = Tensor(rng.normal(size=(1, 3, 4)), requires_grad=True)
     check_gradients(lambda a, g, w: small(a), xin, small.ln1.gamma, small.attn.v_proj.weight)
@@ -439,6 +482,14 @@ class GPT(Module):
                 self.train()
         return out[0] if single else out
 
+# %% mutant={"name": "gpt-skips-positions", "target": "gpt-forward", "replace": "x = self.position(self.token_embedding(ids))", "catches": ["test-gpt"]}
+# Embeds the tokens but never adds the position signal.
+x = self.token_embedding(ids)
+
+# %% mutant={"name": "gpt-skips-final-layernorm", "target": "gpt-forward", "replace": "x = self.ln_f(x)\nlogits = self.head(", "catches": ["test-gpt"]}
+# Feeds the raw residual stream to the head.
+logits = self.head(
+
 # %% [markdown]
 # ### Sampling the next token
 #
@@ -488,6 +539,14 @@ def sample_next_token(logits: np.ndarray, temperature: float = 1.0, top_k: int |
     return np.array([rng.choice(p.shape[-1], p=row) for row in p], dtype=np.int64)
     ### END SOLUTION
 
+# %% mutant={"name": "temperature-multiplies", "target": "sample-next-token", "replace": "z = logits / temperature", "catches": ["test-sampling"]}
+# Multiplies by the temperature: a low temperature then flattens instead of sharpening.
+z = logits * temperature
+
+# %% mutant={"name": "top-k-drops-kth", "target": "sample-next-token", "replace": "z = np.where(z < kth, -np.inf, z)", "catches": ["test-sampling"]}
+# Off by one: `<=` also removes the k-th best logit, keeping only k-1 tokens.
+z = np.where(z <= kth, -np.inf, z)
+
 # %% nbgrader={"grade": true, "grade_id": "test-sampling", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_sampling():
     """Greedy at temperature 0, top-k never leaves the k best, temperature changes the spread."""
@@ -514,6 +573,15 @@ def test_gpt():
     assert model(ids[0]).shape == (5, 7), "a single (T,) sequence gives (T, vocab) logits"
     ids2 = ids.copy(); ids2[:, -1] = 3
     assert np.allclose(model(ids2).data[:, :4], logits.data[:, :4], atol=1e-5), "GPT must be causal"
+    same = model(np.array([4, 4, 4, 4])).data
+    assert not np.allclose(same[0], same[3], atol=1e-4), \
+        "the same token at positions 0 and 3 gave the same logits: did forward add the positional encoding?"
+    saved = model.ln_f.gamma.data.copy(), model.ln_f.beta.data.copy()
+    model.ln_f.gamma.data[:] = 0.0; model.ln_f.beta.data[:] = 0.0
+    flat = model(ids).data
+    assert np.allclose(flat, model.head.bias.data, atol=1e-6), \
+        "with ln_f's gamma and beta zeroed every logit row must equal the head's bias: the head must read ln_f(x)"
+    model.ln_f.gamma.data[:], model.ln_f.beta.data[:] = saved
     n_expected = 7 * 16 + 12 * 16 + 2 * (2 * 32 + 4 * (16 * 16 + 16) + 16 * 64 + 64 + 64 * 16 + 16) + 32 + 16 * 7 + 7
     assert model.num_parameters() == n_expected, f"expected {n_expected} parameters, got {model.num_parameters()}"
     # learn "0 1 2 3 4 5 6 0 1 2 ..." : the next token is always (token + 1) mod 7
@@ -527,6 +595,7 @@ def test_gpt():
         opt.zero_grad(); loss.backward(); opt.step()
         losses.append(float(loss.data))
     assert model.token_embedding.weight.grad is not None, "gradients must reach the token embedding"
+    assert model.position.embedding.weight.grad is not None, "gradients must reach the position table"
     assert losses[-1] < 0.3 * losses[0], f"the loss should fall well below its start: {losses[0]:.3f} -> {losses[-1]:.3f}"
     gen = model.generate([3, 4], max_new_tokens=6, temperature=0)
     assert gen.shape == (8,) and list(gen[:2]) == [3, 4], f"generate returns prompt + new tokens, got {gen}"
@@ -547,7 +616,9 @@ assert np.array_equal(_g.generate([1], 5, temperature=0.7, seed=4), _g.generate(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The test checks shapes and causality, counts parameters against the formula, trains your GPT for 30
+# The test checks shapes and causality, that one token repeated at four positions gets four different
+# predictions (so the positional encoding really is added), that the head reads the final LayerNorm's
+# output (zeroing `ln_f` must leave only the head's bias), counts parameters against the formula, trains your GPT for 30
 # steps on a repeating pattern (the loss must drop below 30% of its start), and checks that greedy
 # generation continues the pattern and that generation longer than the context window works.
 #
@@ -577,7 +648,76 @@ for step in range(151):
 # %% [markdown]
 # At step 0 the samples are noise. Within a hundred or so steps the model has learned the spelling of the
 # sentence: that is the whole job of a language model, done on a very small world.
+
+# %% [markdown]
+# ### Pre-norm or post-norm? An experiment
 #
+# The 2017 Transformer put the LayerNorm *after* the residual sum (**post-norm**): `x = ln(x + f(x))`.
+# GPT-2 and almost every model since put it *before* the sublayer (**pre-norm**), as you did:
+# `x = x + f(ln(x))`. The difference is where the identity path runs:
+#
+# ```
+#   pre-norm:   x ──────────────(+)──────────────(+)──►  a clean highway: the gradient of the loss reaches
+#               └─ ln ─ attn ────┘  └─ ln ─ mlp ──┘      every block through additions only
+#
+#   post-norm:  x ──(+)─ ln ──(+)─ ln ──►                 every block's output passes through a LayerNorm,
+#               └ attn┘   └ mlp┘                          which rescales the gradient on its way down
+# ```
+#
+# With post-norm, the gradient that reaches block 1 has gone through every LayerNorm above it. Let's
+# measure two things on four-block models that differ only in that order: the gradient that reaches each
+# block's weights at initialisation, and the loss over 40 training steps with the same learning rate and
+# no warm-up.
+
+# %%
+class PostNormBlock(TransformerBlock):
+    """The 2017 order: normalise after each residual sum."""
+
+    def forward(self, x, mask=None):
+        x = self.ln1(x + self.attn(x, mask=mask))
+        return self.ln2(x + self.mlp(x))
+
+
+def norm_experiment(block_cls, steps=40, lr=1e-2, layers=4):
+    m = GPT(len(chars), embed_dim=32, num_heads=4, num_layers=layers, max_seq_len=24, seed=1)
+    np.random.seed(1)
+    m.blocks = [block_cls(32, 4, 4, causal=True) for _ in range(layers)]
+    opt = Adam(m.parameters(), lr=lr)
+    rng_e = np.random.default_rng(0)
+    losses, grad_norms = [], None
+    for step in range(steps):
+        starts = rng_e.integers(0, len(data) - 25, size=8)
+        batch = np.stack([data[s:s + 25] for s in starts])
+        loss = loss_fn(m(batch[:, :-1]).reshape(-1, len(chars)), Tensor(batch[:, 1:].reshape(-1)))
+        opt.zero_grad(); loss.backward()
+        if step == 0:
+            grad_norms = [float(np.linalg.norm(b.attn.q_proj.weight.grad.data)) for b in m.blocks]
+        opt.step()
+        losses.append(float(loss.data))
+    return losses, grad_norms
+
+
+results = {name: norm_experiment(cls) for name, cls in (("pre-norm", TransformerBlock), ("post-norm", PostNormBlock))}
+print("gradient norm reaching each block's query weights at step 0 (block 1 = nearest the input):")
+for name, (_, g) in results.items():
+    print(f"  {name:9s} " + " ".join(f"{v:7.4f}" for v in g) + f"   first/last = {g[0] / g[-1]:.2f}")
+print("\nloss at step     0      10      20      30      39")
+for name, (losses, _) in results.items():
+    print(f"  {name:9s} " + " ".join(f"{losses[s]:7.3f}" for s in (0, 10, 20, 30, 39)))
+
+# %% [markdown]
+# Read the gradient rows block by block. In the pre-norm stack the block nearest the input receives a
+# large gradient: the residual highway delivers the loss's gradient to it through additions only. In the
+# post-norm stack every gradient has been rescaled by the LayerNorms above it, and the blocks near the
+# input receive much less. The analysis of this effect (Xiong et al., 2020) is why post-norm models need a
+# learning-rate **warm-up** (start tiny, grow over thousands of steps) to train stably, while pre-norm
+# models train without one. The loss rows show what it means at a fixed learning rate with no warm-up:
+# compare where the two runs are after 40 steps. The gap grows with depth and learning rate (try
+# `layers=8` or `lr=3e-2` in `norm_experiment`). Pre-norm has one price: the
+# residual stream is never normalised on its way up, which is why the model needs the final `ln_f` before
+# its head, the LayerNorm your forward pass must not skip.
+
+# %% [markdown]
 # ## 7. Systems analysis: where do the parameters and the time go?
 #
 # ### Parameters
@@ -608,7 +748,64 @@ for V, D, L in ((65, 64, 2), (65, 128, 4), (2000, 64, 2), (2000, 256, 4)):
 # With a character vocabulary the blocks hold almost everything, and the MLPs hold twice as much as
 # attention. With a larger vocabulary, the embedding table and the head (both `V x D`) quickly become the
 # biggest items for small models, which is why so many models tie the two.
+
+# %% [markdown]
+# ### From our GPT to GPT-2: parameters and FLOPs at scale
 #
+# The same formulas describe GPT-2. Its four published sizes share `V = 50257` tokens and a context of
+# `T = 1024`, and differ in width `D` and depth `L`; they **tie** the head to the token embedding (the head
+# is `W_emb.T`, no extra parameters, no head bias). Writing the count as a function, we first check it
+# against `num_parameters()` of our own (untied) GPT, then apply it to GPT-2.
+#
+# For FLOPs, a forward pass over one token costs 2 FLOPs per weight it multiplies (a multiply-add per
+# weight), including the `V x D` head, plus attention's `Q K^T` and `P V`, which for a token at context
+# length `T` cost `2 * 2 * T * D` per layer. Training costs about three forward passes (backward is about
+# twice the forward).
+
+# %%
+def gpt_param_count(V, T, D, L, mlp_ratio=4, tied=False):
+    """Parameters of a GPT as built in this module (tied=True: GPT-2's shared embedding/head, no head bias)."""
+    per_block = (4 * D * D + 4 * D) + (2 * mlp_ratio * D * D + mlp_ratio * D + D) + 4 * D
+    parts = {"embeddings": V * D + T * D, "attention": L * (4 * D * D + 4 * D),
+             "mlp": L * (2 * mlp_ratio * D * D + mlp_ratio * D + D), "layernorms": L * 4 * D + 2 * D,
+             "head": 0 if tied else D * V + V}
+    assert sum(parts.values()) == V * D + T * D + L * per_block + 2 * D + parts["head"]
+    return parts
+
+
+def forward_flops_per_token(V, T, D, L, mlp_ratio=4):
+    weights = L * (4 + 2 * mlp_ratio) * D * D + V * D          # every matrix a token is multiplied by
+    return 2 * weights + L * 4 * T * D                          # + attention scores and weighted sum
+
+
+ours = GPT(65, embed_dim=64, num_heads=4, num_layers=2, max_seq_len=64, seed=0)
+assert sum(gpt_param_count(65, 64, 64, 2).values()) == ours.num_parameters(), "the formula matches the model"
+print(f"our GPT (V=65, T=64, D=64, L=2): {ours.num_parameters():,} parameters (formula agrees)\n")
+configs = [("ours", 65, 64, 64, 2, False), ("GPT-2 small", 50257, 1024, 768, 12, True),
+           ("GPT-2 medium", 50257, 1024, 1024, 24, True), ("GPT-2 large", 50257, 1024, 1280, 36, True),
+           ("GPT-2 XL", 50257, 1024, 1600, 48, True)]
+print(f"{'model':13s} {'params':>14s} {'embed':>6s} {'attn':>6s} {'mlp':>6s} {'norm':>6s} {'head':>6s} "
+      f"{'fwd MFLOP/token':>16s} {'fp32 weights MB':>16s}")
+for name, V, T, D, L, tied in configs:
+    parts = gpt_param_count(V, T, D, L, tied=tied)
+    total = sum(parts.values())
+    shares = " ".join(f"{p / total:6.1%}" for p in parts.values())
+    print(f"{name:13s} {total:14,d} {shares} {forward_flops_per_token(V, T, D, L) / 1e6:16.1f} {4 * total / 1e6:16.1f}")
+
+# %% [markdown]
+# The totals are the published 124M, 355M, 774M and 1.5B. Three things change with scale:
+#
+# - The embedding table's share collapses, from about a third of GPT-2 small to a few percent of XL: the
+#   vocabulary is fixed while the blocks grow as `12 L D^2`. In our tiny model the shares are different
+#   again (the blocks dominate and the untied head is a separate item); conclusions about "where the parameters are" do not
+#   transfer between scales without redoing the arithmetic.
+# - The MLPs hold two thirds of every block at every size (`8 D^2` of the `12 D^2`), so they dominate the
+#   parameters and the FLOPs of all the large models.
+# - A forward pass costs about `2 x parameters` FLOPs per token; training GPT-2 small on a single token
+#   costs about a gigaFLOP, so a 10-billion-token run is on the order of `10^19` FLOPs, far beyond what
+#   NumPy on a laptop can do, and the reason the next modules care about speed.
+
+# %% [markdown]
 # ### Time: one training step versus context length
 #
 # Which sublayer costs the time? We time the forward and backward pass of one training step and,
@@ -657,15 +854,19 @@ for T in (32, 64, 128, 256):
 # - A **GPT** is embeddings + position, a stack of causal blocks, a final norm and a head; it trains on
 #   next-token prediction with the targets shifted by one.
 # - **Generation** repeats forward-sample-append; temperature and top-k trade coherence against variety.
+# - **Pre-norm** keeps an unnormalised residual highway from the loss to every block (hence the final
+#   `ln_f`); post-norm passes every gradient through LayerNorms and needs warm-up to train stably.
+# - At GPT-2 scale the blocks (`12 L D^2`) dominate the parameters, the MLPs hold two thirds of each block,
+#   and a forward pass costs about two FLOPs per parameter per token.
 #
 # ## Reflection questions
 #
-# 1. Move the LayerNorm *after* the residual addition (post-norm, as in the 2017 paper). What happens to the
-#    gradient path from the loss to the first block, and why do post-norm models need learning-rate warm-up?
+# 1. Run `norm_experiment` with `layers=8` and with `lr=3e-2`. How do the pre-norm and post-norm rows
+#    change, and how would a learning-rate warm-up change the post-norm row?
 # 2. `generate` recomputes the whole context for every new token. Estimate the cost of generating `N` tokens
 #    this way and with a key/value cache (module 12, question 2).
-# 3. In the parameter table, what fraction of a GPT-2-sized model (`V = 50257`, `D = 768`, `L = 12`) sits in
-#    the embedding table? Compute it with the formula and check with a smaller model.
+# 3. GPT-2 ties its head to the embedding table. Using `gpt_param_count`, how many parameters would an untied
+#    head add to GPT-2 small, and what share of the model would the two `V x D` tables then be?
 # 4. Why is the loss of an untrained model close to `log(vocab_size)`? What loss would a model reach that only
 #    knows the character frequencies (the unigram baseline of milestone 05)?
 # 5. Greedy decoding often loops ("the the the"). Explain why from the model's point of view, and why sampling

@@ -188,6 +188,14 @@ def parameter_bytes(model) -> int:
     return int(sum(p.data.nbytes for p in _parameters(model)))
     ### END SOLUTION
 
+# %% mutant={"name": "counts-tensors", "target": "count-params", "catches": ["test-count-params"]}
+# Counts parameter tensors instead of the numbers inside them.
+return len(_parameters(model))
+
+# %% mutant={"name": "bytes-assume-float32", "target": "count-params", "region": 1, "catches": ["test-count-params"]}
+# Hard-codes 4 bytes per number: wrong for float64 (or int8) parameters.
+return int(sum(p.data.size * 4 for p in _parameters(model)))
+
 # %% [markdown]
 # The test checks the worked example, a small MLP, a layer without parameters, a model whose two
 # layers share one weight (it must be counted once), and that float64 parameters take 8 bytes each.
@@ -286,6 +294,16 @@ def layer_flops(layer, input_shape) -> int:
         return n_elements
     return 0
     ### END SOLUTION
+
+# %% mutant={"name": "linear-rows-from-first-axis", "target": "layer-flops", "replace": "if isinstance(layer, Linear):\n    return 2 * rows * layer.in_features * layer.out_features", "catches": ["test-layer-flops"]}
+# Takes the batch size as the number of rows: a (B, T, in) input has B * T rows.
+if isinstance(layer, Linear):
+    return 2 * shape[0] * layer.in_features * layer.out_features
+
+# %% mutant={"name": "conv-ignores-padding", "target": "layer-flops", "replace": "oh = (H + 2 * layer.padding - kh) // layer.stride + 1\now = (W + 2 * layer.padding - kw) // layer.stride + 1", "catches": ["test-layer-flops"]}
+# Output size without the padding: too few output positions.
+oh = (H - kh) // layer.stride + 1
+ow = (W - kw) // layer.stride + 1
 
 # %% [markdown]
 # The test checks the worked example, a Linear layer on a 3-D input (a batch of sequences, where every
@@ -409,6 +427,17 @@ def measure_latency(fn, warmup: int = 3, repeats: int = 20, timer=time.perf_coun
     stats["times"] = [float(v) for v in t]
     return stats
 
+# %% mutant={"name": "warmup-timed", "target": "measure-latency", "catches": ["test-measure-latency"]}
+# Times the warm-up calls too, so cold first calls pollute the statistics.
+for _ in range(int(warmup) + int(repeats)):
+    t0 = timer()
+    fn()
+    times.append(timer() - t0)
+
+# %% mutant={"name": "population-std", "target": "measure-latency", "region": 1, "replace": "    \"std\": float(t.std(ddof=1)) if t.size > 1 else 0.0,", "catches": ["test-measure-latency"]}
+    # NumPy's default std divides by n, not n - 1.
+    "std": float(t.std()),
+
 # %% [markdown]
 # The test drives `measure_latency` with a fake clock whose readings are chosen so that the five timed
 # calls take exactly 1, 2, 3, 4 and 100 seconds: it checks every statistic of the worked example, that
@@ -528,6 +557,10 @@ def profile_model(model, x, repeats: int = 10, warmup: int = 2, timer=time.perf_
     for r in rows:
         r["share"] = r["time_ms"] / total_ms if total_ms > 0 else 0.0
     return rows
+
+# %% mutant={"name": "profile-same-input", "target": "profile-model", "replace": "})\ninp = out", "catches": ["test-profile-model"]}
+# Forgets to pass each layer's output on: every layer is fed the model input.
+})
 
 # %% [markdown]
 # The test first profiles a model of three fake layers that each advance a fake clock by a known number
@@ -739,6 +772,10 @@ def amdahl_limit(fraction: float) -> float:
     ### BEGIN SOLUTION
     return math.inf if f == 1.0 else 1.0 / (1.0 - f)
     ### END SOLUTION
+
+# %% mutant={"name": "amdahl-fraction-swapped", "target": "amdahl", "replace": "new_time = (1.0 - f) + f / s", "catches": ["test-amdahl"]}
+# Speeds up the part that was NOT chosen.
+new_time = f + (1.0 - f) / s
 
 # %% [markdown]
 # The test checks the worked numbers, the two sanity checks, that the speed-up grows with the factor but

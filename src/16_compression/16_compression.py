@@ -194,6 +194,10 @@ def sparsity(model_or_tensor) -> float:
     ### END SOLUTION
     return zeros / total if total else 0.0
 
+# %% mutant={"name": "near-zero-counts", "target": "sparsity", "replace": "zeros = sum(int(np.count_nonzero(a == 0)) for a in arrays)", "catches": ["test-sparsity"]}
+# Counts tiny values as zeros: sparsity is about exact zeros, which a sparse format can drop.
+zeros = sum(int(np.count_nonzero(np.abs(a) < 1e-6)) for a in arrays)
+
 # %% [markdown]
 # The test measures a Tensor, a NumPy array and a two-layer model whose weights it fills with a known
 # number of zeros, and checks that biases are not counted.
@@ -263,8 +267,11 @@ def magnitude_masks(arrays, amount: float) -> list:
     EXAMPLE: magnitude_masks([np.array([0.9, -0.05, 0.3, -0.6, 0.01, 0.2])], 0.5)
              -> [array([ True, False,  True,  True, False, False])]
     HINTS:
-    - flat holds every |value| of every array, in order; k = int(round(amount * flat.size))
-    - np.argsort(flat, kind="stable")[:k] are the positions of the k smallest: set keep there to False
+    - `flat` already holds every |value| of every array, in order, and `keep` starts all True; your job is
+      to decide which k positions of `flat` become False (k is the fraction `amount` of all values, rounded).
+    - Comparing against a threshold value cannot remove *exactly* k values when several tie at the
+      threshold (try the tied example in the test by hand). Ranking can: which NumPy function returns the
+      positions that would sort an array, and which of its `kind`s keeps tied values in their original order?
     """
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"amount is the fraction of weights to prune and must be in [0, 1], got {amount}")
@@ -280,6 +287,16 @@ def magnitude_masks(arrays, amount: float) -> list:
         masks.append(keep[start:start + size].reshape(np.shape(a)))
         start += size
     return masks
+
+# %% mutant={"name": "threshold-prunes-ties", "target": "magnitude-masks", "catches": ["test-magnitude-masks"]}
+# Compares against the k-th smallest value: every weight tied with it is pruned too.
+k = int(round(amount * flat.size))
+if k:
+    keep[flat <= np.sort(flat)[k - 1]] = False
+
+# %% mutant={"name": "prunes-largest", "target": "magnitude-masks", "replace": "keep[np.argsort(flat, kind=\"stable\")[:k]] = False", "catches": ["test-magnitude-masks"]}
+# Sorts the wrong way round and removes the most important weights.
+keep[np.argsort(-flat, kind="stable")[:k]] = False
 
 # %% [markdown]
 # The test checks the worked example, that exactly `k` values are pruned even when many are tied, and
@@ -344,6 +361,10 @@ def apply_masks(model, masks: dict):
         ### END SOLUTION
     return model
 
+# %% mutant={"name": "mask-inverted", "target": "apply-masks", "catches": ["test-magnitude-prune"]}
+# Reads True as "prune": zeroes the weights that should be kept.
+param.data[mask] = 0
+
 # %% nbgrader={"grade": false, "grade_id": "magnitude-prune", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
@@ -370,6 +391,10 @@ def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     masks = {name: mask for (name, _), mask in zip(named, masks)}
     apply_masks(model, masks)
     return masks
+
+# %% mutant={"name": "layer-scope-ranks-globally", "target": "magnitude-prune", "catches": ["test-magnitude-prune"]}
+# Ignores `scope`: one global ranking for both.
+masks = magnitude_masks([w.data for _, w in named], amount)
 
 # %% [markdown]
 # The test prunes a three-layer model both ways: the global sparsity must hit `amount` exactly, the
@@ -514,6 +539,10 @@ def prune_neurons(model: Sequential, amount: float) -> Sequential:
     pruned.training = model.training
     return pruned
 
+# %% mutant={"name": "keeps-weakest-neurons", "target": "prune-neurons", "replace": "cols = np.sort(np.argsort(-norms, kind=\"stable\")[:n_keep])", "catches": ["test-prune-neurons"]}
+# Keeps the neurons with the smallest incoming weights.
+cols = np.sort(np.argsort(norms, kind="stable")[:n_keep])
+
 # %% [markdown]
 # The test builds a network whose weakest neurons it knows (it scales some columns down), prunes it,
 # and checks the new layer sizes, that the right neurons survived with their weights copied, that the
@@ -640,6 +669,10 @@ class LowRankLinear(Module):
         return (f"LowRankLinear(in_features={self.in_features}, out_features={self.out_features}, "
                 f"rank={self.rank}, bias={self.bias is not None})")
 
+# %% mutant={"name": "forward-builds-full-weight", "target": "low-rank-linear", "replace": "out = (x @ self.U) @ self.V", "catches": ["test-low-rank"]}
+# Multiplies the factors out of the graph: same numbers, but U and V never get a gradient.
+out = x @ Tensor(self.U.data @ self.V.data)
+
 # %% nbgrader={"grade": false, "grade_id": "low-rank-factorize", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def _weight_array(layer_or_matrix) -> np.ndarray:
@@ -687,6 +720,14 @@ def low_rank_error(linear, rank: int) -> float:
     ### BEGIN SOLUTION
     return float(np.sqrt(np.sum(s[rank:] ** 2) / total))
     ### END SOLUTION
+
+# %% mutant={"name": "singular-values-on-one-side", "target": "low-rank-factorize", "replace": "U = P[:, :rank] * root", "catches": ["test-low-rank"]}
+# Puts the full singular values into U and their square roots into V as well.
+U = P[:, :rank] * s[:rank]
+
+# %% mutant={"name": "error-without-squares", "target": "low-rank-factorize", "region": 1, "catches": ["test-low-rank"]}
+# Ratio of singular values instead of the Frobenius norm (which squares them).
+return float(np.sum(s[rank:]) / np.sum(s))
 
 # %% [markdown]
 # The test checks the worked example, that the factors have the right shapes and reproduce the layer's
@@ -846,7 +887,9 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     HINTS:
     - student_logp = _losses.log_softmax(student_logits / T, axis=-1)        (a Tensor, tracked by autograd)
     - KL = (Tensor(teacher_p) * (Tensor(teacher_logp) - student_logp)).sum(axis=-1).mean()
-    - loss = alpha * T * T * KL  (if alpha > 0)  +  (1 - alpha) * CrossEntropyLoss()(student_logits, targets)  (if alpha < 1)
+    - weigh the soft term by alpha * T * T (if alpha > 0) and the hard term, CrossEntropyLoss()(student_logits,
+      targets), by (1 - alpha) (if alpha < 1); multiply by the weights as Tensor(np.asarray(w, dtype=dtype)),
+      so a float32 model gets a float32 loss on NumPy 1 as well as NumPy 2
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -857,6 +900,9 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     if targets is None and alpha < 1.0:
         raise ValueError("targets are needed for the cross-entropy term unless alpha == 1")
     T = float(temperature)
+    # The loss keeps the logits' float dtype on every NumPy version: constants are cast to it explicitly
+    # (NumPy 1 promotes "0-d float32 times a Python float" to float64, NumPy 2 keeps float32).
+    dtype = student_logits.data.dtype if np.issubdtype(student_logits.data.dtype, np.floating) else np.float32
     if alpha > 0.0:
         if teacher_logits is None:
             raise ValueError("teacher logits are needed for the distillation term unless alpha == 0")
@@ -864,7 +910,6 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
         if teacher.shape != student_logits.shape:
             raise ValueError(f"student logits {student_logits.shape} and teacher logits {teacher.shape} "
                              f"must have the same shape")
-        dtype = student_logits.data.dtype if np.issubdtype(student_logits.data.dtype, np.floating) else np.float32
         teacher_logp = _np_log_softmax(teacher.astype(np.float64) / T).astype(dtype)    # constants
         teacher_p = np.exp(teacher_logp)
     loss = None
@@ -872,12 +917,16 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     if alpha > 0.0:
         student_logp = _losses.log_softmax(student_logits / T, axis=-1)
         kl = (Tensor(teacher_p) * (Tensor(teacher_logp) - student_logp)).sum(axis=-1).mean()
-        loss = alpha * T * T * kl
+        loss = kl * Tensor(np.asarray(alpha * T * T, dtype=dtype))
     if alpha < 1.0:
-        hard = (1.0 - alpha) * CrossEntropyLoss()(student_logits, targets)
+        hard = CrossEntropyLoss()(student_logits, targets) * Tensor(np.asarray(1.0 - alpha, dtype=dtype))
         loss = hard if loss is None else loss + hard
     ### END SOLUTION
     return loss
+
+# %% mutant={"name": "kl-without-t-squared", "target": "distillation-loss", "replace": "loss = kl * Tensor(np.asarray(alpha * T * T, dtype=dtype))", "catches": ["test-distillation-loss"]}
+# Forgets the T^2 factor that keeps the soft gradients' scale independent of T.
+loss = kl * Tensor(np.asarray(alpha, dtype=dtype))
 
 # %% [markdown]
 # The test compares the value with a NumPy transcription of the formula, checks the two extreme cases

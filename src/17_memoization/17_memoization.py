@@ -136,6 +136,11 @@ def memoize(fn):
     wrapper.cache = cache
     return wrapper
 
+# %% mutant={"name": "stores-but-never-reads", "target": "memoize", "catches": ["test-memoize"]}
+# Fills the cache but recomputes on every call anyway.
+cache[args] = fn(*args)
+return cache[args]
+
 # %% nbgrader={"grade": true, "grade_id": "test-memoize", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_memoize():
     """Each distinct argument is computed once, results are right, and recursion benefits too."""
@@ -289,6 +294,17 @@ class KVCache:
         return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
         ### END SOLUTION
 
+# %% mutant={"name": "update-writes-at-zero", "target": "kv-cache", "catches": ["test-kv-cache"]}
+# Writes the new entries at the start of the cache instead of after the filled positions.
+end = self.length + t
+self.keys[layer, :, :, :t] = k
+self.values[layer, :, :, :t] = v
+return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+
+# %% mutant={"name": "update-returns-new-only", "target": "kv-cache", "replace": "return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]", "catches": ["test-kv-cache"]}
+# Stores correctly but hands back only the new positions.
+return k, v
+
 # %% nbgrader={"grade": true, "grade_id": "test-kv-cache", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_kv_cache():
     """Writes land at the right positions, per layer; returned arrays are views; overflow is refused."""
@@ -352,6 +368,10 @@ def cached_causal_mask(t_new: int, t_total: int) -> np.ndarray:
     return np.tril(np.ones((t_new, t_total), dtype=bool), k=t_total - t_new)
     ### END SOLUTION
 
+# %% mutant={"name": "mask-without-offset", "target": "cached-mask", "catches": ["test-cached-mask"]}
+# Plain lower triangle: new queries cannot see the cached past beyond their index.
+return np.tril(np.ones((t_new, t_total), dtype=bool))
+
 # %% nbgrader={"grade": true, "grade_id": "test-cached-mask", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 def test_cached_mask():
     """The bottom rows of the causal mask: prefill equals causal_mask, one new token sees everything."""
@@ -397,9 +417,12 @@ def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     attn is a module-12 MultiHeadAttention (its q_proj/k_proj/v_proj/out_proj weights are used).
     Stores the new keys/values in `cache` at `layer` (cache.length is NOT advanced here).
     HINTS:
-    - q = heads(_linear(attn.q_proj, x2)) and likewise k and v
-    - K, V = cache.update(layer, k, v)
-    - out, _ = attention_forward(q, K, V, cached_causal_mask(t, K.shape[2]))
+    - Trace the diagram above left to right. The projections need the layer's weights on plain arrays
+      (`_linear` does `x @ W + b`), and `heads` turns a (B*t, D) result into (B, H, t, Dh).
+    - Only the *new* keys and values are computed here; where do the old ones come from, and which
+      KVCache method both stores the new ones and hands back all of them?
+    - The queries are the t new positions, the keys all T cached ones: which mask from this module has
+      exactly that (t, T) shape, and why would module 12's square causal_mask be wrong here?
     """
     B, t, D = x.shape
     H, Dh = attn.num_heads, attn.head_dim
@@ -417,6 +440,10 @@ def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     ### END SOLUTION
     out = out.astype(x.data.dtype, copy=False).transpose(0, 2, 1, 3).reshape(B * t, D)
     return Tensor(_linear(attn.out_proj, out).reshape(B, t, D))
+
+# %% mutant={"name": "attends-new-tokens-only", "target": "attention-step", "replace": "out, _ = attention_forward(q, K, V, cached_causal_mask(t, K.shape[2]))", "catches": ["test-attention-step"]}
+# Updates the cache but attends over the new tokens only.
+out, _ = attention_forward(q, k, v, cached_causal_mask(t, t))
 
 # %% nbgrader={"grade": true, "grade_id": "test-attention-step", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_attention_step():
@@ -499,6 +526,14 @@ def gpt_forward_cached(model, ids, cache: KVCache) -> Tensor:
     ### END SOLUTION
     x = model.ln_f(x)
     return model.head(x.reshape(B * t, model.embed_dim)).reshape(B, t, model.vocab_size)
+
+# %% mutant={"name": "positions-restart-at-zero", "target": "gpt-forward-cached", "replace": "x = model.token_embedding(ids) + _position_rows(model, start, t)", "catches": ["test-gpt-forward-cached"]}
+# Every decode step gets position 0 instead of its true position.
+x = model.token_embedding(ids) + _position_rows(model, 0, t)
+
+# %% mutant={"name": "never-advances", "target": "gpt-forward-cached", "replace": "cache.advance(t)", "catches": ["test-gpt-forward-cached"]}
+# Forgets to advance the cache: the next call overwrites these positions.
+pass
 
 # %% nbgrader={"grade": true, "grade_id": "test-gpt-forward-cached", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_gpt_forward_cached():
@@ -600,6 +635,10 @@ def generate_cached(model, ids, max_new_tokens: int, temperature: float = 1.0, t
         if was_training:
             model.train()
     return out[0] if single else out
+
+# %% mutant={"name": "refeeds-without-reset", "target": "generate-cached", "catches": ["test-generate-cached"]}
+# Re-feeds the whole window on every step without resetting: the cache fills with duplicates.
+logits = gpt_forward_cached(model, out[:, -T_max:], cache).data[:, -1, :]
 
 # %% nbgrader={"grade": true, "grade_id": "test-generate-cached", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 def test_generate_cached():

@@ -177,6 +177,16 @@ def matmul_loops(A, B) -> np.ndarray:
     ### END SOLUTION
     return np.array(c, dtype=np.result_type(A.dtype, B.dtype, np.float32))
 
+# %% mutant={"name": "sum-not-reset", "target": "matmul-loops"}
+# Starts the running sum once per row instead of once per output cell.
+for i in range(n):
+    a_i, c_i = a[i], c[i]
+    s = 0.0
+    for j in range(m):
+        for p in range(k):
+            s += a_i[p] * b[p][j]
+        c_i[j] = s
+
 # %% nbgrader={"grade": true, "grade_id": "test-matmul-loops", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_matmul_loops():
     """The worked example, a rectangular product against NumPy, and a shape error."""
@@ -228,6 +238,10 @@ def matmul_vectorized(A, B) -> np.ndarray:
     ### BEGIN SOLUTION
     return (A[:, :, None] * B[None, :, :]).sum(axis=1)
     ### END SOLUTION
+
+# %% mutant={"name": "sum-wrong-axis", "target": "matmul-vectorized", "catches": ["test-matmul-vectorized"]}
+# Sums over the rows of A instead of the shared dimension.
+return (A[:, :, None] * B[None, :, :]).sum(axis=0)
 
 # %% nbgrader={"grade": true, "grade_id": "test-matmul-vectorized", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_matmul_vectorized():
@@ -303,7 +317,7 @@ print(cache_sizes() or "cache sizes are not exposed on this system")
 
 # %%
 rng = np.random.default_rng(0)
-big = rng.normal(size=16 * 2**20)                 # 128 MB of float64, larger than any cache
+big = rng.normal(size=16 * 2**20)                 # 128 MiB of float64, larger than any cache
 N = 2**20
 stride_ns = {}
 print(f"{'stride':>6s} {'bytes spanned':>14s} {'ns per element':>15s}")
@@ -333,9 +347,9 @@ for kb in (64, 256, 1024, 4096, 16384, 65536):
     reps = max(1, 2**23 // arr.size)
     t = measure_latency(lambda: [arr.sum() for _ in range(reps)], warmup=1, repeats=3)["median"]
     ws_gbs[kb] = arr.nbytes * reps / t / 1e9
-    print(f"{kb:9d} KB {ws_gbs[kb]:8.1f}")
+    print(f"{kb:8d} KiB {ws_gbs[kb]:8.1f}")
 best = max(ws_gbs, key=ws_gbs.get)
-print(f"in cache ({best} KB): {ws_gbs[best]:.1f} GB/s, from DRAM (65536 KB): {ws_gbs[65536]:.1f} GB/s "
+print(f"in cache ({best} KiB): {ws_gbs[best]:.1f} GB/s, from DRAM (65536 KiB): {ws_gbs[65536]:.1f} GB/s "
       f"-> {ws_gbs[best] / ws_gbs[65536]:.1f}x")
 del big, arr
 
@@ -392,6 +406,17 @@ def matmul_blocked(A, B, block_size: int = 64) -> np.ndarray:
                 tile += matmul_vectorized(A[i0:i0 + bs, p0:p0 + bs], B[p0:p0 + bs, j0:j0 + bs])
     ### END SOLUTION
     return C
+
+# %% mutant={"name": "tile-overwrites", "target": "matmul-blocked", "catches": ["test-matmul-blocked"]}
+# Assigns each partial product instead of accumulating: only the last p-tile survives.
+for i0 in range(0, n, bs):
+    for j0 in range(0, m, bs):
+        for p0 in range(0, k, bs):
+            C[i0:i0 + bs, j0:j0 + bs] = matmul_vectorized(A[i0:i0 + bs, p0:p0 + bs], B[p0:p0 + bs, j0:j0 + bs])
+
+# %% mutant={"name": "inner-loop-over-rows", "target": "matmul-blocked", "replace": "        for p0 in range(0, k, bs):", "catches": ["test-matmul-blocked"]}
+        # Walks the shared dimension with A's row count: misses tiles whenever k > n.
+        for p0 in range(0, n, bs):
 
 # %% nbgrader={"grade": true, "grade_id": "test-matmul-blocked", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_matmul_blocked():
@@ -482,6 +507,10 @@ class FusedLinearReLUBackward(Function):
         ### END SOLUTION
         return grads
 
+# %% mutant={"name": "relu-mask-from-gradient", "target": "fused-backward", "replace": "g = grad_output * (self.out > 0)", "catches": ["test-fused-backward"]}
+# Masks by the sign of the incoming gradient instead of by the ReLU's output.
+g = grad_output * (grad_output > 0)
+
 # %% [markdown]
 # And the forward pass. `track` (module 05) connects the result to the graph; your job is the one
 # allocation and the two in-place passes.
@@ -518,6 +547,13 @@ class FusedLinearReLU(Linear):
 
     def __repr__(self) -> str:
         return f"FusedLinearReLU(in_features={self.in_features}, out_features={self.out_features})"
+
+# %% mutant={"name": "bias-after-relu", "target": "fused-forward", "catches": ["test-fused-forward"]}
+# Applies the ReLU before adding the bias.
+z = x.data @ weight.data
+np.maximum(z, 0, out=z)
+if bias is not None:
+    z += bias.data
 
 # %% nbgrader={"grade": true, "grade_id": "test-fused-forward", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_fused_forward():
@@ -672,7 +708,8 @@ A, B = rng.normal(size=(256, 256)), rng.normal(size=(256, 256))
 sweep = {}
 print(f"{'block':>6s} {'tiles':>6s} {'temp per tile':>14s} {'GFLOP/s':>8s}")
 for bs in (8, 16, 32, 64, 128, 256):
-    t = measure_latency(lambda: matmul_blocked(A, B, bs), warmup=1, repeats=3)["median"]
+    slow = bs <= 16                      # tiny tiles: tens of thousands of calls, slow and steady
+    t = measure_latency(lambda: matmul_blocked(A, B, bs), warmup=0 if slow else 1, repeats=1 if slow else 3)["median"]
     sweep[bs] = gflops(256, 256, 256, t)
     print(f"{bs:6d} {(256 // bs) ** 3:6d} {bs ** 3 * 8 / 1e3:11.0f} KB {sweep[bs]:8.2f}")
 best_bs = max(sweep, key=sweep.get)
@@ -730,7 +767,218 @@ print(f"fusion: {k0 / k1:.1f}x less memory kept, forward {f0 / f1:.2f}x and forw
 # bias add and the ReLU as separate (in-place) passes; a compiler that generates one loop for the whole
 # chain would also save those. In a deep network the memory kept per layer is what limits the batch size
 # you can train with, which is why fusion matters even when it barely changes the speed.
+
+# %% [markdown]
+# ### The roofline: which limit is a kernel hitting?
 #
+# Every measurement in this module ran into one of two walls: the rate at which the CPU can do arithmetic,
+# or the rate at which memory can deliver the numbers. The **roofline model** puts both on one chart. For
+# a kernel, count its FLOPs and the bytes it must move between memory and the CPU; their ratio is its
+# **arithmetic intensity** `I` (FLOPs per byte). With a memory bandwidth of `beta` GB/s, memory can feed
+# at most `I * beta` GFLOP/s; the cores can do at most `pi` GFLOP/s. So the best a kernel can hope for is
+#
+# ```
+#   attainable GFLOP/s = min(pi, I * beta)
+#
+#   GFLOP/s (log)
+#     pi  |                 ______________________      compute-bound: faster arithmetic helps
+#         |               /
+#         |             /   <- slope beta
+#         |           /       memory-bound: only fewer bytes (or faster memory) help
+#         |_________/__________________________________  I = FLOPs / byte (log)
+#                   ridge point  I* = pi / beta
+# ```
+#
+# Kernels left of the ridge point are memory-bound, kernels to the right can be compute-bound. The
+# intensities we need:
+#
+# | kernel (float64, 8 bytes) | FLOPs | minimum bytes moved | intensity |
+# |---|---|---|---|
+# | `x + y`, `n` elements | `n` | `3 * 8 n` (read 2, write 1) | `1/24` |
+# | `A @ v`, `A` is `n x n` | `2 n^2` | `8 (n^2 + 2n)` | about `1/4` |
+# | `A @ B`, all `n x n` | `2 n^3` | `8 * 3 n^2` (each matrix once) | `n / 12` |
+#
+# The matrix product is the only one whose intensity *grows* with the size: each number loaded is reused
+# `n` times. That is why it is the one kernel that can run near the CPU's peak, and why blocking (which
+# creates that reuse inside the cache) mattered so much. The "minimum bytes" assume each matrix crosses
+# the memory bus once; a kernel that spills temporaries (like `matmul_vectorized`) moves far more and has
+# a far lower real intensity.
+#
+# Write the two formulas; then we measure `pi` and `beta` on this machine and place real kernels under
+# the roof.
+
+# %% nbgrader={"grade": false, "grade_id": "roofline", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def matmul_intensity(n: int, k: int, m: int, itemsize: int = 8) -> float:
+    """FLOPs per byte of an (n, k) @ (k, m) product when A, B and C each cross the memory bus exactly once.
+
+    EXAMPLE: matmul_intensity(2, 2, 2) -> 16 FLOPs / (8 bytes * 12 numbers) = 0.1667
+    """
+    ### BEGIN SOLUTION
+    return matmul_flops(n, k, m) / (itemsize * (n * k + k * m + n * m))
+    ### END SOLUTION
+
+
+def roofline(intensity, peak_gflops: float, bandwidth_gbs: float):
+    """Attainable GFLOP/s at `intensity` (FLOPs/byte, a number or an array): the lower of the compute roof
+    and the memory roof intensity * bandwidth. Returns a float for a number, an array for an array.
+
+    EXAMPLE: roofline(0.5, peak_gflops=40, bandwidth_gbs=10) -> 5.0 ; roofline(100, 40, 10) -> 40.0
+    """
+    if peak_gflops <= 0 or bandwidth_gbs <= 0:
+        raise ValueError(f"peak and bandwidth must be positive, got {peak_gflops} and {bandwidth_gbs}")
+    ### BEGIN SOLUTION
+    bound = np.minimum(float(peak_gflops), np.asarray(intensity, dtype=np.float64) * float(bandwidth_gbs))
+    ### END SOLUTION
+    return float(bound) if np.ndim(bound) == 0 else bound
+
+# %% mutant={"name": "intensity-inputs-only", "target": "roofline", "catches": ["test-roofline"]}
+# Counts the bytes read but forgets that C has to be written back.
+return matmul_flops(n, k, m) / (itemsize * (n * k + k * m))
+
+# %% mutant={"name": "intensity-counts-macs", "target": "roofline", "catches": ["test-roofline"]}
+# Counts multiply-adds instead of FLOPs (half the work).
+return n * k * m / (itemsize * (n * k + k * m + n * m))
+
+# %% mutant={"name": "roof-takes-max", "target": "roofline", "region": 1, "catches": ["test-roofline"]}
+# The higher of the two limits: a kernel would then be as fast as its *least* binding limit.
+bound = np.maximum(float(peak_gflops), np.asarray(intensity, dtype=np.float64) * float(bandwidth_gbs))
+
+# %% mutant={"name": "roof-divides-by-bandwidth", "target": "roofline", "region": 1, "catches": ["test-roofline"]}
+# Units slip: divides the intensity by the bandwidth.
+bound = np.minimum(float(peak_gflops), np.asarray(intensity, dtype=np.float64) / float(bandwidth_gbs))
+
+# %% [markdown]
+# The test checks the worked example, the `n / 12` rule for square products, float32 (half the bytes,
+# twice the intensity), both sides of the ridge point and arrays of intensities.
+
+# %% nbgrader={"grade": true, "grade_id": "test-roofline", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+def test_roofline():
+    """Intensity of a matrix product, and the attainable speed on either side of the ridge point."""
+    assert abs(matmul_intensity(2, 2, 2) - 16 / 96) < 1e-12, f"16 FLOPs / 96 bytes = 0.1667, got {matmul_intensity(2, 2, 2)}"
+    assert abs(matmul_intensity(600, 600, 600) - 50.0) < 1e-9, "a square float64 product has intensity n / 12"
+    assert abs(matmul_intensity(600, 600, 600, itemsize=4) - 100.0) < 1e-9, "float32 moves half the bytes"
+    assert abs(matmul_intensity(10, 20, 30) - 2 * 10 * 20 * 30 / (8 * (200 + 600 + 300))) < 1e-12, "rectangular"
+    assert roofline(0.5, 40, 10) == 5.0, f"below the ridge (4 FLOPs/byte) memory limits: 0.5 * 10 = 5, got {roofline(0.5, 40, 10)}"
+    assert roofline(100, 40, 10) == 40.0, "above the ridge the compute peak limits"
+    curve = roofline(np.array([0.1, 4.0, 1000.0]), 40, 10)
+    assert isinstance(curve, np.ndarray) and np.allclose(curve, [1.0, 40.0, 40.0]), f"arrays work elementwise, got {curve}"
+    try:
+        roofline(1.0, 0, 10)
+        raise AssertionError("a zero peak must raise ValueError")
+    except ValueError:
+        pass
+    print("matmul_intensity / roofline: OK")
+test_roofline()
+
+# %% [markdown]
+# Now the measurement. The memory roof `beta` comes from streaming through arrays far bigger than the
+# caches: the dot product `x . y` reads `16 n` bytes and does almost nothing with them, so bytes / time is
+# the bandwidth. The same kernel on arrays that fit in the cache gives a second, higher memory roof for
+# kernels whose data stays in cache. The compute roof `pi`
+# is the best speed of the BLAS matrix products we time below (float64, one thread, as every notebook in
+# this course runs). A roof is a *peak*, so here we keep the best of several runs rather than the median: on a
+# shared machine other programs compete for the memory bus, and the fastest run is the one closest to
+# what the hardware can do. Then we time kernels spread across the intensity axis, including BLAS products
+# of growing size and our own `matmul_vectorized`, whose *real* traffic includes its `n^3` temporary,
+# written and read back.
+
+# %%
+def best_time(fn, repeats=7):
+    fn()                                                    # warm up: first touch of the output pages
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def stream(n, repeats=7):
+    """(read GB/s of x . y, GFLOP/s of x . y, GFLOP/s of z = x + y) on float64 arrays of n elements."""
+    x, y, z = np.ones(n), np.ones(n), np.empty(n)
+    t_dot = best_time(lambda: x @ y, repeats)
+    t_add = best_time(lambda: np.add(x, y, out=z), repeats)
+    return 16 * n / t_dot / 1e9, 2 * n / t_dot / 1e9, n / t_add / 1e9
+
+beta, dot_gflops, add_gflops = stream(2**23)                    # 64 MiB per array: far beyond any cache
+beta_cache, dot_cache_gflops, add_cache_gflops = stream(2**14, 50)  # 128 KiB per array: stays in cache
+points = [("x . y (8M)", 1 / 8, dot_gflops, 16 * 2**23), ("x + y (8M)", 1 / 24, add_gflops, 24 * 2**23),
+          ("x + y (16K, in cache)", 1 / 24, add_cache_gflops, 24 * 2**14)]
+M, v = rng.normal(size=(4096, 4096)), rng.normal(size=4096)          # a 128 MiB matrix
+points.append(("A @ v (4096)", 2 * 4096**2 / (8 * (4096**2 + 2 * 4096)),
+               2 * 4096**2 / best_time(lambda: M @ v, 5) / 1e9, 8 * (4096**2 + 2 * 4096)))
+del M
+for n in (16, 64, 256, 512):
+    A, B = rng.normal(size=(n, n)), rng.normal(size=(n, n))
+    points.append((f"A @ B (n={n})", matmul_intensity(n, n, n),
+                   gflops(n, n, n, best_time(lambda: A @ B, 5 if n > 64 else 50)), 8 * 3 * n * n))
+n = 96
+A, B = rng.normal(size=(n, n)), rng.normal(size=(n, n))
+points.append((f"matmul_vectorized (n={n})", matmul_flops(n, n, n) / (8 * (2 * n**3 + 3 * n * n)),
+               gflops(n, n, n, best_time(lambda: matmul_vectorized(A, B), 3)), 8 * (n**3 + 3 * n * n)))
+peak = max(achieved for name, _, achieved, _ in points if name.startswith("A @ B"))   # the best product we ran
+
+ridge = peak / beta
+print(f"measured roofs: DRAM beta = {beta:.1f} GB/s, cache {beta_cache:.1f} GB/s, compute pi = {peak:.1f} GFLOP/s; "
+      f"ridge point (DRAM) {ridge:.1f} FLOPs/byte")
+print(f"{'kernel':26s} {'data MiB':>9s} {'FLOPs/byte':>10s} {'GFLOP/s':>9s} {'DRAM roof':>10s} {'cache roof':>11s}  verdict")
+for name, inten, achieved, nbytes in points:
+    roof_dram, roof_cache = roofline(inten, peak, beta), roofline(inten, peak, beta_cache)
+    if achieved > 1.1 * roof_dram:
+        verdict = "above the DRAM roof: its data was served from cache"
+    elif inten < ridge:
+        verdict = f"memory-bound, at {achieved / roof_dram:.0%} of its roof"
+    else:
+        verdict = f"compute-bound, at {achieved / roof_dram:.0%} of its roof"
+    print(f"{name:26s} {nbytes / 2**20:9.2f} {inten:10.3f} {achieved:9.2f} {roof_dram:10.2f} {roof_cache:11.2f}  {verdict}")
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+xs = np.logspace(-2, 3, 200)
+ax.loglog(xs, roofline(xs, peak, beta), color="black", lw=2, label=f"roof with DRAM ({beta:.0f} GB/s)")
+ax.loglog(xs, roofline(xs, peak, beta_cache), color="gray", lw=1, ls="--", label=f"roof with cache ({beta_cache:.0f} GB/s)")
+ax.axvline(ridge, color="gray", ls=":", lw=1)
+ax.text(ridge * 1.1, peak * 0.05, f"ridge {ridge:.1f}", color="gray")
+for name, inten, achieved, _ in points:
+    ax.loglog(inten, achieved, "o", ms=7, label=f"{name}: {achieved:.2f} GFLOP/s")
+ax.set_xlabel("arithmetic intensity (FLOPs per byte moved)")
+ax.set_ylabel("achieved GFLOP/s")
+ax.set_title(f"Roofline of this machine, one thread: pi = {peak:.1f} GFLOP/s")
+ax.legend(fontsize=7, loc="lower right")
+ax.grid(True, which="both", alpha=0.2)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# How to read the chart: the distance of a dot below the roof is the performance left on the table,
+# and the roof's shape at that intensity says what kind of fix could recover it.
+#
+# - `x . y`, `x + y` and `A @ v` sit on or below the sloped part: they are memory-bound, and no amount of
+#   cleverness in the arithmetic can speed them up, only moving fewer bytes (smaller dtypes, fusing them
+#   into a neighbour as in section 6) can. The dot product defines the DRAM roof, so it sits on it.
+# - `x + y` on big arrays falls below that roof: it also *writes* `8 n` bytes, and writing memory costs
+#   more than reading it (a written cache line is usually read first, then written back; on a shared
+#   virtual machine large writes can be slower still). The roof is a bound, not a promise.
+# - The same `x + y` on a small array runs many times faster: its data never leaves the cache, so the
+#   cache's roof applies, not DRAM's. Small matrix products can rise above the DRAM roof for the same
+#   reason. A roofline is always drawn for one level of the memory hierarchy.
+# - The BLAS products of a few hundred rows sit right of the ridge, close to the flat roof: compute-bound
+#   and near peak (the roof itself *is* our best measured product, so one of them is at 100% by
+#   construction). If one of them lands far below, the machine was busy during its runs: time it again.
+# - The small products have plenty of intensity but sit far below both roofs. The roofline does not know
+#   about fixed costs per call (the Python call, NumPy's dispatch, BLAS setting up its blocks), and at
+#   `n = 16` those costs dominate; batching many small products into one big call is the cure.
+# - `matmul_vectorized` moves its `n^3` temporary through memory, which puts it far to the left of a real
+#   matrix product with the same FLOPs: whatever the machine, it can never be compute-bound.
+#
+# On a GPU the same chart has a compute roof a hundred times higher, which pushes the ridge point to
+# tens of FLOPs per byte: most of a Transformer's element-wise work, and attention at small batch sizes,
+# is memory-bound there, which is what fused kernels such as FlashAttention (module 12) are designed around.
+
+# %% [markdown]
 # ## Summary
 #
 # - A matrix product costs `2 n k m` FLOPs; GFLOP/s = FLOPs / seconds makes implementations comparable.
@@ -743,6 +991,9 @@ print(f"fusion: {k0 / k1:.1f}x less memory kept, forward {f0 / f1:.2f}x and forw
 #   trades overhead against cache misses.
 # - **Fusion** merges a chain of operations into one node: fewer arrays allocated, fewer passes over
 #   memory, and less memory kept for the backward pass.
+# - The **roofline** `min(pi, I * beta)` says which limit a kernel can hit: below the ridge point only fewer
+#   bytes help, above it only faster arithmetic; measured on this machine, only large matrix products reach
+#   the compute roof.
 # - **BLAS** combines register blocking, SIMD, multi-level tiling and threads; that is why `@` is the
 #   operation to build everything else on.
 #
@@ -756,8 +1007,8 @@ print(f"fusion: {k0 / k1:.1f}x less memory kept, forward {f0 / f1:.2f}x and forw
 #    against your two versions.
 # 3. The fused backward uses `out > 0` instead of the pre-activation. Which other activations allow this
 #    trick (derivative computable from the output alone)? Which do not?
-# 4. Arithmetic intensity is FLOPs per byte moved. Compute it for an `(n, n) @ (n, n)` product and for
-#    an element-wise `x + y` of `n^2` elements. Which of the two can ever run at the CPU's peak FLOP rate,
-#    and what limits the other?
+# 4. Place `fused_linear_relu` for a batch of 32 and a 256 x 256 weight on the roofline: count its FLOPs and
+#    the bytes it must move (input, weight, output), compute its intensity and compare it with the ridge
+#    point measured above. Is it memory- or compute-bound, and what changes at a batch of 1?
 # 5. Your `Tensor.__matmul__` already calls BLAS. Where in a Transformer training step would you look for
 #    the next speed-up, given what this module measured?

@@ -152,6 +152,14 @@ def robust_stats(times) -> dict:
     }
     ### END SOLUTION
 
+# %% mutant={"name": "population-std", "target": "robust-stats", "replace": "    \"std\": float(t.std(ddof=1)) if t.size > 1 else 0.0,", "catches": ["test-robust-stats"]}
+    # NumPy's default std divides by n, not n - 1.
+    "std": float(t.std()),
+
+# %% mutant={"name": "iqr-is-range", "target": "robust-stats", "replace": "    \"iqr\": float(q75 - q25),", "catches": ["test-robust-stats"]}
+    # Confuses the interquartile range with the full range.
+    "iqr": float(t.max() - t.min()),
+
 # %% nbgrader={"grade": true, "grade_id": "test-robust-stats", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 def test_robust_stats():
     """The worked example, robustness of median/IQR to an outlier, and the single-sample case."""
@@ -215,6 +223,14 @@ def bootstrap_ci(samples, statistic=np.median, level: float = 0.95, n_boot: int 
     lo, hi = np.percentile(stats, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     ### END SOLUTION
     return float(lo), float(hi)
+
+# %% mutant={"name": "resample-without-replacement", "target": "bootstrap-ci", "replace": "idx = rng.integers(0, n, size=(n_boot, n))", "catches": ["test-bootstrap-ci"]}
+# Shuffles instead of resampling with replacement: every resample has the same median.
+idx = np.argsort(rng.random((n_boot, n)), axis=1)
+
+# %% mutant={"name": "one-sided-level", "target": "bootstrap-ci", "replace": "lo, hi = np.percentile(stats, [100 * (1 - level) / 2, 100 * (1 + level) / 2])", "catches": ["test-bootstrap-ci"]}
+# Cuts (1 - level) from each side instead of half of it: a narrower, overconfident interval.
+lo, hi = np.percentile(stats, [100 * (1 - level), 100 * level])
 
 # %% nbgrader={"grade": true, "grade_id": "test-bootstrap-ci", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_bootstrap_ci():
@@ -350,6 +366,18 @@ class Benchmark:
             if gc_was_enabled:
                 gc.enable()
         return BenchmarkResult(self.name, np.array(times), level=self.level)
+
+# %% mutant={"name": "per-batch-not-per-call", "target": "benchmark-run", "replace": "    times.append((self.timer() - t0) / self.number)", "catches": ["test-benchmark-run"]}
+    # Records the time of the whole batch of `number` calls, not the time per call.
+    times.append(self.timer() - t0)
+
+# %% mutant={"name": "warmup-timed", "target": "benchmark-run", "catches": ["test-benchmark-run"]}
+# Times the warm-up calls as samples too.
+for _ in range(self.warmup + self.repeats):
+    t0 = self.timer()
+    for _ in range(self.number):
+        self.fn()
+    times.append((self.timer() - t0) / self.number)
 
 # %% nbgrader={"grade": true, "grade_id": "test-benchmark-run", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_benchmark_run():
@@ -513,6 +541,10 @@ def compare_models(models: dict, x, y, latency_batch: int | None = None, warmup:
                 model.train()
     return rows
 
+# %% mutant={"name": "latency-in-seconds", "target": "compare-models", "replace": "    \"latency_ms\": result.median * 1e3,", "catches": ["test-compare-models"]}
+    # Forgets the unit conversion: seconds reported as milliseconds.
+    "latency_ms": result.median,
+
 # %% nbgrader={"grade": true, "grade_id": "test-compare-models", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 def test_compare_models():
     """Accuracy, size and memory are exact for hand-built models; latency orders a big model after a tiny one."""
@@ -580,7 +612,7 @@ def format_report(rows: list) -> str:
         lo, hi = r["latency_ci_ms"]
         body.append([r["name"], f"{r['accuracy']:.1%}", f"{r['latency_ms']:.3f}", f"{lo:.3f}-{hi:.3f}",
                      f"{r['params']:,}", f"{r['size_bytes'] / 1024:.1f}", f"{r['peak_memory_bytes'] / 1024:.1f}"])
-    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KB", "peak mem KB"]
+    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KiB", "peak mem KiB"]
     return format_table(headers, body, align="lrrrrrr")
 
 # %% [markdown]

@@ -185,6 +185,22 @@ class OptimizationTarget:
         }
         ### END SOLUTION
 
+# %% mutant={"name": "no-tolerance", "target": "target", "catches": ["test-target"]}
+# Literal comparisons: a ratio of exactly 4.0 computed as 3.9999999999 fails the 4x target.
+return {
+    "size": bool(size_reduction >= self.min_size_reduction),
+    "accuracy": bool(accuracy_drop <= self.max_accuracy_drop),
+    "speed": None if self.min_speedup is None else bool(speedup >= self.min_speedup),
+}
+
+# %% mutant={"name": "speed-always-judged", "target": "target", "catches": ["test-target"]}
+# Judges the speed even when no speed target was set.
+return {
+    "size": bool(size_reduction >= self.min_size_reduction - TOL),
+    "accuracy": bool(accuracy_drop <= self.max_accuracy_drop + TOL),
+    "speed": bool(speedup >= (self.min_speedup or 1.0) - TOL),
+}
+
 # %% [markdown]
 # The test checks each verdict on both sides of its threshold, exactly at the threshold (where floating
 # point would fool a literal comparison), an accuracy gain, and that speed is only judged when asked.
@@ -333,6 +349,10 @@ def evaluate_model(model, x, y, warmup: int = 3, repeats: int = 20) -> dict:
     finally:
         model.train(was_training)
     return metrics
+
+# %% mutant={"name": "argmax-over-batch", "target": "evaluate-model", "replace": "acc = float(np.mean(np.argmax(logits, axis=-1) == labels))", "catches": ["test-evaluate-model"]}
+# Takes the argmax over the samples instead of over the classes.
+acc = float(np.mean(np.argmax(logits, axis=0) == labels[: logits.shape[1]]))
 
 # %% [markdown]
 # The test evaluates a one-layer model whose answers are known (accuracy 3/4, 24 bytes, 6 values) and its
@@ -486,6 +506,10 @@ def optimize_model(model, x_train, y_train, prune_amount: float = 0.5, finetune_
     small.eval()
     return small
 
+# %% mutant={"name": "teacher-student-swapped", "target": "optimize-model", "replace": "distill(model, small, x_train, y_train,", "catches": ["test-optimize-model"]}
+# Passes the pruned copy as the teacher: the original model is trained in place instead.
+distill(small, model, x_train, y_train,
+
 # %% [markdown]
 # The test trains a small classifier on synthetic clusters and optimizes it. It checks the shipped
 # architecture (quantized layers, half the hidden neurons) and its exact byte count, that it stays
@@ -605,6 +629,10 @@ def build_report(baseline: dict, optimized: dict, target: OptimizationTarget, no
     return {"baseline": dict(baseline), "optimized": dict(optimized), "target": asdict(target), **ratios,
             "checks": checks, "passed": all(v is not False for v in checks.values()), "notes": str(notes)}
 
+# %% mutant={"name": "accuracy-drop-sign", "target": "build-report", "replace": "\"accuracy_drop\": baseline[\"accuracy\"] - optimized[\"accuracy\"],", "catches": ["test-build-report"]}
+# Reverses the subtraction: a loss of accuracy shows up as a negative drop.
+"accuracy_drop": optimized["accuracy"] - baseline["accuracy"],
+
 # %% [markdown]
 # The test builds the worked example's report and checks every ratio, the verdicts and `passed`, then
 # the same report against a target it misses.
@@ -699,6 +727,14 @@ def check_report(report: dict, target: OptimizationTarget | None = None, remeasu
                 failures.append(f"{key}: re-measured {remeasured[key]:.6g}, the report says {optimized[key]:.6g}")
         ### END SOLUTION
     return failures
+
+# %% mutant={"name": "passed-ignores-unjudged-speed", "target": "check-report", "region": 1, "replace": "if report[\"passed\"] != all(v is not False for v in verdicts.values()):", "catches": ["test-check-report"]}
+# all() over the verdicts treats "speed not judged" (None) as a failure.
+if report["passed"] != all(verdicts.values()):
+
+# %% mutant={"name": "remeasure-relative-only", "target": "check-report", "region": 2, "replace": "if not math.isclose(remeasured[key], optimized[key], rel_tol=0.0, abs_tol=TOL):", "catches": ["test-check-report"]}
+# A 1% relative tolerance lets a re-measured accuracy differ by a whole test sample or more.
+if not math.isclose(remeasured[key], optimized[key], rel_tol=0.01):
 
 # %% [markdown]
 # The test starts from the worked example's (good) report, which must produce no failures, then breaks it

@@ -128,14 +128,28 @@ def test_grad_is_tensor_and_accumulates():
     assert np.allclose(x.grad.data, 4.0)
 
 
-def test_backward_on_non_scalar_needs_gradient():
-    v = Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="shape"):
-        (v * 2).backward()
-    (v * 2).backward(Tensor([1.0, -1.0]))
-    assert np.allclose(v.grad.data, [2.0, -2.0])
+def test_backward_on_non_scalar_seeds_with_ones():
+    v = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (v * v).backward()                       # same as (v * v).sum().backward()
+    assert np.allclose(v.grad.data, 2 * v.data)
+    v.grad = None
+    (v * 2).backward(Tensor([[1.0, -1.0], [0.0, 2.0]]))
+    assert np.allclose(v.grad.data, [[2.0, -2.0], [0.0, 4.0]])
     with pytest.raises(ValueError):
         (v * 2).backward(np.ones(3))
+
+
+def test_tinytorch_autograd_is_the_module_05_package():
+    """The workflow page's example, as written: `from tinytorch.autograd import backward`."""
+    import tinytorch.autograd
+    import tinytorch.core.autograd
+    from tinytorch.autograd import backward
+
+    assert tinytorch.autograd is tinytorch.core.autograd and backward is tinytorch.core.autograd.backward
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    y = x * 2
+    y.backward()
+    assert np.allclose(x.grad.data, [[2.0, 2.0]])
 
 
 def test_backward_without_requires_grad_raises():

@@ -96,3 +96,27 @@ def test_im2col_matches_the_loop_definition():
     for stride, padding in ((1, 1), (2, 0), (2, 2)):
         fast, _ = conv2d_forward(x, w, b, stride, padding)
         np.testing.assert_allclose(fast, conv2d_loops(x, w, b, stride, padding), atol=1e-4)
+
+
+def test_batchnorm2d_train_eval_and_gradients():
+    from tinytorch.core.spatial import BatchNorm2d
+
+    rng = np.random.default_rng(3)
+    x = Tensor((rng.standard_normal((6, 2, 4, 4)) * 3 + 5).astype(np.float32))
+    bn = BatchNorm2d(2, momentum=0.2)
+    y = bn(x).data
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, atol=1e-3)
+    n = 6 * 4 * 4
+    np.testing.assert_allclose(bn.running_mean, 0.2 * x.data.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var, 0.8 + 0.2 * x.data.var(axis=(0, 2, 3)) * n / (n - 1), rtol=1e-5)
+    assert [id(p) for p in bn.parameters()] == [id(bn.gamma), id(bn.beta)]
+    bn.eval()
+    np.testing.assert_allclose(bn(Tensor(x.data[:1])).data, bn(x).data[:1], atol=1e-6)
+    bn.train()
+    xin = Tensor(rng.standard_normal((2, 2, 3, 3)), requires_grad=True)
+    check_gradients(lambda a, g, b: bn(a), xin, bn.gamma, bn.beta)
+    model = Sequential(Conv2d(1, 2, 3, padding=1, rng=0), BatchNorm2d(2), Flatten(), Linear(2 * 4 * 4, 3, rng=1))
+    out = model(Tensor(rng.standard_normal((4, 1, 4, 4)).astype(np.float32)))
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

@@ -54,6 +54,16 @@ def test_embedding_gradient_check_and_accumulation():
     assert np.allclose(emb.weight.grad.data, 2 * counts * np.ones((1, 3)))
 
 
+def test_unseeded_embedding_follows_numpy_global_seed():
+    # Like Linear: with seed=None the table comes from np.random, so np.random.seed reproduces a model.
+    np.random.seed(11)
+    first = Embedding(9, 4).weight.data.copy()
+    np.random.seed(11)
+    assert np.array_equal(Embedding(9, 4).weight.data, first)
+    assert not np.array_equal(Embedding(9, 4).weight.data, first)
+    assert np.array_equal(Embedding(9, 4, seed=3).weight.data, Embedding(9, 4, seed=3).weight.data)
+
+
 def test_parameters_and_dtype():
     emb = Embedding(10, 8, seed=0)
     assert emb.parameters()[0] is emb.weight and len(emb.parameters()) == 1

@@ -28,7 +28,7 @@ def causal_mask(seq_len: int) -> np.ndarray:
     return np.tril(np.ones((seq_len, seq_len), dtype=bool))
 
 
-# %% src/12_attention/12_attention.py:170
+# %% src/12_attention/12_attention.py:178
 def masked_softmax(scores: np.ndarray, mask=None) -> np.ndarray:
     """Softmax over the last axis, with masked-out entries (mask False) given weight exactly 0.
 
@@ -53,13 +53,16 @@ def masked_softmax(scores: np.ndarray, mask=None) -> np.ndarray:
     return e / np.where(total == 0, 1.0, total)
 
 
-# %% src/12_attention/12_attention.py:229
+# %% src/12_attention/12_attention.py:249
 def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray, mask=None):
     """Return (output, weights) of softmax(Q K^T / sqrt(d)) V with an optional boolean mask.
 
     HINTS:
-    - d is Q.shape[-1]; scores = Q @ swapaxes(K) / sqrt(d)
-    - weights = masked_softmax(scores, mask); output = weights @ V
+    - Follow the three lines of section 1 (scores, weights, output), checking shapes as you go: the scores
+      must come out as (..., T_q, T_k), so which two axes of K have to trade places? (K.T would also
+      reverse the batch axes.)
+    - The scaling uses the width of a query/key vector, not the sequence length.
+    - You already wrote the function that turns scores into masked weights; reuse it.
     """
     d = Q.shape[-1]
     scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d)
@@ -67,7 +70,7 @@ def attention_forward(Q: np.ndarray, K: np.ndarray, V: np.ndarray, mask=None):
     return weights @ V, weights
 
 
-# %% src/12_attention/12_attention.py:292
+# %% src/12_attention/12_attention.py:371
 class AttentionBackward(Function):
     """Gradients of softmax(Q K^T / sqrt(d)) V with respect to Q, K and V."""
 
@@ -115,7 +118,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask=None):
     return result, Tensor(weights)
 
 
-# %% src/12_attention/12_attention.py:414
+# %% src/12_attention/12_attention.py:505
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
     """(B, T, D) -> (B, num_heads, T, D // num_heads). Uses Tensor.reshape and Tensor.transpose."""
     B, T, D = x.shape
@@ -128,7 +131,7 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, T, H * Dh)
 
 
-# %% src/12_attention/12_attention.py:443
+# %% src/12_attention/12_attention.py:579
 class MultiHeadAttention(Module):
     """Self-attention with `num_heads` heads: x (B, T, D) -> (B, T, D).
 

@@ -6,7 +6,7 @@
 __all__ = ['is_grad_enabled', 'no_grad', 'Function', 'track', 'unbroadcast', 'numerical_gradient', 'AddBackward', 'NegBackward', 'SubBackward', 'MulBackward', 'DivBackward', 'MatMulBackward', 'PowBackward', 'ExpBackward', 'LogBackward', 'SqrtBackward', 'SumBackward', 'MeanBackward', 'MaxBackward', 'ReshapeBackward', 'TransposeBackward', 'PermuteBackward', 'GetItemBackward', 'ReLUBackward', 'SigmoidBackward', 'TanhBackward', 'GELUBackward', 'SoftmaxBackward', 'LogSoftmaxBackward', 'MSEBackward', 'BCEBackward', 'CrossEntropyBackward', 'topological_order', 'backward', 'detach', 'enable_autograd', 'check_gradients']
 
 
-# %% src/05_autograd/05_autograd.py:67
+# %% src/05_autograd/05_autograd.py:68
 import numpy as np
 import inspect
 import sys
@@ -16,7 +16,7 @@ from tinytorch.core import activations as _activations
 from tinytorch.core import losses as _losses
 
 
-# %% src/05_autograd/05_autograd.py:150
+# %% src/05_autograd/05_autograd.py:151
 _grad_enabled = True   # the global switch that `no_grad` flips
 
 
@@ -90,7 +90,7 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-# %% src/05_autograd/05_autograd.py:244
+# %% src/05_autograd/05_autograd.py:245
 def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`, undoing NumPy broadcasting.
 
@@ -117,7 +117,7 @@ def unbroadcast(grad, shape):
     return grad.reshape(shape)
 
 
-# %% src/05_autograd/05_autograd.py:324
+# %% src/05_autograd/05_autograd.py:325
 def numerical_gradient(f, x, eps=1e-6):
     """Central-difference gradient of the scalar function `f` at `x`.
 
@@ -145,7 +145,7 @@ def numerical_gradient(f, x, eps=1e-6):
     return grad
 
 
-# %% src/05_autograd/05_autograd.py:435
+# %% src/05_autograd/05_autograd.py:436
 class AddBackward(Function):
     """out = a + b   (worked example)"""
 
@@ -185,7 +185,7 @@ class DivBackward(Function):
         return unbroadcast(g / b.data, a.shape), unbroadcast(-g * a.data / (b.data * b.data), b.shape)
 
 
-# %% src/05_autograd/05_autograd.py:538
+# %% src/05_autograd/05_autograd.py:539
 class MatMulBackward(Function):
     """out = a @ b"""
 
@@ -203,7 +203,7 @@ class MatMulBackward(Function):
                 unbroadcast(grad_b, B.shape).reshape(b.shape))
 
 
-# %% src/05_autograd/05_autograd.py:608
+# %% src/05_autograd/05_autograd.py:609
 class PowBackward(Function):
     """out = x ** p for a constant number p"""
 
@@ -246,7 +246,7 @@ class SqrtBackward(Function):
         return (g * 0.5 / self.out,)
 
 
-# %% src/05_autograd/05_autograd.py:709
+# %% src/05_autograd/05_autograd.py:710
 def _axes(axis, ndim):
     """Normalise an `axis` argument (None, int or tuple) to a tuple of non-negative axes."""
     if axis is None:
@@ -340,7 +340,7 @@ class GetItemBackward(Function):
         return (grad,)
 
 
-# %% src/05_autograd/05_autograd.py:880
+# %% src/05_autograd/05_autograd.py:881
 class ReLUBackward(Function):
     """out = max(x, 0)"""
 
@@ -407,7 +407,7 @@ class LogSoftmaxBackward(Function):
         return (g - np.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
 
-# %% src/05_autograd/05_autograd.py:1027
+# %% src/05_autograd/05_autograd.py:1028
 def _reduce_scale(g, reduction, count):
     """How the reduction shapes the upstream gradient: `mean` divides by count; `none` is per-element."""
     g = np.asarray(g)
@@ -468,7 +468,7 @@ class CrossEntropyBackward(Function):
         return grad.reshape(logits.shape), None       # integer targets get no gradient
 
 
-# %% src/05_autograd/05_autograd.py:1169
+# %% src/05_autograd/05_autograd.py:1172
 def _parents(node):
     """The inputs of `node` that need gradients."""
     fn = node._grad_fn
@@ -502,18 +502,14 @@ def topological_order(root):
     return order
 
 
-# %% src/05_autograd/05_autograd.py:1232
+# %% src/05_autograd/05_autograd.py:1235
 def _seed_gradient(t, gradient):
     """The starting gradient for `t.backward(gradient)`, as an array shaped like t."""
     if not t.requires_grad:
         raise RuntimeError("backward() called on a tensor that does not require grad: no operation "
                            "that produced it involved a tensor with requires_grad=True")
     float_dtype = t.data.dtype if np.issubdtype(t.data.dtype, np.floating) else np.float64
-    if gradient is None:
-        if t.data.size != 1:
-            raise RuntimeError(f"backward() without a gradient argument only works on a scalar (one-element) "
-                               f"tensor, but this tensor has shape {t.shape}. Reduce it first (e.g. .sum() or "
-                               f".mean()) or pass backward(gradient=...) with shape {t.shape}.")
+    if gradient is None:  # a scalar loss starts at 1; a non-scalar output at ones (as if summed first)
         return np.ones(t.data.shape, dtype=float_dtype)
     seed = np.asarray(_data(gradient), dtype=float_dtype)
     if seed.shape != t.data.shape:
@@ -555,7 +551,8 @@ def _accumulate_leaf(leaf, grad):
 def backward(self, gradient=None):
     """Compute d(self)/d(leaf) for every leaf and add it into `leaf.grad`.
 
-    `gradient` (array or Tensor shaped like self) is required unless self has one element.
+    `gradient` (array or Tensor shaped like self) defaults to ones: for a non-scalar `self` that is the
+    gradient of `self.sum()`.
     """
     pending = {id(self): _seed_gradient(self, gradient)}
     for node in reversed(topological_order(self)):
@@ -805,7 +802,7 @@ def enable_autograd():
 enable_autograd()
 
 
-# %% src/05_autograd/05_autograd.py:1684
+# %% src/05_autograd/05_autograd.py:1683
 def check_gradients(f, *inputs, eps=None, atol=None, rtol=None, seed=0):
     """Assert that autograd's gradients of `f(*inputs)` match numerical gradients.
 

@@ -10,7 +10,7 @@ __all__ = ['embedding_forward', 'EmbeddingBackward', 'Embedding', 'sinusoidal_en
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.layers import Module
+from tinytorch.core.layers import Module, _as_rng
 from tinytorch.core.autograd import Function, track
 
 
@@ -54,7 +54,7 @@ def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return weight[indices]
 
 
-# %% src/11_embeddings/11_embeddings.py:223
+# %% src/11_embeddings/11_embeddings.py:227
 class EmbeddingBackward(Function):
     """Gradient of an embedding lookup with respect to the table."""
 
@@ -79,7 +79,7 @@ class EmbeddingBackward(Function):
         return (grad,)
 
 
-# %% src/11_embeddings/11_embeddings.py:255
+# %% src/11_embeddings/11_embeddings.py:264
 class Embedding(Module):
     """A trainable lookup table: token ids (any shape) -> vectors (that shape + (embed_dim,))."""
 
@@ -89,7 +89,7 @@ class Embedding(Module):
             raise ValueError(f"vocab_size and embed_dim must be positive, got {vocab_size} and {embed_dim}")
         self.vocab_size = vocab_size
         self.embed_dim = embed_dim
-        rng = np.random.default_rng(seed)
+        rng = _as_rng(seed)   # None -> NumPy's global generator, like Linear: np.random.seed(...) reproduces it
         table = rng.normal(0.0, 1.0 / np.sqrt(embed_dim), size=(vocab_size, embed_dim)).astype(np.float32)
         self.weight = Tensor(table, requires_grad=True)
 
@@ -109,7 +109,7 @@ class Embedding(Module):
         return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
 
 
-# %% src/11_embeddings/11_embeddings.py:365
+# %% src/11_embeddings/11_embeddings.py:382
 def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     """The (max_len, d_model) float32 table of sine/cosine position signatures.
 
@@ -137,7 +137,7 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np
     return table.astype(np.float32)
 
 
-# %% src/11_embeddings/11_embeddings.py:443
+# %% src/11_embeddings/11_embeddings.py:469
 def _check_length(x: Tensor, max_len: int, d_model: int) -> int:
     if x.ndim < 2 or x.shape[-1] != d_model:
         raise ValueError(f"expected input of shape (..., T, {d_model}), got {x.shape}")
@@ -174,7 +174,7 @@ class LearnedPositionalEncoding(Module):
         return x + self.embedding(np.arange(T))
 
 
-# %% src/11_embeddings/11_embeddings.py:533
+# %% src/11_embeddings/11_embeddings.py:563
 def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training: bool = False,
                      optimizer_slots: int = 2) -> int:
     """Bytes needed for an embedding table of vocab_size x embed_dim values of `dtype`.

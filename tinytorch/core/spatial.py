@@ -3,10 +3,10 @@
 # Edit src/09_spatial/09_spatial.py and run `tito source export 09`.
 """Spatial Layers (Convolution and Pooling): Build 2-D convolution twice, first with plain loops and then as one matrix product (im2col), add its backward pass, pooling and flattening, and measure why the fast version is the one every framework uses."""
 
-__all__ = ['conv_output_size', 'pad2d', 'conv2d_loops', 'im2col', 'conv2d_forward', 'col2im', 'Conv2dBackward', 'Conv2d', 'pool_windows', 'maxpool2d_forward', 'MaxPool2dBackward', 'MaxPool2d', 'AvgPool2dBackward', 'AvgPool2d', 'Flatten', 'receptive_field', 'conv2d_flops']
+__all__ = ['conv_output_size', 'pad2d', 'conv2d_loops', 'im2col', 'conv2d_forward', 'col2im', 'Conv2dBackward', 'Conv2d', 'pool_windows', 'maxpool2d_forward', 'MaxPool2dBackward', 'MaxPool2d', 'AvgPool2dBackward', 'AvgPool2d', 'Flatten', 'BatchNorm2dBackward', 'BatchNorm2d', 'receptive_field', 'conv2d_flops']
 
 
-# %% src/09_spatial/09_spatial.py:71
+# %% src/09_spatial/09_spatial.py:72
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
@@ -14,7 +14,7 @@ from tinytorch.core.layers import Module
 from tinytorch.core.autograd import Function, track
 
 
-# %% src/09_spatial/09_spatial.py:140
+# %% src/09_spatial/09_spatial.py:141
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
     """Output length along one axis: floor((size + 2 * padding - kernel) / stride) + 1.
 
@@ -35,7 +35,7 @@ def _pair(v, name="kernel_size") -> tuple:
     return pair
 
 
-# %% src/09_spatial/09_spatial.py:209
+# %% src/09_spatial/09_spatial.py:210
 def pad2d(x: np.ndarray, padding: int) -> np.ndarray:
     """Zero-pad the last two axes of an (N, C, H, W) array by `padding` on every side."""
     if padding == 0:
@@ -63,7 +63,7 @@ def conv2d_loops(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, padding:
     return out
 
 
-# %% src/09_spatial/09_spatial.py:330
+# %% src/09_spatial/09_spatial.py:331
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Unfold every (C, kh, kw) window of x (N, C, H, W) into a row: returns (N*OH*OW, C*kh*kw).
 
@@ -83,7 +83,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     return cols.reshape(N * OH * OW, C * kh * kw)
 
 
-# %% src/09_spatial/09_spatial.py:393
+# %% src/09_spatial/09_spatial.py:394
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, padding: int = 0):
     """Convolution via im2col. Returns (out (N, O, OH, OW), cols (N*OH*OW, C*kh*kw)).
 
@@ -102,7 +102,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b=None, stride: int = 1, paddin
     return out, cols
 
 
-# %% src/09_spatial/09_spatial.py:518
+# %% src/09_spatial/09_spatial.py:519
 def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Fold rows back into an image, ADDING overlapping contributions: the adjoint of im2col.
 
@@ -123,7 +123,7 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int = 1, padding
     return np.ascontiguousarray(out[:, :, padding:padding + H, padding:padding + W])
 
 
-# %% src/09_spatial/09_spatial.py:583
+# %% src/09_spatial/09_spatial.py:584
 class Conv2dBackward(Function):
     """Gradients of out = conv2d(x, weight, bias) via the saved im2col matrix."""
 
@@ -145,7 +145,7 @@ class Conv2dBackward(Function):
         return dx, dw, db
 
 
-# %% src/09_spatial/09_spatial.py:627
+# %% src/09_spatial/09_spatial.py:628
 def _as_rng(rng):
     """None -> NumPy's global generator; an int -> a new seeded Generator; a Generator -> itself."""
     if rng is None:
@@ -198,7 +198,7 @@ class Conv2d(Module):
                 f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None})")
 
 
-# %% src/09_spatial/09_spatial.py:796
+# %% src/09_spatial/09_spatial.py:797
 def _window_slices(kh, kw, stride, OH, OW):
     """For each offset k = ki*kw + kj inside the window: the (row, column) slices it touches.
     stride: an int or a (row, column) pair."""
@@ -215,7 +215,7 @@ def pool_windows(x: np.ndarray, kh: int, kw: int, stride) -> np.ndarray:
     return np.stack([x[:, :, rows, cols] for rows, cols in _window_slices(kh, kw, (sh, sw), OH, OW)])
 
 
-# %% src/09_spatial/09_spatial.py:817
+# %% src/09_spatial/09_spatial.py:818
 def maxpool2d_forward(x: np.ndarray, kh: int, kw: int, stride):
     """Returns (out (N, C, OH, OW), argmax (N, C, OH, OW) = winning offset k in range(kh*kw)).
     HINT: windows = pool_windows(...); argmax over axis 0; the max itself via max over axis 0."""
@@ -260,7 +260,7 @@ class MaxPool2d(Module):
         return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
 
-# %% src/09_spatial/09_spatial.py:912
+# %% src/09_spatial/09_spatial.py:913
 class AvgPool2dBackward(Function):
     """Every pixel of a window gets an equal share g / (kh*kw) of the window's gradient."""
 
@@ -297,7 +297,7 @@ class AvgPool2d(Module):
         return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride})"
 
 
-# %% src/09_spatial/09_spatial.py:983
+# %% src/09_spatial/09_spatial.py:984
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...)."""
 
@@ -310,7 +310,78 @@ class Flatten(Module):
         return "Flatten()"
 
 
-# %% src/09_spatial/09_spatial.py:1037
+# %% src/09_spatial/09_spatial.py:1055
+class BatchNorm2dBackward(Function):
+    """Gradients of training-mode BatchNorm2d with respect to x, gamma and beta."""
+
+    def __init__(self, x: Tensor, gamma: Tensor, beta: Tensor, x_hat: np.ndarray, inv_std: np.ndarray):
+        super().__init__(x, gamma, beta)
+        self.x_hat, self.inv_std = x_hat, inv_std          # inv_std has shape (1, C, 1, 1)
+
+    def backward(self, grad_output: np.ndarray) -> tuple:
+        """Return (dx, dgamma, dbeta); dgamma and dbeta have shape (C,)."""
+        gamma = self.inputs[1].data.reshape(1, -1, 1, 1)
+        axes = (0, 2, 3)
+        dbeta = grad_output.sum(axis=axes)
+        dgamma = (grad_output * self.x_hat).sum(axis=axes)
+        g = grad_output * gamma
+        dx = (g - g.mean(axis=axes, keepdims=True)
+              - self.x_hat * (g * self.x_hat).mean(axis=axes, keepdims=True)) * self.inv_std
+        return dx, dgamma, dbeta
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation per channel of (N, C, H, W) inputs, with learned gamma (ones) and beta (zeros).
+
+    Training mode normalises with the batch's statistics and updates running_mean / running_var;
+    eval mode normalises with the running statistics. Only gamma and beta are parameters.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        if num_features <= 0 or not 0.0 < momentum <= 1.0:
+            raise ValueError(f"need num_features > 0 and momentum in (0, 1], got {num_features} and {momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.gamma = Tensor(np.ones(num_features, dtype=np.float32), requires_grad=True)
+        self.beta = Tensor(np.zeros(num_features, dtype=np.float32), requires_grad=True)
+        self.running_mean = np.zeros(num_features, dtype=np.float32)     # plain arrays: not parameters
+        self.running_var = np.ones(num_features, dtype=np.float32)
+
+    def forward(self, x) -> Tensor:
+        """HINTS:
+        - training: mean and var of x.data over axes (0, 2, 3); update the running statistics as above
+          (n = x.data.size // C); x_hat and inv_std shaped (1, C, 1, 1) for broadcasting; wrap
+          gamma * x_hat + beta in a Tensor of x's dtype and track it with a BatchNorm2dBackward.
+        - eval: the same normalisation with the running statistics, written with Tensor operations
+          (x - Tensor(mean)) * Tensor(inv_std) * gamma + beta, reshaped to (1, C, 1, 1), so that
+          autograd handles the gradient.
+        """
+        x = _check_nchw(x, "BatchNorm2d")
+        C = self.num_features
+        if x.shape[1] != C:
+            raise ValueError(f"BatchNorm2d({C}) got an input with {x.shape[1]} channels")
+        shape = (1, C, 1, 1)
+        if self.training:
+            mean = x.data.mean(axis=(0, 2, 3))
+            var = x.data.var(axis=(0, 2, 3))
+            n = x.data.size // C
+            m = self.momentum
+            self.running_mean = ((1 - m) * self.running_mean + m * mean).astype(np.float32)
+            self.running_var = ((1 - m) * self.running_var + m * var * n / max(n - 1, 1)).astype(np.float32)
+            inv_std = 1.0 / np.sqrt(var.reshape(shape) + self.eps)
+            x_hat = (x.data - mean.reshape(shape)) * inv_std
+            y = self.gamma.data.reshape(shape) * x_hat + self.beta.data.reshape(shape)
+            return track(Tensor(y.astype(x.data.dtype, copy=False)),
+                         BatchNorm2dBackward(x, self.gamma, self.beta, x_hat, inv_std))
+        inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).astype(x.data.dtype).reshape(shape)
+        centred = x - Tensor(self.running_mean.astype(x.data.dtype).reshape(shape))
+        return centred * Tensor(inv_std) * self.gamma.reshape(*shape) + self.beta.reshape(*shape)
+
+    def __repr__(self) -> str:
+        return f"BatchNorm2d({self.num_features})"
+
+
+# %% src/09_spatial/09_spatial.py:1263
 def receptive_field(layers) -> tuple:
     """(r, j) after a stack of layers given as (kernel, stride) pairs, input first.
 

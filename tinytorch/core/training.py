@@ -162,9 +162,12 @@ class Trainer:
         """One optimisation step on one batch. Returns (loss as a float, predictions Tensor).
 
         HINTS
-        - self.optimizer.zero_grad(); pred = self.model(x); loss = self.loss_fn(pred, y); loss.backward()
-        - if self.grad_clip_norm is not None: clip_grad_norm(self.params, self.grad_clip_norm)
-        - self.optimizer.step(); return loss.item(), pred
+        - This is the loop of the diagram above, for one batch: forward, loss, backward, update. Ask what
+          each step needs from the one before it, and what would go wrong if the gradients of the
+          previous batch were still sitting in the parameters when backward adds the new ones.
+        - Clipping (when self.grad_clip_norm is set) changes the gradients, so it must happen after they
+          exist and before the optimizer uses them; module 06's clip_grad_norm does the work.
+        - The caller wants a plain Python float for the loss, not a Tensor that keeps the graph alive.
         """
         self.optimizer.zero_grad()
         pred = self.model(x)
@@ -195,7 +198,7 @@ class Trainer:
         return self._run_epoch(batches, self.train_step)
 
 
-# %% src/07_training/07_training.py:574
+# %% src/07_training/07_training.py:577
 def _trainer_evaluate(self, batches):
     """Average loss and accuracy over `batches` in eval mode, without building a graph.
 
@@ -241,7 +244,7 @@ Trainer.evaluate = _trainer_evaluate
 Trainer.fit = _trainer_fit
 
 
-# %% src/07_training/07_training.py:717
+# %% src/07_training/07_training.py:720
 def _optimizer_state(optimizer):
     """The optimizer's state as {"optim/<key>": np.ndarray}, ready for np.savez."""
     if hasattr(optimizer, "state_dict"):
@@ -274,7 +277,7 @@ def _restore_optimizer(optimizer, arrays):
             setattr(optimizer, name, value.item())
 
 
-# %% src/07_training/07_training.py:759
+# %% src/07_training/07_training.py:762
 def save_checkpoint(path, model, optimizer=None, **meta):
     """Save the model's parameters (and the optimizer's state) to the .npz file `path`, atomically.
 
@@ -308,7 +311,7 @@ def save_checkpoint(path, model, optimizer=None, **meta):
     return path
 
 
-# %% src/07_training/07_training.py:862
+# %% src/07_training/07_training.py:865
 def load_checkpoint(path, model, optimizer=None):
     """Load parameters (and optimizer state) saved by save_checkpoint into `model`; return the meta dict.
 

@@ -34,7 +34,7 @@ def layernorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: f
     return gamma * x_hat + beta, x_hat, inv_std
 
 
-# %% src/13_transformers/13_transformers.py:163
+# %% src/13_transformers/13_transformers.py:172
 class LayerNormBackward(Function):
     """Gradients of LayerNorm with respect to x, gamma and beta."""
 
@@ -80,7 +80,7 @@ class LayerNorm(Module):
         return f"LayerNorm({self.dim})"
 
 
-# %% src/13_transformers/13_transformers.py:254
+# %% src/13_transformers/13_transformers.py:271
 class MLP(Module):
     """Position-wise feed-forward network: (..., D) -> Linear(D, H) -> GELU -> Linear(H, D)."""
 
@@ -98,7 +98,7 @@ class MLP(Module):
         return self.fc2(h).reshape(*shape)
 
 
-# %% src/13_transformers/13_transformers.py:310
+# %% src/13_transformers/13_transformers.py:332
 class TransformerBlock(Module):
     """Pre-norm block: x + attn(ln1(x)), then + mlp(ln2(x)). Shape (B, T, D) is preserved."""
 
@@ -116,7 +116,7 @@ class TransformerBlock(Module):
         return x
 
 
-# %% src/13_transformers/13_transformers.py:377
+# %% src/13_transformers/13_transformers.py:420
 class GPT(Module):
     """A small decoder-only Transformer language model.
 
@@ -179,7 +179,7 @@ class GPT(Module):
         return out[0] if single else out
 
 
-# %% src/13_transformers/13_transformers.py:461
+# %% src/13_transformers/13_transformers.py:512
 def sample_next_token(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
                       rng: np.random.Generator | None = None) -> np.ndarray:
     """Sample one token id per row of `logits` (B, V); returns an int64 array of shape (B,).

@@ -3,7 +3,7 @@
 # Edit src/18_acceleration/18_acceleration.py and run `tito source export 18`.
 """Acceleration: Write matrix multiplication three ways (Python loops, one vectorized NumPy expression, cache-sized tiles), fuse a linear layer with its ReLU, and measure how far each gets towards NumPy's BLAS and why memory, not arithmetic, sets the pace."""
 
-__all__ = ['matmul_flops', 'gflops', 'matmul_loops', 'matmul_vectorized', 'matmul_blocked', 'FusedLinearReLUBackward', 'fused_linear_relu', 'FusedLinearReLU']
+__all__ = ['matmul_flops', 'gflops', 'matmul_loops', 'matmul_vectorized', 'matmul_blocked', 'FusedLinearReLUBackward', 'fused_linear_relu', 'FusedLinearReLU', 'matmul_intensity', 'roofline']
 
 
 # %% src/18_acceleration/18_acceleration.py:59
@@ -64,7 +64,7 @@ def matmul_loops(A, B) -> np.ndarray:
     return np.array(c, dtype=np.result_type(A.dtype, B.dtype, np.float32))
 
 
-# %% src/18_acceleration/18_acceleration.py:220
+# %% src/18_acceleration/18_acceleration.py:230
 def matmul_vectorized(A, B) -> np.ndarray:
     """Matrix product as ONE broadcast NumPy expression: no Python loop, no `@`/np.dot/np.matmul/einsum.
 
@@ -74,7 +74,7 @@ def matmul_vectorized(A, B) -> np.ndarray:
     return (A[:, :, None] * B[None, :, :]).sum(axis=1)
 
 
-# %% src/18_acceleration/18_acceleration.py:369
+# %% src/18_acceleration/18_acceleration.py:383
 def matmul_blocked(A, B, block_size: int = 64) -> np.ndarray:
     """Matrix product computed tile by tile: C[I, J] += matmul_vectorized(A[I, P], B[P, J]).
 
@@ -99,7 +99,7 @@ def matmul_blocked(A, B, block_size: int = 64) -> np.ndarray:
     return C
 
 
-# %% src/18_acceleration/18_acceleration.py:455
+# %% src/18_acceleration/18_acceleration.py:480
 class FusedLinearReLUBackward(Function):
     """Backward of y = relu(x @ W + b), using only the inputs and the saved output y."""
 
@@ -127,7 +127,7 @@ class FusedLinearReLUBackward(Function):
         return grads
 
 
-# %% src/18_acceleration/18_acceleration.py:489
+# %% src/18_acceleration/18_acceleration.py:518
 def fused_linear_relu(x: Tensor, weight: Tensor, bias=None) -> Tensor:
     """relu(x @ weight + bias) as ONE autograd node that allocates one (..., out) array.
 
@@ -156,3 +156,24 @@ class FusedLinearReLU(Linear):
 
     def __repr__(self) -> str:
         return f"FusedLinearReLU(in_features={self.in_features}, out_features={self.out_features})"
+
+
+# %% src/18_acceleration/18_acceleration.py:810
+def matmul_intensity(n: int, k: int, m: int, itemsize: int = 8) -> float:
+    """FLOPs per byte of an (n, k) @ (k, m) product when A, B and C each cross the memory bus exactly once.
+
+    EXAMPLE: matmul_intensity(2, 2, 2) -> 16 FLOPs / (8 bytes * 12 numbers) = 0.1667
+    """
+    return matmul_flops(n, k, m) / (itemsize * (n * k + k * m + n * m))
+
+
+def roofline(intensity, peak_gflops: float, bandwidth_gbs: float):
+    """Attainable GFLOP/s at `intensity` (FLOPs/byte, a number or an array): the lower of the compute roof
+    and the memory roof intensity * bandwidth. Returns a float for a number, an array for an array.
+
+    EXAMPLE: roofline(0.5, peak_gflops=40, bandwidth_gbs=10) -> 5.0 ; roofline(100, 40, 10) -> 40.0
+    """
+    if peak_gflops <= 0 or bandwidth_gbs <= 0:
+        raise ValueError(f"peak and bandwidth must be positive, got {peak_gflops} and {bandwidth_gbs}")
+    bound = np.minimum(float(peak_gflops), np.asarray(intensity, dtype=np.float64) * float(bandwidth_gbs))
+    return float(bound) if np.ndim(bound) == 0 else bound

@@ -46,7 +46,7 @@ def robust_stats(times) -> dict:
     }
 
 
-# %% src/19_benchmarking/19_benchmarking.py:194
+# %% src/19_benchmarking/19_benchmarking.py:202
 def bootstrap_ci(samples, statistic=np.median, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple:
     """Percentile-bootstrap confidence interval (low, high) of statistic(samples).
 
@@ -69,7 +69,7 @@ def bootstrap_ci(samples, statistic=np.median, level: float = 0.95, n_boot: int 
     return float(lo), float(hi)
 
 
-# %% src/19_benchmarking/19_benchmarking.py:262
+# %% src/19_benchmarking/19_benchmarking.py:278
 @dataclass
 class BenchmarkResult:
     """The per-call timings (seconds) of one benchmark, with their summary statistics.
@@ -109,7 +109,7 @@ class BenchmarkResult:
                 f"({self.level:.0%} CI {lo * 1e3:.3f}-{hi * 1e3:.3f} ms, IQR {self.iqr * 1e3:.3f} ms, n={self.n})")
 
 
-# %% src/19_benchmarking/19_benchmarking.py:311
+# %% src/19_benchmarking/19_benchmarking.py:327
 class Benchmark:
     """Time fn() with warm-up and repeats: Benchmark(fn, warmup=3, repeats=20, number=1).run().
 
@@ -150,7 +150,7 @@ class Benchmark:
         return BenchmarkResult(self.name, np.array(times), level=self.level)
 
 
-# %% src/19_benchmarking/19_benchmarking.py:408
+# %% src/19_benchmarking/19_benchmarking.py:436
 def speedup(baseline: BenchmarkResult, candidate: BenchmarkResult, level: float = 0.95, n_boot: int = 2000,
             seed: int = 0) -> tuple:
     """(ratio, low, high): median(baseline) / median(candidate) with a bootstrap CI. > 1 means candidate is faster."""
@@ -162,7 +162,7 @@ def speedup(baseline: BenchmarkResult, candidate: BenchmarkResult, level: float 
     return float(np.median(a) / np.median(b)), float(lo), float(hi)
 
 
-# %% src/19_benchmarking/19_benchmarking.py:438
+# %% src/19_benchmarking/19_benchmarking.py:466
 def peak_memory(fn) -> int:
     """Peak bytes allocated (as traced by tracemalloc) while fn() runs."""
     was_tracing = tracemalloc.is_tracing()
@@ -194,7 +194,7 @@ def predict(model, x) -> np.ndarray:
     return logits.argmax(axis=-1)
 
 
-# %% src/19_benchmarking/19_benchmarking.py:473
+# %% src/19_benchmarking/19_benchmarking.py:501
 def compare_models(models: dict, x, y, latency_batch: int | None = None, warmup: int = 3, repeats: int = 20) -> list:
     """Compare {name: model} on the same data. Returns one dict per model, in order, with keys:
 
@@ -235,7 +235,7 @@ def compare_models(models: dict, x, y, latency_batch: int | None = None, warmup:
     return rows
 
 
-# %% src/19_benchmarking/19_benchmarking.py:560
+# %% src/19_benchmarking/19_benchmarking.py:592
 def format_table(headers: list, rows: list, align: str | None = None) -> str:
     """A Markdown table. align: one character per column, 'l' or 'r' (default: all 'l')."""
     align = align or "l" * len(headers)
@@ -257,11 +257,11 @@ def format_report(rows: list) -> str:
         lo, hi = r["latency_ci_ms"]
         body.append([r["name"], f"{r['accuracy']:.1%}", f"{r['latency_ms']:.3f}", f"{lo:.3f}-{hi:.3f}",
                      f"{r['params']:,}", f"{r['size_bytes'] / 1024:.1f}", f"{r['peak_memory_bytes'] / 1024:.1f}"])
-    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KB", "peak mem KB"]
+    headers = ["model", "accuracy", "latency ms", "95% CI ms", "params", "size KiB", "peak mem KiB"]
     return format_table(headers, body, align="lrrrrrr")
 
 
-# %% src/19_benchmarking/19_benchmarking.py:602
+# %% src/19_benchmarking/19_benchmarking.py:634
 def save_svg_bar_chart(path, labels, values, errors=None, title: str = "", unit: str = "",
                        width: int = 560, bar_height: int = 22, gap: int = 10) -> Path:
     """Write a horizontal bar chart as an SVG file and return its Path.

@@ -56,7 +56,7 @@ def sparsity(model_or_tensor) -> float:
     return zeros / total if total else 0.0
 
 
-# %% src/16_compression/16_compression.py:257
+# %% src/16_compression/16_compression.py:261
 def magnitude_masks(arrays, amount: float) -> list:
     """Boolean keep-masks (True = keep) for `arrays`, pruning the round(amount * n) smallest |values|
     over ALL arrays together (n = their total size), ties broken by position.
@@ -64,8 +64,11 @@ def magnitude_masks(arrays, amount: float) -> list:
     EXAMPLE: magnitude_masks([np.array([0.9, -0.05, 0.3, -0.6, 0.01, 0.2])], 0.5)
              -> [array([ True, False,  True,  True, False, False])]
     HINTS:
-    - flat holds every |value| of every array, in order; k = int(round(amount * flat.size))
-    - np.argsort(flat, kind="stable")[:k] are the positions of the k smallest: set keep there to False
+    - `flat` already holds every |value| of every array, in order, and `keep` starts all True; your job is
+      to decide which k positions of `flat` become False (k is the fraction `amount` of all values, rounded).
+    - Comparing against a threshold value cannot remove *exactly* k values when several tie at the
+      threshold (try the tied example in the test by hand). Ranking can: which NumPy function returns the
+      positions that would sort an array, and which of its `kind`s keeps tied values in their original order?
     """
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"amount is the fraction of weights to prune and must be in [0, 1], got {amount}")
@@ -81,7 +84,7 @@ def magnitude_masks(arrays, amount: float) -> list:
     return masks
 
 
-# %% src/16_compression/16_compression.py:328
+# %% src/16_compression/16_compression.py:345
 def apply_masks(model, masks: dict):
     """Zero, in place, every entry of model parameter `name` where masks[name] is False. Returns model.
 
@@ -98,7 +101,7 @@ def apply_masks(model, masks: dict):
     return model
 
 
-# %% src/16_compression/16_compression.py:347
+# %% src/16_compression/16_compression.py:368
 def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     """Zero the fraction `amount` of smallest-magnitude Linear weights of `model`, in place.
 
@@ -123,7 +126,7 @@ def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     return masks
 
 
-# %% src/16_compression/16_compression.py:457
+# %% src/16_compression/16_compression.py:482
 def _sliced_linear(linear: Linear, rows, cols) -> Linear:
     """A new Linear holding copies of linear.weight[rows][:, cols] and linear.bias[cols]."""
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
@@ -139,7 +142,7 @@ def _has_parameters(layer) -> bool:
     return isinstance(layer, Module) and len(layer.parameters()) > 0
 
 
-# %% src/16_compression/16_compression.py:473
+# %% src/16_compression/16_compression.py:498
 def prune_neurons(model: Sequential, amount: float) -> Sequential:
     """A NEW, smaller Sequential without the fraction `amount` of weakest neurons of each hidden Linear.
 
@@ -181,7 +184,7 @@ def prune_neurons(model: Sequential, amount: float) -> Sequential:
     return pruned
 
 
-# %% src/16_compression/16_compression.py:602
+# %% src/16_compression/16_compression.py:631
 class LowRankLinear(Module):
     """A Linear layer with a factored weight: y = (x @ U) @ V + bias, U (in, rank), V (rank, out)."""
 
@@ -220,7 +223,7 @@ class LowRankLinear(Module):
                 f"rank={self.rank}, bias={self.bias is not None})")
 
 
-# %% src/16_compression/16_compression.py:643
+# %% src/16_compression/16_compression.py:676
 def _weight_array(layer_or_matrix) -> np.ndarray:
     w = layer_or_matrix
     w = w.weight if isinstance(w, Linear) else w
@@ -264,7 +267,7 @@ def low_rank_error(linear, rank: int) -> float:
     return float(np.sqrt(np.sum(s[rank:] ** 2) / total))
 
 
-# %% src/16_compression/16_compression.py:756
+# %% src/16_compression/16_compression.py:797
 def factorize_model(model: Sequential, rank) -> Sequential:
     """A new Sequential where each Linear is replaced by low_rank_factorize(layer, r) when that saves
     parameters. `rank` is one int for every layer or a list with one int (or None: keep dense) per Linear."""
@@ -285,13 +288,13 @@ def factorize_model(model: Sequential, rank) -> Sequential:
     return out
 
 
-# %% src/16_compression/16_compression.py:829
+# %% src/16_compression/16_compression.py:870
 def _np_log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-# %% src/16_compression/16_compression.py:835
+# %% src/16_compression/16_compression.py:876
 def distillation_loss(student_logits, teacher_logits, targets=None, temperature: float = 2.0,
                       alpha: float = 0.5) -> Tensor:
     """alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, targets).
@@ -304,7 +307,9 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     HINTS:
     - student_logp = _losses.log_softmax(student_logits / T, axis=-1)        (a Tensor, tracked by autograd)
     - KL = (Tensor(teacher_p) * (Tensor(teacher_logp) - student_logp)).sum(axis=-1).mean()
-    - loss = alpha * T * T * KL  (if alpha > 0)  +  (1 - alpha) * CrossEntropyLoss()(student_logits, targets)  (if alpha < 1)
+    - weigh the soft term by alpha * T * T (if alpha > 0) and the hard term, CrossEntropyLoss()(student_logits,
+      targets), by (1 - alpha) (if alpha < 1); multiply by the weights as Tensor(np.asarray(w, dtype=dtype)),
+      so a float32 model gets a float32 loss on NumPy 1 as well as NumPy 2
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -315,6 +320,9 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     if targets is None and alpha < 1.0:
         raise ValueError("targets are needed for the cross-entropy term unless alpha == 1")
     T = float(temperature)
+    # The loss keeps the logits' float dtype on every NumPy version: constants are cast to it explicitly
+    # (NumPy 1 promotes "0-d float32 times a Python float" to float64, NumPy 2 keeps float32).
+    dtype = student_logits.data.dtype if np.issubdtype(student_logits.data.dtype, np.floating) else np.float32
     if alpha > 0.0:
         if teacher_logits is None:
             raise ValueError("teacher logits are needed for the distillation term unless alpha == 0")
@@ -322,21 +330,20 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
         if teacher.shape != student_logits.shape:
             raise ValueError(f"student logits {student_logits.shape} and teacher logits {teacher.shape} "
                              f"must have the same shape")
-        dtype = student_logits.data.dtype if np.issubdtype(student_logits.data.dtype, np.floating) else np.float32
         teacher_logp = _np_log_softmax(teacher.astype(np.float64) / T).astype(dtype)    # constants
         teacher_p = np.exp(teacher_logp)
     loss = None
     if alpha > 0.0:
         student_logp = _losses.log_softmax(student_logits / T, axis=-1)
         kl = (Tensor(teacher_p) * (Tensor(teacher_logp) - student_logp)).sum(axis=-1).mean()
-        loss = alpha * T * T * kl
+        loss = kl * Tensor(np.asarray(alpha * T * T, dtype=dtype))
     if alpha < 1.0:
-        hard = (1.0 - alpha) * CrossEntropyLoss()(student_logits, targets)
+        hard = CrossEntropyLoss()(student_logits, targets) * Tensor(np.asarray(1.0 - alpha, dtype=dtype))
         loss = hard if loss is None else loss + hard
     return loss
 
 
-# %% src/16_compression/16_compression.py:948
+# %% src/16_compression/16_compression.py:997
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for x as one array, computed in eval mode without a graph, batch_size rows at a time."""
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
@@ -356,7 +363,7 @@ def accuracy(model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(np.argmax(predict(model, x, batch_size), axis=-1) == y))
 
 
-# %% src/16_compression/16_compression.py:968
+# %% src/16_compression/16_compression.py:1017
 def distill(teacher, student, x, y, epochs: int = 10, lr: float = 0.01, batch_size: int = 64,
             temperature: float = 2.0, alpha: float = 0.5, seed: int = 0, masks=None, validation=None) -> dict:
     """Train `student` in place to imitate `teacher` on (x, y) with distillation_loss and Adam.

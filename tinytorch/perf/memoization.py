@@ -41,7 +41,7 @@ def memoize(fn):
     return wrapper
 
 
-# %% src/17_memoization/17_memoization.py:233
+# %% src/17_memoization/17_memoization.py:238
 class KVCache:
     """Keys and values of every layer for the positions processed so far.
 
@@ -98,7 +98,7 @@ class KVCache:
         return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
 
 
-# %% src/17_memoization/17_memoization.py:342
+# %% src/17_memoization/17_memoization.py:358
 def cached_causal_mask(t_new: int, t_total: int) -> np.ndarray:
     """Boolean (t_new, t_total) mask: new query i (absolute position t_total - t_new + i) sees keys j <= that position.
 
@@ -109,23 +109,26 @@ def cached_causal_mask(t_new: int, t_total: int) -> np.ndarray:
     return np.tril(np.ones((t_new, t_total), dtype=bool), k=t_total - t_new)
 
 
-# %% src/17_memoization/17_memoization.py:385
+# %% src/17_memoization/17_memoization.py:405
 def _linear(layer, x2d: np.ndarray) -> np.ndarray:
     """x2d @ W + b with a Linear layer's weights, on plain NumPy arrays (same arithmetic as Linear.forward)."""
     out = x2d @ layer.weight.data
     return out + layer.bias.data if layer.bias is not None else out
 
 
-# %% src/17_memoization/17_memoization.py:392
+# %% src/17_memoization/17_memoization.py:412
 def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     """Causal multi-head attention of the t new tokens x (B, t, D) over the cached positions plus themselves.
 
     attn is a module-12 MultiHeadAttention (its q_proj/k_proj/v_proj/out_proj weights are used).
     Stores the new keys/values in `cache` at `layer` (cache.length is NOT advanced here).
     HINTS:
-    - q = heads(_linear(attn.q_proj, x2)) and likewise k and v
-    - K, V = cache.update(layer, k, v)
-    - out, _ = attention_forward(q, K, V, cached_causal_mask(t, K.shape[2]))
+    - Trace the diagram above left to right. The projections need the layer's weights on plain arrays
+      (`_linear` does `x @ W + b`), and `heads` turns a (B*t, D) result into (B, H, t, Dh).
+    - Only the *new* keys and values are computed here; where do the old ones come from, and which
+      KVCache method both stores the new ones and hands back all of them?
+    - The queries are the t new positions, the keys all T cached ones: which mask from this module has
+      exactly that (t, T) shape, and why would module 12's square causal_mask be wrong here?
     """
     B, t, D = x.shape
     H, Dh = attn.num_heads, attn.head_dim
@@ -143,7 +146,7 @@ def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     return Tensor(_linear(attn.out_proj, out).reshape(B, t, D))
 
 
-# %% src/17_memoization/17_memoization.py:467
+# %% src/17_memoization/17_memoization.py:494
 def _position_rows(model, start: int, t: int) -> Tensor:
     """The positional encodings of absolute positions start .. start+t-1 for a module-13 GPT."""
     pos = model.position
@@ -152,7 +155,7 @@ def _position_rows(model, start: int, t: int) -> Tensor:
     return Tensor(pos.table[start:start + t])    # fixed sinusoidal PositionalEncoding (module 11)
 
 
-# %% src/17_memoization/17_memoization.py:476
+# %% src/17_memoization/17_memoization.py:503
 def gpt_forward_cached(model, ids, cache: KVCache) -> Tensor:
     """Logits (B, t, vocab) for the t new tokens `ids` (B, t) (or (t,)), using and extending `cache`.
 
@@ -177,7 +180,7 @@ def gpt_forward_cached(model, ids, cache: KVCache) -> Tensor:
     return model.head(x.reshape(B * t, model.embed_dim)).reshape(B, t, model.vocab_size)
 
 
-# %% src/17_memoization/17_memoization.py:563
+# %% src/17_memoization/17_memoization.py:598
 def generate_cached(model, ids, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                     seed: int | None = None, use_cache: bool = True) -> np.ndarray:
     """Same tokens as model.generate(ids, max_new_tokens, temperature, top_k, seed), using a KV cache.

@@ -48,7 +48,7 @@ def parameter_bytes(model) -> int:
     return int(sum(p.data.nbytes for p in _parameters(model)))
 
 
-# %% src/14_profiling/14_profiling.py:248
+# %% src/14_profiling/14_profiling.py:256
 def _is_conv2d(layer) -> bool:
     return Conv2d is not None and isinstance(layer, Conv2d)
 
@@ -88,7 +88,7 @@ def layer_flops(layer, input_shape) -> int:
     return 0
 
 
-# %% src/14_profiling/14_profiling.py:363
+# %% src/14_profiling/14_profiling.py:381
 def measure_latency(fn, warmup: int = 3, repeats: int = 20, timer=time.perf_counter) -> dict:
     """Time fn() and summarise: dict with median, mean, std, min, max, p50, p90, p99 (seconds),
     plus n (= repeats) and times (the raw samples, a list of floats).
@@ -133,7 +133,7 @@ def measure_latency(fn, warmup: int = 3, repeats: int = 20, timer=time.perf_coun
     return stats
 
 
-# %% src/14_profiling/14_profiling.py:484
+# %% src/14_profiling/14_profiling.py:513
 def _as_layers(model) -> list:
     """The layers to walk: a Sequential's layers, a list/tuple as given, anything else as one layer."""
     if isinstance(model, Sequential):
@@ -179,7 +179,7 @@ def profile_model(model, x, repeats: int = 10, warmup: int = 2, timer=time.perf_
     return rows
 
 
-# %% src/14_profiling/14_profiling.py:611
+# %% src/14_profiling/14_profiling.py:644
 _COLUMNS = [  # (header, key, formatter, align)
     ("layer", "name", str, "<"),
     ("output", "output_shape", lambda v: "" if v is None else str(tuple(v)), "<"),
@@ -227,7 +227,7 @@ def format_profile(rows: list) -> str:
     return "\n".join(lines)
 
 
-# %% src/14_profiling/14_profiling.py:708
+# %% src/14_profiling/14_profiling.py:741
 def _check_fraction(fraction) -> float:
     f = float(fraction)
     if not 0.0 <= f <= 1.0:           # also rejects nan

@@ -3,10 +3,10 @@
 # Edit src/15_quantization/15_quantization.py and run `tito source export 15`.
 """Quantization: Store a trained network in 8-bit integers instead of 32-bit floats - affine quantization with a scale and a zero point, per tensor and per channel, a QuantizedLinear layer and a whole-model converter - and measure how much smaller the digits MLP gets and how little accuracy it loses."""
 
-__all__ = ['qrange', 'affine_params', 'quantize_affine', 'dequantize_affine', 'quantization_error', 'QuantizedLinear', 'quantize_model', 'model_nbytes', 'integer_linear']
+__all__ = ['qrange', 'affine_params', 'quantize_affine', 'dequantize_affine', 'quantization_error', 'QuantizedLinear', 'quantize_model', 'model_nbytes', 'integer_linear', 'quantize_with', 'calibrate_inputs', 'integer_linear_static']
 
 
-# %% src/15_quantization/15_quantization.py:72
+# %% src/15_quantization/15_quantization.py:73
 import copy
 
 import numpy as np
@@ -15,7 +15,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.layers import Linear, Module
 
 
-# %% src/15_quantization/15_quantization.py:153
+# %% src/15_quantization/15_quantization.py:154
 def qrange(num_bits: int = 8) -> tuple:
     """(qmin, qmax) of signed num_bits integers: qrange(8) == (-128, 127), qrange(4) == (-8, 7)."""
     if not isinstance(num_bits, (int, np.integer)) or not 2 <= num_bits <= 16:
@@ -49,7 +49,7 @@ def affine_params(lo, hi, num_bits: int = 8):
     return scale, zero_point
 
 
-# %% src/15_quantization/15_quantization.py:254
+# %% src/15_quantization/15_quantization.py:262
 def _reduce_axes(ndim: int, axis) -> tuple:
     """Axes to take min/max over: every axis for axis=None, every axis except `axis` per channel."""
     if axis is None:
@@ -88,7 +88,7 @@ def quantize_affine(x, num_bits: int = 8, axis=None):
     return q, scale.reshape(-1), zero_point.reshape(-1)
 
 
-# %% src/15_quantization/15_quantization.py:354
+# %% src/15_quantization/15_quantization.py:368
 def dequantize_affine(q, scale, zero_point, axis=None) -> np.ndarray:
     """Float32 values x_hat = (q - zero_point) * scale; per-channel parameters broadcast along `axis`.
 
@@ -117,7 +117,7 @@ def quantization_error(x, num_bits: int = 8, axis=None) -> float:
     return float(np.max(np.abs(dequantize_affine(q, scale, zero_point, axis) - x)))
 
 
-# %% src/15_quantization/15_quantization.py:504
+# %% src/15_quantization/15_quantization.py:524
 class QuantizedLinear(Module):
     """A Linear layer with int8 weights: y = x @ dequantize(q_weight) + bias.
 
@@ -185,7 +185,7 @@ class QuantizedLinear(Module):
                 f"bias={self.bias is not None}, {kind}, num_bits={self.num_bits})")
 
 
-# %% src/15_quantization/15_quantization.py:683
+# %% src/15_quantization/15_quantization.py:711
 def _is_plain_linear(value) -> bool:
     """A Linear (or a subclass that keeps Linear's forward), which QuantizedLinear can stand in for."""
     return isinstance(value, Linear) and type(value).forward is Linear.forward
@@ -243,7 +243,7 @@ def model_nbytes(model) -> int:
     return int(total)
 
 
-# %% src/15_quantization/15_quantization.py:837
+# %% src/15_quantization/15_quantization.py:868
 def integer_linear(x, layer: QuantizedLinear) -> Tensor:
     """Compute `layer` on x with integer arithmetic: quantize x per tensor (8 bits), multiply integer codes
     into int32 accumulators, rescale by s_x * scale (per output column) and add the float bias.
@@ -261,6 +261,60 @@ def integer_linear(x, layer: QuantizedLinear) -> Tensor:
     qx, sx, zx = quantize_affine(x2d)
     acc = (qx.astype(np.int32) - zx) @ (layer.q_weight.astype(np.int32) - layer.zero_point)
     y = (acc * (np.float32(sx) * layer.scale)).astype(np.float32)
+    if layer.bias is not None:
+        y = y + layer.bias.data
+    return Tensor(y.reshape(*x.shape[:-1], layer.out_features).astype(np.float32))
+
+
+# %% src/15_quantization/15_quantization.py:1059
+def quantize_with(x, scale, zero_point, num_bits: int = 8) -> np.ndarray:
+    """Integer codes of x on a fixed ruler: clip(round(x / scale) + zero_point, qmin, qmax) as int8 (int16 above 8 bits).
+
+    EXAMPLE: quantize_with(np.array([3.0, 9.0, -0.5]), 0.025, -128) -> array([-8, 127, -128], dtype=int8)
+    """
+    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float32)
+    qmin, qmax = qrange(num_bits)
+    return np.clip(np.round(x / np.float32(scale)) + int(zero_point), qmin, qmax).astype(_int_dtype(num_bits))
+
+
+def calibrate_inputs(model, batches, num_bits: int = 8) -> list:
+    """One (scale, zero_point) per layer of the Sequential `model`: the ruler for the range of that layer's
+    INPUT over every calibration batch (a running min and max, widened to include 0 by affine_params).
+
+    Returns a list of (float scale, int zero_point), one entry per layer (activations included: the
+    layer after a ReLU sees only values >= 0). Runs under no_grad; the model is not changed.
+    HINTS:
+    - lo, hi = [inf] * n, [-inf] * n; for every batch, walk the layers like Sequential.forward,
+      updating lo[i], hi[i] with the min and max of the input to layer i before calling it
+    - finally affine_params(lo[i], hi[i], num_bits) for each layer; convert to float and int
+    """
+    layers = list(model.layers)
+    lo, hi = [np.inf] * len(layers), [-np.inf] * len(layers)
+    with no_grad():
+        for batch in batches:
+            h = batch if isinstance(batch, Tensor) else Tensor(np.asarray(batch, dtype=np.float32))
+            for i, layer in enumerate(layers):
+                lo[i] = min(lo[i], float(h.data.min()))
+                hi[i] = max(hi[i], float(h.data.max()))
+                h = layer(h)
+    rulers = []
+    for l, h in zip(lo, hi):
+        scale, zero_point = affine_params(l, h, num_bits)
+        rulers.append((float(scale), int(zero_point)))
+    return rulers
+
+
+def integer_linear_static(x, layer: QuantizedLinear, in_scale: float, in_zero_point: int) -> Tensor:
+    """integer_linear with a calibrated input ruler: quantize x with quantize_with(x, in_scale, in_zero_point),
+    accumulate (qx - in_zero_point) @ (q_weight - zero_point) in int32, rescale by in_scale * layer.scale,
+    add the float bias. The result for a row never depends on the other rows of the batch."""
+    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float32)
+    if x.shape[-1] != layer.in_features:
+        raise ValueError(f"{layer!r} expects inputs with last dimension {layer.in_features}, got shape {x.shape}")
+    x2d = x.reshape(-1, layer.in_features)
+    qx = quantize_with(x2d, in_scale, in_zero_point)
+    acc = (qx.astype(np.int32) - np.int32(in_zero_point)) @ (layer.q_weight.astype(np.int32) - layer.zero_point)
+    y = (acc * (np.float32(in_scale) * layer.scale)).astype(np.float32)
     if layer.bias is not None:
         y = y + layer.bias.data
     return Tensor(y.reshape(*x.shape[:-1], layer.out_features).astype(np.float32))

@@ -129,9 +129,42 @@ def _outputs(root: Path, plans: list[_Plan], package: list[tuple[str, bytes]], d
 
 
 def _fragments(course: Course, commands: click.Command) -> dict[str, str]:
-    return {pages.GRID_FILE: pages.modules_grid(course), pages.PATH_FILE: pages.learning_path(course),
-            pages.COMMANDS_FILE: pages.command_reference(commands),
-            pages.README_FILE: pages.readme_commands(course.root)}
+    fragments = {pages.GRID_FILE: pages.modules_grid(course), pages.PATH_FILE: pages.learning_path(course),
+                 pages.COMMANDS_FILE: pages.command_reference(commands),
+                 pages.README_FILE: pages.readme_commands(course.root)}
+    fragments.update({pages.tier_file(tier): pages.tier_fragment(course, tier) for tier, _ in course.tiers()})
+    return fragments
+
+
+def _curve(root: Path, chart: dict) -> bytes:
+    """A chart's PNG, drawn once per content: matplotlib takes seconds a chart, an incremental build none."""
+    from . import curves
+
+    key = hashlib.sha256(json.dumps(chart, sort_keys=True).encode()
+                         + Path(curves.__file__).read_bytes()).hexdigest()[:24]
+    cached = root / execute.CACHE_DIR / "curves" / f"{key}.png"
+    data = read_bytes(cached)
+    if data is None:
+        data = curves.render_png(chart)
+        atomic_write(cached, data)
+    return data
+
+
+def _milestone_pages(course: Course, report: BuildReport) -> None:
+    """The milestones fragment and its training-curve images (drawn now from the recorded histories)."""
+    root = course.root
+    text, images = pages.milestones_fragment(course)
+    if _write_if_changed(root, CHAPTERS / pages.MILESTONES_FILE, text):
+        report.fragments.append(pages.MILESTONES_FILE)
+    for rel, chart in images.items():
+        data = _curve(root, chart)
+        if read_bytes(root / CHAPTERS / rel) != data:
+            atomic_write(root / CHAPTERS / rel, data)
+            report.fragments.append(rel)
+    folder = root / CHAPTERS / pages.FIGURES
+    for old in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+        if f"{pages.FIGURES}/{old.name}" not in images:
+            old.unlink()
 
 
 def student_chapter(module: Module, executed: dict, prerequisites: list[Module], secrets: set[str],
@@ -187,6 +220,7 @@ def generate(course: Course, commands: click.Command, force: bool = False, progr
     for name, text in _fragments(course, commands).items():
         if _write_if_changed(root, CHAPTERS / name, text):
             report.fragments.append(name)
+    _milestone_pages(course, report)
     if _write_if_changed(root, TOC_FILE, render_toc(course)):
         report.fragments.append(TOC_FILE.name)
     report.seconds["render"] = time.perf_counter() - start

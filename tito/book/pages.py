@@ -27,18 +27,91 @@ def modules_grid(course: Course) -> str:
         return f"{NOTE}\n\n*No modules yet: add one under `src/` (see AUTHORING.md).*\n"
     out = [NOTE, ""]
     for tier, modules in course.tiers():
-        total = sum(m.minutes for m in modules)
-        out += [f"### {tier.title()} tier", "",
-                f"{len(modules)} module{'s' if len(modules) != 1 else ''}, {duration(total)} in all.", "",
-                ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
-        for m in modules:
-            footer = duration(m.minutes) + "".join(f" · milestone {slug}" for slug in m.milestones)
-            out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}",
-                    ":link-type: doc",
-                    ":class-card: tito-grid-card", "", m.summary or m.title, "",
-                    ":::{card-footer}", footer, ":::", "::::", ""]
-        out += [":::::", ""]
+        out += [f"### {tier.title()} tier", "", *_tier_grid(modules)]
     return "\n".join(out)
+
+
+def _tier_grid(modules: list[Module]) -> list[str]:
+    total = sum(m.minutes for m in modules)
+    out = [f"{len(modules)} module{'s' if len(modules) != 1 else ''}, {duration(total)} in all.", "",
+           ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
+    for m in modules:
+        footer = duration(m.minutes) + "".join(f" · milestone {slug}" for slug in m.milestones)
+        out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}",
+                ":link-type: doc", ":class-card: tito-grid-card", "", m.summary or m.title, "",
+                ":::{card-footer}", footer, ":::", "::::", ""]
+    return out + [":::::", ""]
+
+
+def tier_file(tier: str) -> str:
+    return f"_tier_{tier}.md"
+
+
+def tier_fragment(course: Course, tier: str) -> str:
+    """The modules of one tier (for book/tiers/<tier>.md), with what they need from earlier tiers."""
+    modules = [m for m in course.modules if m.tier == tier]
+    if not modules:
+        return f"{NOTE}\n\n*This tier has no modules yet.*\n"
+    inside = {m.slug for m in modules}
+    by_slug = {m.slug: m for m in course.modules}
+    before = sorted({p for m in modules for p in m.prerequisites if p not in inside and p in by_slug},
+                    key=lambda slug: by_slug[slug].number)
+    out = [NOTE, "", "## Modules", "", *_tier_grid(modules)]
+    if before:
+        out += ["## What it builds on", "", "Modules of earlier tiers this tier imports from: "
+                + ", ".join(f"{{doc}}`{by_slug[p].id} · {by_slug[p].title} <{chapter_doc(by_slug[p], absolute=True)}>`" for p in before)
+                + ".", ""]
+    out += ["## Start", "", "```bash", f"tito module start {modules[0].id}", "```", ""]
+    return "\n".join(out)
+
+
+MILESTONES_FILE = "_milestones.md"
+FIGURES = "milestone-figures"  # under book/chapters/, beside the fragment
+
+
+def milestones_fragment(course: Course) -> tuple[str, dict[str, dict]]:
+    """Every milestone: what it proves, the modules it needs, its target, the reference run's figures and its
+    training curves (returned as {relative PNG path: chart}; the build draws them beside the fragment)."""
+    from .. import milestones as engine
+
+    found = engine.discover(course)
+    if not found:
+        return f"{NOTE}\n\n*No milestones yet.*\n", {}
+    by_slug = {m.slug: m for m in course.modules}
+    out, images = [NOTE, ""], {}
+    for m in found:
+        out += [f"## {m.id} · {m.title} ({m.year})", "", engine.description(m), "",
+                f"**Target.** {m.goal}", "",
+                "**Needs modules** " + ", ".join(f"{{doc}}`{by_slug[s].id} · {by_slug[s].title} <{chapter_doc(by_slug[s], absolute=True)}>`"
+                                                 for s in m.requires if s in by_slug) + ".", "",
+                f"Run it on your code: `tito milestone run {m.id}`.", ""]
+        reference = engine.reference_run(m)
+        if reference is None:
+            out += ["*No reference run recorded yet* (`tito milestone run "
+                    f"{m.id} --record-reference`).", ""]
+            continue
+        metrics = {k: v for k, v in (reference.get("metrics") or {}).items() if isinstance(v, (int, float, bool))}
+        verdict = "reached its target" if reference.get("passed") else "missed its target"
+        out += [f"The reference run{' (quick mode)' if reference.get('quick') else ''} {verdict}:", "",
+                "| figure | value |", "|---|---|"]
+        out += [f"| {k.replace('_', ' ')} | {_figure(v)} |" for k, v in metrics.items()]
+        out.append("")
+        charts = reference.get("history") or []
+        for k, chart in enumerate(charts, start=1):
+            name = f"{FIGURES}/{m.slug}-{k}.png"
+            images[name] = chart
+            out += [f"![{chart.get('title', m.title)}: training curve of the reference run]({name})", ""]
+        if not charts:
+            out += ["*This milestone measures rather than trains, so it has no training curve.*", ""]
+    return "\n".join(out), images
+
+
+def _figure(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 FENCE = re.compile(r"^```(?:bash|sh|console)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)

@@ -129,11 +129,20 @@ def _remember(root: Path, state_file: Path, result: SphinxResult) -> list[str]:
         doc = _docname(w, root)
         (current.setdefault(doc, []) if doc else general).append(w)
     reread = set(result.read)
+    # An included fragment (`_name.md`) is never read as a page: its old warnings go once it was rewritten
+    # (every page that includes it was re-read then, so its current warnings are in this build's).
+    since = state_file.stat().st_mtime if state_file.exists() else 0.0
+    reread |= {doc for doc in previous if Path(doc).name.startswith("_") and _newer(root, doc, since)}
     kept = {doc: ws for doc, ws in previous.items()
             if doc not in reread and doc not in current and _exists(root, doc)}
     merged = {**kept, **current}
     atomic_write(state_file, json.dumps(merged, indent=1, sort_keys=True))
     return general + [w for doc in sorted(merged) for w in merged[doc]]
+
+
+def _newer(root: Path, doc: str, since: float) -> bool:
+    return any((root / f"{doc}{suffix}").exists() and (root / f"{doc}{suffix}").stat().st_mtime > since
+               for suffix in (".md", ".ipynb", ".rst"))
 
 
 def _exists(root: Path, doc: str) -> bool:

@@ -1,18 +1,53 @@
 """Shared rich consoles, the one progress bar, and how engine errors are shown.
 
-Colour is automatic: plain text when piped, NO_COLOR respected.
+Colour is automatic: plain text when piped, NO_COLOR respected. Piped into a file or another program (and no
+$COLUMNS), output is not wrapped at 80 columns: a command or a path broken across two lines cannot be copied
+back. Text that is not ours (student code, test names, messages) goes through `esc` (rich's escape) before it
+is printed: `[adam]` or `[/2]` are rich markup otherwise.
 """
 from __future__ import annotations
 
-from rich.console import Console
+import os
+
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.markup import escape as esc  # noqa: F401  (the short name the commands use)
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..course import find_root
 from ..errors import Interrupted, LintError, TitoError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
+
+
+class _Console(Console):
+    def _piped(self) -> bool:
+        return not self.is_terminal and not os.environ.get("COLUMNS")
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return ConsoleDimensions(PIPE_WIDTH, size.height) if self._piped() else size
+
+    @size.setter
+    def size(self, new_size) -> None:
+        Console.size.fset(self, new_size)
+
+    def print(self, *objects, **kwargs) -> None:
+        if kwargs.get("soft_wrap") is None and self._piped():
+            kwargs["soft_wrap"] = True
+        super().print(*objects, **kwargs)
+
+    def rule(self, *args, **kwargs) -> None:  # a 400-column rule in a log helps nobody
+        if self._piped():
+            title = args[0] if args else kwargs.get("title", "")
+            super().print(f"--- {title} ---" if title else "---")
+            return
+        super().rule(*args, **kwargs)
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 
 def progress_bar() -> Progress:

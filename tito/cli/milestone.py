@@ -1,14 +1,17 @@
 """`tito milestone ...`: reproduce historical results on the student's own tinytorch."""
 from __future__ import annotations
 
-import sys
-
 import click
 from rich.table import Table
 
 from .. import milestones as engine
 from ..course import Course
-from .console import console
+from ..errors import CheckFailed, TitoError
+from .console import console, esc
+
+
+class GoalMissed(CheckFailed):
+    """The milestone ran but missed its goal (exit 1)."""
 
 
 @click.group()
@@ -25,19 +28,19 @@ def _state(course: Course):
 @milestone.command("list")
 def list_() -> None:
     """Show every milestone, what it proves and which modules it needs."""
-    course = Course.load()
+    course = Course.load(strict=False)
     table = Table(title="TinyTorch milestones")
     for col in ("id", "milestone", "year", "needs modules", "goal"):
         table.add_column(col)
     for m in engine.discover(course):
-        table.add_row(m.id, m.title, m.year, ", ".join(s[:2] for s in m.requires), m.goal)
+        table.add_row(m.id, esc(m.title), m.year, ", ".join(s[:2] for s in m.requires), esc(m.goal))
     console.print(table)
 
 
 @milestone.command()
 def status() -> None:
     """Locked / unlocked / passed for every milestone, from your progress."""
-    course = Course.load()
+    course = Course.load(strict=False)
     completed, results = _state(course)
     table = Table(title="Milestone status")
     for col in ("id", "milestone", "status", "result"):
@@ -53,7 +56,7 @@ def status() -> None:
             state = "[cyan]unlocked[/]"
         metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in (result or {}).get("metrics", {}).items())
-        table.add_row(m.id, m.title, state, metrics)
+        table.add_row(m.id, esc(m.title), state, esc(metrics))
     console.print(table)
 
 
@@ -61,24 +64,27 @@ def status() -> None:
 @click.argument("ident")
 @click.option("--quick", is_flag=True, help="A shorter run (smaller budget) for a fast check.")
 @click.option("--force", is_flag=True, help="Run even if its modules are not completed (uses the reference code).")
-def run(ident: str, quick: bool, force: bool) -> None:
+@click.option("--record-reference", is_flag=True,
+              help="(instructors) Keep this run as the reference run the book shows: milestones/NN_name/reference.json.")
+def run(ident: str, quick: bool, force: bool, record_reference: bool) -> None:
     """Run milestone IDENT on the tinytorch package as it stands (your exports); exit 1 if it misses its goal."""
     from ..student import progress
 
-    course = Course.load()
+    course = Course.load(strict=False)
     m = engine.resolve(course, ident)
     completed, _ = _state(course)
     missing = engine.missing_modules(m, completed)
     if missing and not force:
         first = course.resolve(missing[0])
-        console.print(f"[yellow]{m.title} is locked:[/] complete {', '.join(missing)} first "
-                      f"(next: `tito module start {first.id}`), or pass --force to run it on the reference code.")
-        sys.exit(1)
-    console.rule(f"Milestone {m.id}: {m.title} ({m.year})")
+        raise TitoError(f"{m.title} is locked: complete {', '.join(missing)} first "
+                        f"(next: `tito module start {first.id}`), or pass --force to run it on the reference code")
+    console.rule(f"Milestone {m.id}: {esc(m.title)} ({m.year})")
     result = engine.run(m, quick=quick, console=console)
     progress.record_milestone(course.root, m.slug, result)
+    if record_reference:
+        path = engine.record_reference(m, result, quick)
+        console.print(f"reference run recorded: {esc(str(path.relative_to(course.root)))}")
     if result["passed"]:
-        console.print(f"[bold green]✓ {m.title}: goal reached.[/]")
+        console.print(f"[bold green]✓ {esc(m.title)}: goal reached.[/]")
     else:
-        console.print(f"[bold red]✗ {m.title}: goal not reached[/] ({m.goal})")
-        sys.exit(1)
+        raise GoalMissed(f"{m.title}: goal not reached ({m.goal})")

@@ -1,4 +1,4 @@
-"""`tito module ...`: the commands a student lives in (start, test, complete, status, reset)."""
+"""`tito module ...`: the commands a student lives in (start, resume, test, complete, status, reset)."""
 from __future__ import annotations
 
 import sys
@@ -8,12 +8,22 @@ import click
 from rich.table import Table
 
 from ..course import Course, Module
-from ..errors import TitoError
-from .console import console, err_console
+from ..errors import CheckFailed, TitoError
+from .console import console, err_console, esc
+
+
+class TestsFailed(CheckFailed):
+    """The student's tests fail: the details are already printed; exit 1."""
 
 
 def _load() -> Course:
-    return Course.load()
+    """The course, leniently: a module whose source is broken blocks only the commands that need it."""
+    course = Course.load(strict=False)
+    for folder, problems in course.broken.items():
+        err_console.print(f"[yellow]warning:[/] module {esc(folder)} cannot be read ({esc(problems[0].message)}"
+                          + (f", and {len(problems) - 1} more problem(s)" if len(problems) > 1 else "")
+                          + "); commands that need it stop with the details, the others go on.")
+    return course
 
 
 def _progress(course: Course):
@@ -21,7 +31,7 @@ def _progress(course: Course):
 
     loaded = store.load(course.root, course)
     for warning in loaded.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+        err_console.print(f"[yellow]warning:[/] {esc(warning)}")
     return loaded
 
 
@@ -30,6 +40,10 @@ def _rel(course: Course, path) -> str:
         return str(path.relative_to(course.root))
     except ValueError:
         return str(path)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @click.group()
@@ -49,19 +63,32 @@ def _launch(course: Course, notebook, no_browser: bool, port: int | None) -> Non
     run_foreground(command, notebook.parent if notebook else None)
 
 
-def _open(course: Course, mod: Module, created: bool, path, launch: bool, no_browser: bool, port: int | None) -> None:
-    where = _rel(course, path)
-    if created:
-        console.print(f"[green]✓[/] Your notebook for [bold]{mod.id} {mod.title}[/] is ready: {where}")
-    else:
-        console.print(f"Your notebook for [bold]{mod.id} {mod.title}[/] is already at {where}; "
-                      "opening it as it is (your work is kept).")
+def _open(course: Course, mod: Module, path, launch: bool, no_browser: bool, port: int | None) -> None:
     console.print(f"  Next: fill in each `# YOUR CODE HERE`, run the cells, then `tito module test {mod.id}` "
                   f"and `tito module complete {mod.id}`.")
     if launch:
         _launch(course, path, no_browser, port)
     else:
         console.print(f"  Open it when you are ready: `tito module resume {mod.id}` (or any Jupyter).")
+
+
+def _intro(mod: Module) -> None:
+    """The module's README in brief: what it is about and what the student will be able to do."""
+    console.print(f"[bold]Module {mod.id}: {esc(mod.title)}[/] ({mod.tier} tier, about {mod.minutes} min)")
+    if mod.summary:
+        console.print(f"  {esc(mod.summary)}")
+    if mod.objectives:
+        console.print("  [bold]Learning objectives[/]")
+        for objective in mod.objectives:
+            console.print(f"    • {esc(objective)}")
+
+
+def _ask_resume_or_over(mod: Module) -> bool:
+    """True to start over. Asked only on a terminal."""
+    answer = click.prompt(f"You already have work on {mod.id}. Resume, or start over (your work is backed up)?",
+                          type=click.Choice(["resume", "start over"], case_sensitive=False), default="resume",
+                          show_choices=True)
+    return answer.lower() == "start over"
 
 
 _launch_options = [
@@ -80,33 +107,99 @@ def launch_options(f):
 @module.command()
 @click.argument("ident", metavar="NN")
 @click.option("--force", is_flag=True, help="Start even if a prerequisite module is not completed.")
+@click.option("--start-over", is_flag=True,
+              help="If you already have a notebook for NN, replace it by a fresh copy without asking (it is backed up).")
 @launch_options
-def start(ident: str, force: bool, no_browser: bool, no_launch: bool, port: int | None) -> None:
-    """Copy module NN's notebook into your workspace (if absent) and open it in JupyterLab."""
+def start(ident: str, force: bool, start_over: bool, no_browser: bool, no_launch: bool, port: int | None) -> None:
+    """Show module NN's objectives, copy its notebook into your workspace and open it in JupyterLab.
+
+    With existing work on NN, that work is backed up first; on a terminal you are asked whether to resume it
+    or start over, otherwise it is resumed (use --start-over to start from a fresh copy)."""
+    from ..backups import backup_file
     from ..student import progress as store
-    from ..student.workspace import prepare
+    from ..student.plan import missing_prerequisites
+    from ..student.workspace import notebook_path, prepare, restore_from_release
 
     course = _load()
     mod = course.resolve(ident)
-    done = _progress(course).completed()
-    missing = [p for p in mod.prerequisites if p not in done]
+    missing = missing_prerequisites(mod, _progress(course).completed())
     if missing and not force:
         first = course.resolve(missing[0])
         raise TitoError(f"{mod.slug} builds on {', '.join(missing)}, which you have not completed yet. "
                         f"Run `tito module start {first.id}` (or `tito module complete {first.id}` if you have "
                         f"finished it); use `tito module start {mod.id} --force` to start anyway")
-    path, created = prepare(course, mod)
+    _intro(mod)
+    path = notebook_path(course.root, mod)
+    if path.exists():
+        backup = backup_file(course.root, path)
+        console.print(f"You already have work on {mod.id} in {esc(_rel(course, path))}; "
+                      f"backed up to {esc(_rel(course, backup))}.")
+        if start_over:
+            over = True
+        elif _interactive():
+            over = _ask_resume_or_over(mod)
+        else:
+            over = False
+            console.print("Not on a terminal, so not asking: resuming your notebook as it is "
+                          f"(`tito module start {mod.id} --start-over` starts from a fresh copy).")
+        if over:
+            restore_from_release(course, mod, backup=False)
+            console.print(f"[green]✓[/] Started over: {esc(_rel(course, path))} is a fresh copy of the release.")
+        else:
+            console.print(f"Resuming your notebook {esc(_rel(course, path))} (your work is kept).")
+    else:
+        path, _ = prepare(course, mod)
+        console.print(f"[green]✓[/] Your notebook for [bold]{mod.id} {esc(mod.title)}[/] is ready: "
+                      f"{esc(_rel(course, path))}")
     store.record_started(course.root, mod.slug, course)
     if missing:
         console.print(f"[yellow]note:[/] starting without {', '.join(missing)} completed (--force)")
-    _open(course, mod, created, path, not no_launch, no_browser, port)
+    _open(course, mod, path, not no_launch, no_browser, port)
+
+
+def _show_left_off(course: Course, mod: Module) -> None:
+    from ..student.leftoff import left_off
+
+    where = left_off(course, mod)
+    console.print(f"Resuming [bold]{mod.id} {esc(mod.title)}[/]: {esc(_rel(course, where.notebook))} "
+                  f"(last edited {where.edited:%Y-%m-%d %H:%M})")
+    if where.first_stub:
+        console.print(f"  Still to write: {len(where.stubs)} of {where.solutions} solution cell(s); "
+                      f"the first is {esc(where.first_stub)}")
+    elif where.solutions:
+        console.print(f"  Every solution cell ({where.solutions}) has your code in it.")
+    run = where.last_test
+    if not run:
+        console.print(f"  No test run yet: `tito module test {mod.id}` when you are ready.")
+        return
+    score = f"{run.get('score', 0):g}/{run.get('max_score', 0):g} points"
+    problems = run.get("failures", []) + [{"cell": "error", "message": e} for e in run.get("errors", [])]
+    if not problems:
+        console.print(f"  Last test run ({_date_time(run.get('date'))}): all tests passed, {score}.")
+        return
+    console.print(f"  Last test run ({_date_time(run.get('date'))}): {score}; {len(problems)} failing:")
+    for failure in problems[:5]:
+        console.print(f"    [red]✗[/] {esc(str(failure.get('cell')))}: {esc(str(failure.get('message', '')))}")
+    if len(problems) > 5:
+        console.print(f"    ... and {len(problems) - 5} more (`tito module test {mod.id}`)")
+
+
+def _date_time(iso: str | None) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return "unknown date"
 
 
 @module.command()
 @click.argument("ident", metavar="[NN]", required=False)
 @launch_options
 def resume(ident: str | None, no_browser: bool, no_launch: bool, port: int | None) -> None:
-    """Open your notebook for NN again (default: the module you worked on last)."""
+    """Show where you left off in NN (default: the module you worked on last) and open your notebook again.
+
+    Nothing is copied or backed up: you continue with your notebook as it is."""
     from ..student import progress as store
     from ..student.workspace import notebook_path
 
@@ -120,14 +213,16 @@ def resume(ident: str | None, no_browser: bool, no_launch: bool, port: int | Non
     path = notebook_path(course.root, mod)
     if not path.exists():
         raise TitoError(f"you have no notebook for {mod.slug}; run `tito module start {mod.id}`")
+    _show_left_off(course, mod)
     store.record_opened(course.root, mod.slug, course)
-    _open(course, mod, False, path, not no_launch, no_browser, port)
+    _open(course, mod, path, not no_launch, no_browser, port)
 
 
 # --- test / complete ------------------------------------------------------------------------------
 
 
 def _print_report(report) -> None:
+    # grade ids, messages and code lines are the student's or the test's text: escape all of it
     table = Table(title=f"{report.module.slug}: your notebook's tests")
     table.add_column("grade_id")
     table.add_column("result")
@@ -137,30 +232,31 @@ def _print_report(report) -> None:
         result = "[green]pass[/]" if cell.passed else "[red]FAIL[/]"
         got = cell.points if cell.passed else 0
         why = "" if cell.passed else cell.message + (f"\n{cell.line}" if cell.line else "")
-        table.add_row(cell.grade_id, result, f"{got:g}/{cell.points:g}", why)
+        table.add_row(esc(cell.grade_id), result, f"{got:g}/{cell.points:g}", esc(why))
     console.print(table)
     for error in report.errors:
-        console.print(f"[red]error[/] in {error}")
+        console.print(f"[red]error[/] in {esc(error)}")
     console.print(f"Score: [bold]{report.score:g}/{report.max_score:g}[/] points")
     if report.pytest_file is None:
         console.print("[dim]No package tests for this module.[/]")
     elif report.pytest_error:
-        console.print(f"[red]Package tests could not run:[/] {report.pytest_error}")
+        console.print(f"[red]Package tests could not run:[/] {esc(report.pytest_error)}")
     else:
         failed = [t for t in report.pytest if not t.passed]
-        console.print(f"Package tests ({report.pytest_file.name}, on your exported code): "
+        console.print(f"Package tests ({esc(report.pytest_file.name)}, on your exported code): "
                       f"{len(report.pytest) - len(failed)}/{len(report.pytest)} passed")
         for t in failed:
-            console.print(f"  [red]FAIL[/] {t.name}: {t.message}")
+            console.print(f"  [red]FAIL[/] {esc(t.name)}: {esc(t.message)}")
     console.print(f"[dim]({report.seconds:.1f} s)[/]")
 
 
 def _print_validation(exc) -> None:
-    err_console.print(f"[bold red]error:[/] {_rel_path(exc.path)} cannot be used as it is; nothing was run or changed.")
+    err_console.print(f"[bold red]error:[/] {esc(_rel_path(exc.path))} cannot be used as it is; "
+                      "nothing was run or changed.")
     for p in exc.problems:
-        err_console.print(f"  [bold]{p.cell}[/]: {p.message}")
+        err_console.print(f"  [bold]{esc(p.cell)}[/]: {esc(p.message)}")
         if p.fix:
-            err_console.print(f"    fix: {p.fix}")
+            err_console.print(f"    fix: {esc(p.fix)}")
 
 
 def _rel_path(path) -> str:
@@ -186,11 +282,10 @@ def test_(ident: str, timeout: int) -> None:
             report = test_module(course, mod, timeout, validate_first=True)
     except ValidationError as exc:
         _print_validation(exc)
-        sys.exit(1)
+        raise TestsFailed(f"{mod.slug}: fix the notebook problems above first") from None
     _print_report(report)
     if not report.passed:
-        console.print(f"[red]Some tests fail.[/] Fix them in your notebook and run `tito module test {mod.id}` again.")
-        sys.exit(1)
+        raise TestsFailed(f"some tests fail. Fix them in your notebook and run `tito module test {mod.id}` again")
     console.print(f"[green]All tests pass.[/] Next: `tito module complete {mod.id}`")
 
 
@@ -210,21 +305,20 @@ def complete(ident: str, skip_tests: bool, timeout: int) -> None:
             result = run(course, mod, skip_tests, timeout)
     except ValidationError as exc:
         _print_validation(exc)
-        sys.exit(1)
+        raise TestsFailed(f"{mod.slug} not completed: fix the notebook problems above first") from None
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}")
+        err_console.print(f"[yellow]warning:[/] {esc(warning)}")
     if result.report:
         _print_report(result.report)
     if not result.completed:
-        console.print(f"[red]Not completed:[/] tests fail, so {mod.package_file} and your progress are unchanged. "
-                      f"Fix the failures and run `tito module complete {mod.id}` again.")
-        sys.exit(1)
+        raise TestsFailed(f"not completed: tests fail, so {mod.package_file} and your progress are unchanged. "
+                          f"Fix the failures and run `tito module complete {mod.id}` again")
     if skip_tests:
         console.print("[yellow]Tests skipped[/] (recorded in your progress as skipped).")
-    console.print(f"[green]✓ {mod.id} {mod.title} completed.[/] Your code is now {mod.package_file} "
+    console.print(f"[green]✓ {mod.id} {esc(mod.title)} completed.[/] Your code is now {mod.package_file} "
                   f"({time.perf_counter() - start:.1f} s)")
     if result.backup:
-        console.print(f"  [dim]previous export backed up to {_rel(course, result.backup)}[/]")
+        console.print(f"  [dim]previous export backed up to {esc(_rel(course, result.backup))}[/]")
     console.print(f"  Try it:  python -c \"{mod.import_line}\"")
     if mod.exports:
         console.print(f"  or:      from tinytorch import {', '.join(mod.exports)}")
@@ -232,9 +326,11 @@ def complete(ident: str, skip_tests: bool, timeout: int) -> None:
         console.print(f"  [bold magenta]Milestone unlocked:[/] {result.milestone}: `tito milestone run {result.milestone}`")
     if result.next_module:
         nxt = result.next_module
-        console.print(f"  Next module: [bold]{nxt.id} {nxt.title}[/]: `tito module start {nxt.id}`")
-    else:
+        console.print(f"  Next module: [bold]{nxt.id} {esc(nxt.title)}[/]: `tito module start {nxt.id}`")
+    elif mod == course.modules[-1]:
         console.print("  That was the last module. Congratulations!")
+    else:
+        console.print("  Every module you can start now is completed: see `tito module status`.")
 
 
 # --- status / list --------------------------------------------------------------------------------
@@ -242,13 +338,6 @@ def complete(ident: str, skip_tests: bool, timeout: int) -> None:
 
 def _date(iso: str | None) -> str:
     return (iso or "")[:10]
-
-
-def recommended(course: Course, done: set[str]) -> Module | None:
-    for mod in course.modules:
-        if mod.slug not in done and all(p in done for p in mod.prerequisites):
-            return mod
-    return None
 
 
 def _bar(done: int, total: int, width: int = 20) -> str:
@@ -259,6 +348,8 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 @module.command()
 def status() -> None:
     """Your progress: every module, its state, the next one to do, and progress per tier."""
+    from ..student.plan import overview
+
     course = _load()
     progress = _progress(course)
     table = Table(title="Your TinyTorch progress")
@@ -276,18 +367,21 @@ def status() -> None:
             shown, date, score = "[yellow]in progress[/]", _date(entry.get("started")), ""
         else:
             shown, date, score = "[dim]not started[/]", "", ""
-        table.add_row(mod.id, mod.title, mod.tier, shown, date, score)
+        table.add_row(mod.id, esc(mod.title), mod.tier, shown, date, score)
     console.print(table)
     done = progress.completed()
     for tier, mods in course.tiers():
         n = sum(m.slug in done for m in mods)
         console.print(f"  {tier:<13} {_bar(n, len(mods))} {n}/{len(mods)}")
-    nxt = recommended(course, done)
+    summary = overview(course, done)
+    console.print()
+    console.print(summary.progress_line)
+    nxt = summary.next_module
     if nxt is None:
-        console.print("[green]Every module is completed.[/]" if course.modules else "The course has no modules yet.")
+        console.print(f"Next: {summary.next_step}.")
     else:
         verb = "resume" if progress.status(nxt.slug) else "start"
-        console.print(f"Next: [bold]{nxt.id} {nxt.title}[/]: `tito module {verb} {nxt.id}`")
+        console.print(f"Next: {summary.next_step}: `tito module {verb} {nxt.id}` ({esc(nxt.title)})")
 
 
 @module.command("list")
@@ -298,7 +392,7 @@ def list_() -> None:
     for col in ("module", "title", "tier", "minutes", "summary"):
         table.add_column(col, overflow="fold")
     for mod in course.modules:
-        table.add_row(mod.id, mod.title, mod.tier, str(mod.minutes), mod.summary)
+        table.add_row(mod.id, esc(mod.title), mod.tier, str(mod.minutes), esc(mod.summary))
     console.print(table)
 
 
@@ -328,7 +422,7 @@ def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None,
         table.add_column("BACKUP (use with --restore)")
         table.add_column("notebook")
         for path in found:
-            table.add_row(path.relative_to(course.root / BACKUP_DIR).parts[0], _rel(course, path))
+            table.add_row(esc(path.relative_to(course.root / BACKUP_DIR).parts[0]), esc(_rel(course, path)))
         console.print(table)
         return
     if mod is None:
@@ -339,22 +433,24 @@ def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None,
             click.confirm(f"Replace your notebook for {mod.slug} by {backup}? (the current one is backed up)",
                           abort=True)
         previous = workspace.restore_backup(course, mod, backup)
-        console.print(f"[green]✓[/] Restored {_rel(course, workspace.notebook_path(course.root, mod))} from {backup}")
+        console.print(f"[green]✓[/] Restored {esc(_rel(course, workspace.notebook_path(course.root, mod)))} "
+                      f"from {esc(str(backup))}")
         if previous:
-            console.print(f"  previous notebook backed up to {_rel(course, previous)}")
+            console.print(f"  previous notebook backed up to {esc(_rel(course, previous))}")
         return
     if locked_cells:
         restored, backup = restore_locked_cells(course, mod)
-        console.print(f"[green]✓[/] Restored {len(restored)} locked cell(s)" + (f": {', '.join(restored)}" if restored else "")
-                      + f"; your notebook was backed up to {_rel(course, backup)}")
+        console.print(f"[green]✓[/] Restored {len(restored)} locked cell(s)"
+                      + (f": {esc(', '.join(restored))}" if restored else "")
+                      + f"; your notebook was backed up to {esc(_rel(course, backup))}")
         return
     if not yes:
         click.confirm(f"Reset {mod.slug}? Your notebook is backed up, then replaced by a fresh copy; "
                       f"{mod.package_file} goes back to the reference code", abort=True)
     done = do_reset(course, mod)
     console.print(f"[green]✓[/] {mod.slug} reset: fresh notebook at "
-                  f"{_rel(course, workspace.notebook_path(course.root, mod))}")
+                  f"{esc(_rel(course, workspace.notebook_path(course.root, mod)))}")
     for key, label in (("notebook_backup", "your notebook"), ("package_backup", f"your export ({mod.package_file})")):
         if done[key]:
-            console.print(f"  {label} backed up to {_rel(course, done[key])}")
+            console.print(f"  {label} backed up to {esc(_rel(course, done[key]))}")
     console.print(f"  Restore a backup with `tito module reset {mod.id} --list-backups` / `--restore BACKUP`.")

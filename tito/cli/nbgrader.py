@@ -97,7 +97,7 @@ def collect(module: str, source: Path, preset: str, pattern: str | None, timesta
     """
     from ..collect import collect as run_collect
 
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
     api = grading._api(course.root)
     submitted = course.root / api.coursedir.submitted_directory
@@ -123,7 +123,7 @@ def due(module: str, date: str) -> None:
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
 
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
     try:
         when = parse_utc(date)
@@ -167,7 +167,7 @@ def autograde(module: str, all_: bool, student: str | None, notebook: Path | Non
 
     Exit 1 when any submission could not be graded (it is recorded; the others are graded).
     """
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
     if notebook is not None:
         if not student:
@@ -218,7 +218,7 @@ def feedback(module: str, all_: bool, student: str | None) -> None:
 
     if bool(all_) == bool(student):
         raise UsageError("give --all or --student ID")
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
     with console.status(f"writing feedback for {chosen.slug}"):
         paths = class_feedback(course, chosen, student)
@@ -244,7 +244,7 @@ def export_grades(out: Path | None, per_test: bool, modules: tuple[str, ...]) ->
     from ..classgrade.state import GradingState
     from ..fsutil import atomic_write
 
-    course = Course.load()
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     slugs = [course.resolve(m).slug for m in modules]
     api = grading._api(course.root)
     db_url = api.coursedir.db_url

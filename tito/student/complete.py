@@ -15,6 +15,8 @@ from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
 from ..interrupt import Signalled
 from . import progress as store
+from . import runs
+from .plan import recommended
 from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
 from .runner import DEFAULT_TIMEOUT, TestReport
 from .runner import test as run_tests
@@ -83,9 +85,11 @@ def test_module(course: Course, module: Module, timeout: int = DEFAULT_TIMEOUT, 
         _exportable(course, module, path, notebook)
         package_text = render_student_package(module, notebook, origin_label(course.root, module))
         check = _validator(course, module, path, notebook) if validate_first else None
-        return run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+        report = run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
     except KeyboardInterrupt as exc:  # kernel and pytest are already stopped; nothing was written
         raise Signalled.of(exc, UNCHANGED) from None
+    runs.record(course.root, module.slug, report)  # for `tito module resume`; progress.json is untouched
+    return report
 
 
 def complete(course: Course, module: Module, skip_tests: bool = False, timeout: int = DEFAULT_TIMEOUT) -> Completion:
@@ -106,6 +110,7 @@ def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) ->
         report = None
     else:
         report = run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+        runs.record(course.root, module.slug, report)
         if not report.passed:
             return Completion(module, report)
     target = course.root / module.package_file
@@ -123,7 +128,7 @@ def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) ->
         else:
             atomic_write(target, previous, read_only=True)
         raise
-    return Completion(module, report, target, backup, course.next_after(module), module.milestone,
+    return Completion(module, report, target, backup, recommended(course, progress.completed()), module.milestone,
                       list(progress.warnings))
 
 
@@ -200,16 +205,23 @@ def restore_locked_cells(course: Course, module: Module) -> tuple[list[str], Pat
                 cell = dict(cell, source=originals[gid]["source"], metadata=originals[gid]["metadata"])
                 restored.append(gid)
         cells.append(cell)
-    # deleted locked cells go back after the cell that precedes them in the release
-    order = [nbgrader_meta(c).get("grade_id") for c in release["cells"]]
+    # A deleted locked cell goes back where it was: after the nearest cell that precedes it in the release
+    # and is still in the notebook (matched by cell id, else grade id), or first if none is left.
+    def key(cell: dict):
+        return cell.get("id") or nbgrader_meta(cell).get("grade_id")
+
+    release_cells = release["cells"]
     for gid, original in originals.items():
         if gid in present:
             continue
-        before = order[:order.index(gid)]
+        at = next(i for i, c in enumerate(release_cells) if nbgrader_meta(c).get("grade_id") == gid)
         position = 0
-        for i, cell in enumerate(cells):
-            if nbgrader_meta(cell).get("grade_id") in before:
-                position = i + 1
+        for earlier in reversed(release_cells[:at]):
+            k = key(earlier)
+            found = next((i for i, c in enumerate(cells) if k is not None and key(c) == k), None)
+            if found is not None:
+                position = found + 1
+                break
         cells.insert(position, dict(original, outputs=[], execution_count=None)
                      if original.get("cell_type") == "code" else dict(original))
         restored.append(gid)

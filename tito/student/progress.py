@@ -82,16 +82,18 @@ def load(root: Path, course=None) -> Progress:
     """Read the store. Never raises on bad content: a bad file is moved aside and rebuilt (`warnings` says so)."""
     store = path(root)
     try:
-        raw = store.read_text(encoding="utf-8")
+        raw = store.read_bytes()
     except FileNotFoundError:
         return Progress(Path(root), empty())
     except OSError as exc:
         return Progress(Path(root), empty(), [f"cannot read {STORE} ({exc}); progress shown as empty"])
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8"))  # binary garbage fails here like bad JSON
         problem = None if _valid(data) else (
             f"unknown version {data.get('version')!r}" if isinstance(data, dict) and data.get("version") != VERSION
             else "unexpected structure")
+    except UnicodeDecodeError as exc:
+        data, problem = None, f"not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})"
     except ValueError as exc:
         data, problem = None, f"not valid JSON ({exc})"
     if problem is None:
@@ -115,7 +117,7 @@ def rebuild(root: Path, course=None) -> dict:
 
     data = empty()
     try:
-        course = course or Course.load(root)
+        course = course or Course.load(root, strict=False)
     except Exception:  # an unloadable course still gets an (empty) store
         return data
     for module in course.modules:

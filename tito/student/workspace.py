@@ -80,12 +80,12 @@ def prepare(course: Course, module: Module) -> tuple[Path, bool]:
     return target, True
 
 
-def restore_from_release(course: Course, module: Module) -> Path | None:
+def restore_from_release(course: Course, module: Module, backup: bool = True) -> Path | None:
     """Replace the workspace notebook by a fresh copy of the release; return the backup (None if there was
-    no notebook to back up)."""
+    no notebook to back up, or the caller made the backup itself: backup=False)."""
     target = notebook_path(course.root, module)
     source = release_notebook(course, module)
-    backup = backup_file(course.root, target) if target.exists() else None
+    backup = backup_file(course.root, target) if backup and target.exists() else None
     atomic_write(target, source.read_bytes())
     return backup
 
