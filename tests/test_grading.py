@@ -75,12 +75,12 @@ def test_bad_student_ids_and_notebooks_are_rejected(tensor_course, tmp_path):
     broken.write_text('{"cells": [')
     with pytest.raises(UsageError, match="not a valid notebook"):
         grading.autograde(course, module, "carol", broken)
-    assert not (course.root / ".tito/nbgrader/submitted/carol").exists()
+    assert not (course.root / "grading/submitted/carol").exists()
 
 
 def test_release_refuses_to_overwrite_newer_submissions(tensor_course, tmp_path):
     course, module = tensor_course
-    submitted = course.root / ".tito/nbgrader/submitted/dave" / module.slug / f"{module.slug}.ipynb"
+    submitted = course.root / "grading/submitted/dave" / module.slug / f"{module.slug}.ipynb"
     submitted.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(course.root / module.release_file, submitted)
     try:

@@ -6,6 +6,7 @@ restore edited tests while autograding). This module configures it from the repo
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -47,7 +48,7 @@ def nbgrader_config(root: Path, timeout: int | None = None):
     return config
 
 
-def _api(root: Path, timeout: int | None = None):
+def _api(root: Path, timeout: int | None = None, extra=None):
     # nbgrader creates its gradebook by running `alembic` from PATH; make the interpreter's own bin visible.
     bindir = os.path.dirname(sys.executable)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -59,7 +60,10 @@ def _api(root: Path, timeout: int | None = None):
     warnings.filterwarnings("ignore", message=".*not in session.*")
     from nbgrader.apps import NbGraderAPI
 
-    return NbGraderAPI(config=nbgrader_config(root, timeout))
+    config = nbgrader_config(root, timeout)
+    if extra is not None:
+        config.merge(extra)
+    return NbGraderAPI(config=config)
 
 
 def _run(result: dict, what: str) -> None:
@@ -88,7 +92,7 @@ def public_lines(course: Course, module: Module) -> set[str]:
     return public
 
 
-def secret_lines(course: Course, modules: list[Module] | None = None) -> set[str]:
+def secret_lines(course: Course, modules: list[Module] | None = None, hidden_only: bool = False) -> set[str]:
     """The lines no student artifact may hold: solution, hidden-test and mutant lines of `modules` (default:
     every module) that appear in the visible part of no source of the course. Every leak check uses this set;
     a new kind of secret is added here."""
@@ -96,17 +100,18 @@ def secret_lines(course: Course, modules: list[Module] | None = None) -> set[str
     secret: set[str] = set()
     for module in chosen:
         parsed = course.parse(module)
-        secret |= significant(parsed.solution_lines()) | significant(parsed.hidden_lines())
-        secret |= significant(parsed.mutant_lines())
+        secret |= significant(parsed.hidden_lines())
+        if not hidden_only:  # a student's feedback legitimately shows their own solution
+            secret |= significant(parsed.solution_lines()) | significant(parsed.mutant_lines())
     public: set[str] = set()
     for module in course.modules:
         public |= public_lines(course, module)
     return secret - public
 
 
-def leak_lines(course: Course, module: Module) -> set[str]:
-    """Secret lines of one module (see `secret_lines`)."""
-    return secret_lines(course, [module])
+def leak_lines(course: Course, module: Module, hidden_only: bool = False) -> set[str]:
+    """Secret lines of one module (see `secret_lines`); with `hidden_only`, its hidden-test lines alone."""
+    return secret_lines(course, [module], hidden_only)
 
 
 @dataclass(frozen=True)
@@ -196,10 +201,10 @@ def scan_folder(folder: Path, secrets: set[str], shown_from: Path | None = None)
     return scan
 
 
-def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
+def find_leaks(course: Course, module: Module, folder: Path, hidden_only: bool = False) -> list[str]:
     """Every secret line of `module` found in any file under `folder`, as `file: line`."""
     shown_from = course.root if Path(folder).is_relative_to(course.root) else Path(folder)
-    return [str(leak) for leak in scan_folder(folder, leak_lines(course, module), shown_from).leaks]
+    return [str(leak) for leak in scan_folder(folder, leak_lines(course, module, hidden_only), shown_from).leaks]
 
 
 def checksum_problems(notebook: dict) -> list[str]:

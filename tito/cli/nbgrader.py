@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .. import grading
 from ..course import Course
-from ..errors import CheckFailed
+from ..errors import CheckFailed, UsageError
 from .console import console, progress_bar
 
 
@@ -82,25 +82,176 @@ def _grade_table(report: grading.GradeReport) -> Table:
 
 @nbgrader.command()
 @click.argument("module")
-@click.option("--student", required=True, help="Student id (letters, digits, . _ - @).")
-@click.option("--notebook", "notebook", required=True, type=click.Path(path_type=Path),
-              help="The student's .ipynb to grade.")
-@click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
-def autograde(module: str, student: str, notebook: Path, timeout: int) -> None:
-    """Put NOTEBOOK into nbgrader's submitted layout, autograde it and print the per-test scores."""
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--preset", type=click.Choice(["canvas", "moodle", "plain"]), default="plain", show_default=True,
+              help="How the platform names files: canvas (lastfirst_123_456_x.ipynb), moodle "
+                   "(Full Name_123_assignsubmission_file_/x.ipynb), plain (<student>.ipynb or <student>/x.ipynb).")
+@click.option("--pattern", help="Your own regular expression over each file's path in SOURCE, with a "
+                                "(?P<student>...) group; overrides --preset.")
+@click.option("--timestamps", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV with columns student,timestamp (ISO 8601) overriding the download's file times.")
+def collect(module: str, source: Path, preset: str, pattern: str | None, timestamps: Path | None) -> None:
+    """Import SOURCE (a folder or an LMS .zip) into grading/submitted/<student>/<NN_name>/ with timestamp.txt.
+
+    Bad files, invalid ids and older duplicates are reported and not imported; re-collecting is idempotent.
+    """
+    from ..collect import collect as run_collect
+
     course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
-    report = grading.autograde(course, course.resolve(module), student, notebook.resolve(), timeout)
-    console.print(_grade_table(report))
-    for cell in report.edited_cells:
-        console.print(f"[yellow]flagged:[/] locked cell `{escape(cell)}` was edited; nbgrader graded it with the "
-                      "original test restored")
+    chosen = course.resolve(module)
+    api = grading._api(course.root)
+    submitted = course.root / api.coursedir.submitted_directory
+    report = run_collect(submitted, chosen.slug, source, preset, pattern, timestamps)
+    table = Table(title=f"tito nbgrader collect {chosen.slug}")
+    for col in ("student", "from", "submitted (UTC)", ""):
+        table.add_column(col)
+    for a in report.accepted:
+        mark = {"new": "[green]new[/]", "updated": "[yellow]updated[/]", "unchanged": "[dim]unchanged[/]"}[a.status]
+        table.add_row(escape(a.student), escape(a.source), a.time.strftime("%Y-%m-%d %H:%M:%S"), mark)
+    console.print(table)
+    for r in report.rejected:
+        console.print(f"[red]not imported:[/] {escape(r.source)}: {escape(r.reason)}", soft_wrap=True)
+    console.print(f"{len(report.accepted)} submission(s) in {submitted.relative_to(course.root)}/, "
+                  f"{len(report.rejected)} file(s) not imported")
 
 
 @nbgrader.command()
 @click.argument("module")
-@click.option("--student", required=True, help="Student id used when autograding.")
-def feedback(module: str, student: str) -> None:
-    """Write nbgrader's HTML feedback for an autograded submission and print its path."""
+@click.argument("date")
+def due(module: str, date: str) -> None:
+    """Set MODULE's due date in the gradebook (e.g. "2026-12-08 23:59 UTC"); late work is penalised."""
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+
     course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
-    path = grading.feedback(course, course.resolve(module), student)
-    console.print(f"feedback: {path}")
+    chosen = course.resolve(module)
+    try:
+        when = parse_utc(date)
+    except (ValueError, OverflowError):
+        raise UsageError(f"`{date}` is not a date; write e.g. \"2026-12-08 23:59 UTC\"") from None
+    api = grading._api(course.root)
+    grading._ensure_gradebook_entries(api, chosen)
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gb:
+        gb.update_or_create_assignment(chosen.slug, duedate=when)
+    console.print(f"{chosen.slug} is due {when:%Y-%m-%d %H:%M} UTC")
+
+
+def _class_table(report) -> Table:
+    table = Table(title=f"tito nbgrader autograde {report.module.slug}")
+    for col, justify in (("student", "left"), ("score", "right"), ("", "left"), ("time", "right"),
+                         ("problems", "left")):
+        table.add_column(col, justify=justify)
+    for r in report.results:
+        mark = "[red]failed[/]" if not r.ok else ("[green]✓[/]" if r.score >= r.max_score else
+                                                   "[yellow]~[/]" if r.score else "[red]✗[/]")
+        score = f"{r.score:g} / {r.max_score:g}" if r.ok else "-"
+        problems = "; ".join(r.flags) + (f" ({r.error.splitlines()[-1]})" if r.error and not r.ok else "")
+        table.add_row(escape(r.student), score, mark, f"{r.seconds:.1f}s", escape(problems))
+    return table
+
+
+@nbgrader.command()
+@click.argument("module")
+@click.option("--all", "all_", is_flag=True, help="Grade every collected submission of MODULE.")
+@click.option("--student", help="Grade one student (their collected submission, or --notebook).")
+@click.option("--notebook", "notebook", type=click.Path(path_type=Path),
+              help="With --student: put this .ipynb into the submitted layout first, then grade it.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core].")
+@click.option("--force", is_flag=True, help="Grade again even submissions unchanged since they were graded.")
+@click.option("--cluster", metavar="tcp://HOST:PORT", help="Grade on this Dask distributed scheduler's workers.")
+@click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
+@click.option("--memory-mb", default=4096, show_default=True, help="Address-space limit of each student kernel.")
+def autograde(module: str, all_: bool, student: str | None, notebook: Path | None, jobs: int | None, force: bool,
+              cluster: str | None, timeout: int, memory_mb: int) -> None:
+    """Autograde submissions with nbgrader's own preprocessors, in parallel; print scores and problems.
+
+    Exit 1 when any submission could not be graded (it is recorded; the others are graded).
+    """
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
+    chosen = course.resolve(module)
+    if notebook is not None:
+        if not student:
+            raise UsageError("--notebook needs --student ID")
+        report = grading.autograde(course, chosen, student, notebook.resolve(), timeout)
+        console.print(_grade_table(report))
+        for cell in report.edited_cells:
+            console.print(f"[yellow]flagged:[/] locked cell `{escape(cell)}` was edited; nbgrader graded it with the "
+                          "original test restored")
+        return
+    if bool(all_) == bool(student):
+        raise UsageError("give --all or --student ID (with --notebook PATH to grade a file not yet collected)")
+    from ..classgrade.batch import grade_class
+
+    with progress_bar() as bar:
+        task = bar.add_task(f"grading {chosen.slug}", total=None)
+
+        def started(batch):
+            bar.update(task, total=len(batch.jobs))
+            if batch.skipped:
+                bar.console.print(f"{len(batch.skipped)} submission(s) unchanged since last graded "
+                                  "(--force grades them again)")
+
+        def graded(result):
+            bar.advance(task)
+
+        report = grade_class(course, chosen, workers=jobs, cluster=cluster, student=student, force=force,
+                             timeout=timeout, memory_mb=memory_mb, on_start=started, on_result=graded)
+    if report.results:
+        console.print(_class_table(report))
+    ok = [r for r in report.results if r.ok]
+    console.print(f"graded {len(ok)}, failed {len(report.failed)}, unchanged {len(report.skipped)}")
+    if report.failed:
+        raise CheckFailed(f"{len(report.failed)} submission(s) could not be graded (recorded with score 0, "
+                          "needs manual grading); the others were graded")
+
+
+@nbgrader.command()
+@click.argument("module")
+@click.option("--all", "all_", is_flag=True, help="Write feedback for every autograded student.")
+@click.option("--student", help="Write feedback for one student.")
+def feedback(module: str, all_: bool, student: str | None) -> None:
+    """Write one HTML feedback file per student: scores and pass/fail kept, hidden-test source removed.
+
+    Exit 1 if any hidden-test line is found in the feedback folder afterwards.
+    """
+    from ..classgrade.feedback import class_feedback
+
+    if bool(all_) == bool(student):
+        raise UsageError("give --all or --student ID")
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
+    chosen = course.resolve(module)
+    with console.status(f"writing feedback for {chosen.slug}"):
+        paths = class_feedback(course, chosen, student)
+    folder = course.root / grading._api(course.root).coursedir.feedback_directory
+    leaks = grading.find_leaks(course, chosen, folder, hidden_only=True)
+    for path in paths:
+        console.print(f"feedback: {path.relative_to(course.root)}")
+    for leak in leaks:
+        console.print(f"[red]LEAK[/] {escape(leak)}")
+    if leaks:
+        raise CheckFailed(f"{len(leaks)} hidden-test line(s) in the feedback; do not send it")
+    console.print(f"[green]✓[/] {len(paths)} feedback file(s); no hidden-test line in {folder.relative_to(course.root)}/")
+
+
+@nbgrader.command(name="export")
+@click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--per-test", is_flag=True, help="One row per student, module and test instead of per module.")
+@click.option("--module", "modules", multiple=True, help="Only this module (repeatable).")
+def export_grades(out: Path | None, per_test: bool, modules: tuple[str, ...]) -> None:
+    """Write grades as CSV to OUT (default: stdout): one row per student and module, with late penalty and flags."""
+    from ..classgrade.batch import STATE_FILE
+    from ..classgrade.export import rows, to_csv
+    from ..classgrade.state import GradingState
+    from ..fsutil import atomic_write
+
+    course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
+    slugs = [course.resolve(m).slug for m in modules]
+    api = grading._api(course.root)
+    db_url = api.coursedir.db_url
+    records = rows(db_url, api.coursedir.course_id, GradingState(course.root / STATE_FILE, db_url), per_test, slugs)
+    text = to_csv(records, per_test)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    atomic_write(out, text)
+    console.print(f"wrote {len(records)} row(s) to {escape(str(out))}")

@@ -1,0 +1,113 @@
+"""Autograde throughput on a class of 40 module-01 submissions: plain nbgrader vs tito (local, Dask).
+
+Usage: python benchmarks/bench_autograde.py [--runs 1] [--timeout 10] [--jobs 2]
+Eight submissions each of: perfect, stubbed (untouched release), subtly wrong (one operand order flipped),
+infinite loop (stopped by the cell timeout) and syntax error. Each runner grades the same files in its own
+scratch copy of the course (fresh gradebook, --force):
+  plain    `nbgrader autograde 01_tensor` (sequential, nbgrader's own command)
+  tito     `tito nbgrader autograde 01 --all --jobs N`
+  cluster  `tito nbgrader autograde 01 --all --cluster ADDR` on a LocalCluster (127.0.0.1, N worker processes)
+Prints each runner's median wall time, submissions per second and the ratio to plain nbgrader, and checks
+that every runner gave every submission the same scores. Nothing is asserted about time.
+Target (DESIGN.md): tito at least 1.7x plain nbgrader on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+BIN = Path(sys.executable).parent
+PER_KIND = 8
+
+
+def build_class(base: Path) -> Path:
+    from tests.class_submissions import KINDS, tensor_course, variants
+
+    course, module = tensor_course(base / "course")
+    kinds = variants(course, module)
+    for kind in KINDS:
+        for i in range(PER_KIND):
+            folder = course.root / "grading" / "submitted" / f"{kind}{i:02d}" / module.slug
+            folder.mkdir(parents=True)
+            (folder / f"{module.slug}.ipynb").write_text(json.dumps(kinds[kind]))
+    return course.root
+
+
+def fresh_copy(template: Path, dest: Path) -> Path:
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(template, dest, ignore=shutil.ignore_patterns("autograded", "feedback", "gradebook.db", ".tito"))
+    run(["nbgrader", "generate_assignment", "01_tensor", "--force"], dest)
+    return dest
+
+
+def run(cmd: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0, 1):  # tito exits 1 when a submission failed; none should here
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def scores(root: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "tinytorch") as gb:
+        return {s.student.id: float(s.score) for s in gb.find_assignment("01_tensor").submissions}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--timeout", type=int, default=10, help="cell timeout (s), the same for every runner")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    from distributed import LocalCluster
+
+    base = Path(tempfile.mkdtemp(prefix="bench-autograde-"))
+    template = build_class(base)
+    tito = [sys.executable, "-m", "tito", "nbgrader", "autograde", "01", "--all", "--force",
+            "--timeout", str(args.timeout)]
+    times: dict[str, list[float]] = {"plain": [], "tito": [], "cluster": []}
+    results: dict[str, dict] = {}
+    with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        for _ in range(args.runs):
+            for name, cmd in (
+                ("plain", ["nbgrader", "autograde", "01_tensor", "--force",
+                           f"--ExecutePreprocessor.timeout={args.timeout}"]),
+                ("tito", tito + ["--jobs", str(args.jobs)]),
+                ("cluster", tito + ["--cluster", cluster.scheduler_address]),
+            ):
+                root = fresh_copy(template, base / name)
+                times[name].append(run(cmd, root))
+                results[name] = scores(root)
+                print(f"  {name:8s} {times[name][-1]:7.1f} s", flush=True)
+    n = len(results["plain"])
+    same = all(results[k] == results["plain"] for k in results)
+    plain = statistics.median(times["plain"])
+    print(f"\n{n} submissions of 01_tensor ({PER_KIND} each: perfect, stubbed, wrong, loop, syntax), "
+          f"cell timeout {args.timeout} s, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:8s} median {median:7.1f} s  {n / median:5.2f} submissions/s  {plain / median:4.2f}x plain"
+              f"  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+    print("scores identical across runners:", same)
+    shutil.rmtree(base, ignore_errors=True)
+    if not same:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

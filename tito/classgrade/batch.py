@@ -1,0 +1,137 @@
+"""Autograde every collected submission of one module: plan the jobs, run them, record the results.
+
+The parent reads submissions, skips those already graded from the same bytes (unless forced), hands the
+rest to a runner (local processes or a Dask cluster) and, as each Result arrives, writes the gradebook,
+the autograded notebook and the grading state. Only this process writes any of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..course import Course, Module
+from ..errors import TitoError, UsageError
+from ..fsutil import atomic_write
+from ..grading import _api, _ensure_gradebook_entries, check_student_id
+from . import gradebook
+from .jobs import Job, Result
+from .snapshot import assignment_snapshot
+from .state import GradingState
+
+STATE_FILE = Path(".tito") / "nbgrader" / "class-grading.json"
+
+
+@dataclass
+class ClassReport:
+    module: Module
+    results: list[Result] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # unchanged since they were last graded
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if not r.ok]
+
+
+@dataclass
+class Batch:
+    """Everything decided before grading starts."""
+
+    jobs: list[Job]
+    skipped: list[str]
+    db_url: str
+    course_id: str
+    autograded: Path
+    state: GradingState
+
+
+def submissions(submitted: Path, slug: str) -> dict[str, Path]:
+    """student id -> submitted folder holding `<slug>.ipynb`."""
+    found = {}
+    for notebook in sorted(Path(submitted).glob(f"*/{slug}/{slug}.ipynb")):
+        found[notebook.parent.parent.name] = notebook.parent
+    return found
+
+
+def portable(config):
+    """The course's nbgrader config without tito's local kernel wiring: its Execute class is defined at run
+    time, so it cannot travel to a worker process; the worker chooses its own Execute step (worker.py)."""
+    from traitlets.config import Config
+
+    out = Config({k: v for k, v in config.items() if k != "TitoKernelManager"})
+    out.Autograde = Config({k: v for k, v in config.Autograde.items() if k != "autograde_preprocessors"})
+    return out
+
+
+def prepare(course: Course, module: Module, *, student: str | None = None, force: bool = False,
+            timeout: int | None = None, memory_mb: int = 4096) -> Batch:
+    api = _api(course.root, timeout)
+    coursedir = api.coursedir
+    if not (course.root / module.release_file).exists():
+        raise TitoError(f"{module.slug} has not been released; run `tito nbgrader generate {module.id}` first")
+    _ensure_gradebook_entries(api, module)
+    submitted = course.root / coursedir.submitted_directory
+    found = submissions(submitted, module.slug)
+    if student is not None:
+        check_student_id(student)
+        if student not in found:
+            raise UsageError(f"no submission of {module.slug} from {student} in {submitted}; "
+                             f"run `tito nbgrader collect {module.id} SOURCE` first")
+        found = {student: found[student]}
+    if not found:
+        raise UsageError(f"no submissions of {module.slug} in {submitted}; "
+                         f"run `tito nbgrader collect {module.id} SOURCE` first")
+    db_url, course_id = coursedir.db_url, coursedir.course_id
+    snapshot, definition = assignment_snapshot(db_url, course_id, module.slug)
+    state = GradingState(course.root / STATE_FILE, db_url)
+    already = gradebook.graded(db_url, course_id, module.slug)
+    jobs, skipped = [], []
+    for name, folder in sorted(found.items()):
+        stamp = folder / "timestamp.txt"
+        job = Job(name, module.slug, (folder / f"{module.slug}.ipynb").read_bytes(),
+                  stamp.read_text(encoding="utf-8") if stamp.exists() else None,
+                  snapshot, portable(api.config), definition, memory_mb)
+        last = state.get(module.slug, name)
+        if not force and last and last["key"] == job.key and name in already:
+            skipped.append(name)
+        else:
+            jobs.append(job)
+    return Batch(jobs, skipped, db_url, course_id, course.root / coursedir.autograded_directory, state)
+
+
+def run(batch: Batch, results: Iterator[Result], module: Module,
+        on_result: Callable[[Result], None] | None = None) -> ClassReport:
+    """Record each Result as it arrives; the state file is saved after every one (an interrupt loses none)."""
+    report = ClassReport(module, skipped=batch.skipped)
+    for result in results:
+        gradebook.record(batch.db_url, batch.course_id, result)
+        folder = batch.autograded / result.student / result.assignment
+        if result.ok and result.autograded is not None:
+            atomic_write(folder / f"{result.assignment}.ipynb", result.autograded)
+            if result.timestamp:
+                atomic_write(folder / "timestamp.txt", result.timestamp)
+        batch.state.put(result)
+        batch.state.save()
+        report.results.append(result)
+        if on_result:
+            on_result(result)
+    report.results.sort(key=lambda r: r.student)
+    return report
+
+
+def grade_class(course: Course, module: Module, *, workers: int | None = None, cluster: str | None = None,
+                student: str | None = None, force: bool = False, timeout: int | None = None,
+                memory_mb: int = 4096, on_start: Callable[[Batch], None] | None = None,
+                on_result: Callable[[Result], None] | None = None) -> ClassReport:
+    batch = prepare(course, module, student=student, force=force, timeout=timeout, memory_mb=memory_mb)
+    if on_start:
+        on_start(batch)
+    if cluster:
+        from .cluster import run_on_cluster
+
+        results = run_on_cluster(cluster, batch.jobs)
+    else:
+        from .local import run_local
+
+        results = run_local(batch.jobs, workers)
+    return run(batch, results, module, on_result)
