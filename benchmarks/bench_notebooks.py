@@ -18,25 +18,28 @@ sys.path.insert(0, str(REPO))
 
 
 def time_cells(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
-    import nbformat
-    from nbclient import NotebookClient
+    """Run the notebook as tito does (tito.kernel, tito's kernel environment); time each code cell."""
+    from tito.kernel import execute
+    from tito.kernelenv import kernel_env
+    from tito.nbutil import source_of
 
-    nb = nbformat.read(path, as_version=4)
-    starts: dict[int, float] = {}
-    spans: list[tuple[float, int, str]] = []
-
-    def on_start(cell, cell_index):
-        starts[cell_index] = time.perf_counter()
-
-    def on_done(cell, cell_index, execute_reply):
-        first = next((l for l in cell.source.splitlines() if l.strip() and not l.startswith("#|")), "")
-        spans.append((time.perf_counter() - starts[cell_index], cell_index, first[:70]))
-
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    marks: list[tuple[float, int]] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": scratch}},
-                       on_cell_start=on_start, on_cell_executed=on_done).execute()
-    return time.perf_counter() - start, sorted(spans, reverse=True)
+        run = execute(notebook, cwd=Path(scratch), env=kernel_env(), cell_timeout=600,
+                      on_cell_start=lambda index, cell: marks.append((time.perf_counter(), index)))
+    total = time.perf_counter() - start
+    if run.aborted:
+        print(f"  {path.name}: {run.aborted}")
+    ends = [t for t, _ in marks[1:]] + [start + total]
+    spans = []
+    for (began, index), ended in zip(marks, ends):
+        cell = notebook["cells"][index]
+        if cell["cell_type"] == "code":
+            first = next((l for l in source_of(cell).splitlines() if l.strip() and not l.startswith("#|")), "")
+            spans.append((ended - began, index, first[:70]))
+    return total, sorted(spans, reverse=True)
 
 
 def main() -> None:

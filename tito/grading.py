@@ -19,6 +19,8 @@ from .course import Course, Module
 from .errors import TitoError, UsageError
 from .fsutil import atomic_write, read_bytes
 from .kernelenv import apply_to_process
+from .nbutil import as_node, checksum_mismatches, source_of
+from .nbutil import read_notebook as nbutil_read
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -36,6 +38,9 @@ def nbgrader_config(root: Path, timeout: int | None = None):
     if path.is_file():
         config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
     config.CourseDirectory.root = str(root)
+    from .kernel import configure_nbgrader
+
+    configure_nbgrader(config)  # autograde kernels start like every other tito kernel (tied to tito's life)
     if timeout is not None:
         config.ExecutePreprocessor.timeout = timeout
     return config
@@ -61,13 +66,6 @@ def _run(result: dict, what: str) -> None:
         log = (result.get("error") or "") + "\n" + (result.get("log") or "")
         tail = "\n".join(log.strip().splitlines()[-12:])
         raise TitoError(f"nbgrader {what} failed:\n{tail}")
-
-
-def as_node(notebook: dict):
-    """A NotebookNode with each cell's source joined into one string (as nbformat.read gives it)."""
-    import nbformat
-
-    return nbformat.reads(json.dumps(notebook), as_version=4)
 
 
 # --- release --------------------------------------------------------------------------------------
@@ -100,7 +98,7 @@ def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
         except UnicodeDecodeError:
             continue
         if path.suffix == ".ipynb":
-            text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", []))
+            text = "\n".join(source_of(c) for c in json.loads(text).get("cells", []))
         present = {l.strip() for l in text.splitlines()}
         found.extend(f"{path.relative_to(course.root) if path.is_relative_to(course.root) else path}: {line}"
                      for line in sorted(secrets & present))
@@ -108,18 +106,8 @@ def find_leaks(course: Course, module: Module, folder: Path) -> list[str]:
 
 
 def checksum_problems(notebook: dict) -> list[str]:
-    """Graded or locked cells whose stored nbgrader checksum does not match their content."""
-    from nbgrader.utils import compute_checksum, is_grade, is_locked
-
-    problems = []
-    for cell in as_node(notebook).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not (is_grade(cell) or is_locked(cell)):
-            continue
-        stored = meta.get("checksum")
-        if stored is None or stored != compute_checksum(cell):
-            problems.append(meta.get("grade_id", "?"))
-    return problems
+    """Grade ids of test or locked cells whose stored nbgrader checksum is missing or does not match."""
+    return [m.grade_id for m in checksum_mismatches(notebook)]
 
 
 @dataclass
@@ -231,22 +219,7 @@ def check_student_id(student: str) -> str:
 
 
 def read_notebook(path: Path) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such notebook") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: not a valid notebook (JSON error: {exc.msg}); "
-                         "restore it from a backup or `tito module reset`") from None
-    import nbformat
-
-    try:
-        nbformat.validate(nbformat.from_dict(data))
-    except nbformat.ValidationError as exc:
-        raise UsageError(f"{path}: not a valid notebook ({exc.message})") from None
-    return data
+    return nbutil_read(path, UsageError, "restore it from a backup or `tito module reset`", schema=True)
 
 
 @dataclass

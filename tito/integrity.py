@@ -3,22 +3,20 @@
 For each module: (a) the full notebook runs top to bottom in a fresh kernel with every cell passing;
 (b) the student notebook (solutions stubbed, hidden tests removed, as nbgrader releases it) runs with
 errors allowed, and every graded test cell must FAIL there: one that passes on stubs is a grading hole;
-(c) totals: points, solution regions, hidden-test regions. Notebooks run in parallel worker processes.
+(c) totals: points, solution regions, hidden-test regions. Notebooks run in parallel kernels (`tito.kernel`).
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import subprocess
 import tempfile
-import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
-
-import nbformat
 
 from .course import Course, Module
 from .kernelenv import kernel_env
+from .nbutil import is_test_cell, nbgrader_meta
 
 DEFAULT_TIMEOUT = 60
 
@@ -54,64 +52,36 @@ class ModuleReport:
             self.stub is not None and self.stub.aborted)
 
 
-def _error_text(cell) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return f"{output.get('ename')}: {str(output.get('evalue', ''))[:300]}"
-    return None
-
-
-def execute(notebook: dict, timeout: int = DEFAULT_TIMEOUT, allow_errors: bool = True) -> RunResult:
+def execute(notebook: dict, timeout: float = DEFAULT_TIMEOUT, allow_errors: bool = True) -> RunResult:
     """Run `notebook` in a fresh python3 kernel inside a scratch folder; collect graded-cell outcomes."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    return run_all([notebook], timeout, allow_errors, workers=1)[0]
 
-    nb = nbformat.reads(json.dumps(notebook), as_version=4)
-    current = {"index": -1}
 
-    def on_start(cell, cell_index):
-        current["index"] = cell_index
+def run_all(notebooks: list[dict], timeout: float = DEFAULT_TIMEOUT, allow_errors: bool = True, workers: int = 2,
+            on_done: Callable[[int, RunResult], None] | None = None) -> list[RunResult]:
+    """Run several notebooks (`workers` kernels at a time), each in its own scratch folder."""
+    from . import kernel
 
-    start = time.perf_counter()
-    aborted = None
-    with tempfile.TemporaryDirectory(prefix="tito-run-") as scratch:
-        client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=allow_errors,
-                                shutdown_kernel="immediate",
-                                resources={"metadata": {"path": scratch}}, on_cell_start=on_start)
-        try:
-            # The kernel's own stderr is launcher noise (cell output arrives over its iopub channel).
-            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL, env=kernel_env())
-        except CellTimeoutError:
-            aborted = f"cell {_cell_name(nb, current['index'])} timed out after {timeout} s"
-        except DeadKernelError:
-            aborted = f"kernel died in cell {_cell_name(nb, current['index'])}"
-        except Exception as exc:  # allow_errors=False raises CellExecutionError on the first failure
-            if allow_errors:
-                raise
-            aborted = f"cell {_cell_name(nb, current['index'])} failed: {str(exc).strip().splitlines()[-1][:300]}"
+    with contextlib.ExitStack() as stack:
+        folders = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-run-"))) for _ in notebooks]
+        jobs = [dict(notebook=nb, cwd=folder, env=kernel_env(), cell_timeout=timeout, allow_errors=allow_errors)
+                for nb, folder in zip(notebooks, folders)]
+        done = (lambda i, run: on_done(i, _result(run))) if on_done else None
+        return [_result(run) for run in kernel.execute_all(jobs, workers, done)]
+
+
+def _result(run) -> RunResult:
     outcomes, failures = [], []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        error = _error_text(cell)
-        meta = cell.metadata.get("nbgrader", {})
-        if error:
-            failures.append(f"cell {meta.get('grade_id') or cell.get('id')}: {error}")
-        if meta.get("grade") and not meta.get("solution"):
-            outcomes.append(CellOutcome(meta.get("grade_id", "?"), float(meta.get("points") or 0), error))
-    return RunResult(outcomes, failures, aborted, time.perf_counter() - start)
-
-
-def _cell_name(nb, index: int) -> str:
-    if 0 <= index < len(nb.cells):
-        cell = nb.cells[index]
-        return str(cell.metadata.get("nbgrader", {}).get("grade_id") or cell.get("id") or index)
-    return "?"
-
-
-def _job(args: tuple[str, int, bool]) -> RunResult:
-    text, timeout, allow_errors = args
-    return execute(json.loads(text), timeout, allow_errors)
+    for step in run.cells:
+        cell = run.notebook.cells[step.index]
+        meta = nbgrader_meta(cell)
+        error = step.error if step.status in ("error", "died", "timeout", "stopped") else None
+        if step.status == "error":
+            failures.append(f"cell `{step.name}`: {step.error[:300]}")
+        if is_test_cell(cell):
+            outcomes.append(CellOutcome(meta.get("grade_id", "?"), float(meta.get("points") or 0),
+                                        error if step.status != "not run" else "not run"))
+    return RunResult(outcomes, failures, run.aborted, run.seconds)
 
 
 def student_notebook(course: Course, module: Module) -> dict:
@@ -125,23 +95,26 @@ def student_notebook(course: Course, module: Module) -> dict:
     return student_view(full)
 
 
-def check(course: Course, modules: list[Module], timeout: int = DEFAULT_TIMEOUT, workers: int = 2,
+def check(course: Course, modules: list[Module], timeout: float = DEFAULT_TIMEOUT, workers: int = 2,
           on_done: Callable[[ModuleReport], None] | None = None) -> list[ModuleReport]:
     """Run the integrity check for `modules` (their notebooks must be exported)."""
-    jobs = []
+    notebooks = []
     for module in modules:
-        full = (course.root / module.notebook_file).read_text(encoding="utf-8")
-        jobs.append((module, full, json.dumps(student_notebook(course, module))))
-    reports: list[ModuleReport] = []
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [(m, pool.submit(_job, (full, timeout, True)), pool.submit(_job, (stub, timeout, True)))
-                   for m, full, stub in jobs]
-        for module, full_future, stub_future in futures:
-            report = _report(course, module, full_future.result(), stub_future.result())
-            reports.append(report)
+        notebooks.append(json.loads((course.root / module.notebook_file).read_text(encoding="utf-8")))
+        notebooks.append(student_notebook(course, module))
+    runs: dict[int, RunResult] = {}
+    reports: dict[int, ModuleReport] = {}
+
+    def landed(i: int, result: RunResult) -> None:  # report each module as soon as both its runs are in
+        runs[i] = result
+        m = i // 2
+        if m * 2 in runs and m * 2 + 1 in runs:
+            reports[m] = _report(course, modules[m], runs[m * 2], runs[m * 2 + 1])
             if on_done:
-                on_done(report)
-    return reports
+                on_done(reports[m])
+
+    run_all(notebooks, timeout, True, workers, landed)
+    return [reports[m] for m in range(len(modules))]
 
 
 def _report(course: Course, module: Module, full: RunResult, stub: RunResult) -> ModuleReport:

@@ -97,7 +97,7 @@ def _plan(course: Course, outputs: list, digest: str) -> list[_Plan]:
 
 
 def _outputs(root: Path, plans: list[_Plan], package: list[tuple[str, bytes]], digest: str,
-             progress: Progress, report: BuildReport) -> dict[str, list[dict]]:
+             progress: Progress, report: BuildReport, timeout: float = execute.TIMEOUT) -> dict[str, list[dict]]:
     """Cached outputs for every plan; notebooks missing from the cache run now (in parallel)."""
     found = {p.module.slug: execute.load_outputs(root, p.module.slug, p.exec_key) for p in plans}
     missing = [p for p in plans if found[p.module.slug] is None]
@@ -118,7 +118,8 @@ def _outputs(root: Path, plans: list[_Plan], package: list[tuple[str, bytes]], d
         report.executed.append(slug)
         progress("executing notebooks", len(report.executed), len(missing))
 
-    execute.execute_all([(p.module.slug, p.notebook) for p in missing], folder, root, on_result=landed)
+    execute.execute_all([(p.module.slug, p.notebook) for p in missing], folder, root, on_result=landed,
+                        timeout=timeout)
     return found
 
 
@@ -128,8 +129,9 @@ def _fragments(course: Course) -> dict[str, str]:
 
 
 def generate(course: Course, force: bool = False, progress: Progress | None = None,
-             report: BuildReport | None = None) -> BuildReport:
-    """Bring every generated page under book/chapters/ up to date; run notebooks only on cache misses."""
+             report: BuildReport | None = None, timeout: float = execute.TIMEOUT) -> BuildReport:
+    """Bring every generated page under book/chapters/ up to date; run notebooks only on cache misses
+    (`timeout` seconds per cell)."""
     root = course.root
     report = report or BuildReport(index=root / HTML_DIR / "index.html")
     progress = progress or (lambda phase, done, total: None)
@@ -142,7 +144,7 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     report.seconds["plan"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    cell_outputs = _outputs(root, stale, package, digest, progress, report)
+    cell_outputs = _outputs(root, stale, package, digest, progress, report, timeout)
     report.seconds["execute"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -167,10 +169,11 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     return report
 
 
-def build(course: Course, force: bool = False, progress: Progress | None = None) -> BuildReport:
+def build(course: Course, force: bool = False, progress: Progress | None = None,
+          timeout: float = execute.TIMEOUT) -> BuildReport:
     """Generate what is stale, build the HTML into _build/html, and report; `force` rebuilds every page."""
     root = course.root
-    report = generate(course, force=force, progress=progress)
+    report = generate(course, force=force, progress=progress, timeout=timeout)
     start = time.perf_counter()
     result = run_sphinx(root, root / HTML_DIR, fresh=force, progress=progress, state_file=root / STATE_FILE)
     report.seconds["sphinx"] = time.perf_counter() - start

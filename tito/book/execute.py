@@ -8,33 +8,27 @@ book never depends on what a student exported into tinytorch/.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import TitoError
 from ..fsutil import atomic_write
 from ..kernelenv import kernel_env
+from ..nbutil import source_of
 
 CACHE_DIR = Path(".tito/cache/book")
 FORMAT = "1"  # bump when the cached layout or the execution setup changes
 TIMEOUT = 300
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def code_cells(notebook: dict) -> list[dict]:
     return [c for c in notebook["cells"] if c["cell_type"] == "code"]
-
-
-def _source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
 
 
 def package_digest(package_files: Iterable[tuple[str, bytes]]) -> str:
@@ -45,7 +39,7 @@ def package_digest(package_files: Iterable[tuple[str, bytes]]) -> str:
 
 
 def execution_key(notebook: dict, package: str) -> str:
-    cells = [[_source(c), sorted(c.get("metadata", {}).get("tags", []))] for c in code_cells(notebook)]
+    cells = [[source_of(c), sorted(c.get("metadata", {}).get("tags", []))] for c in code_cells(notebook)]
     payload = json.dumps([FORMAT, sys.version_info[:2], package, cells], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -86,59 +80,55 @@ def write_package(folder: Path, package_files: Iterable[tuple[str, bytes]], root
         (folder / "datasets").symlink_to((root / "datasets").resolve(), target_is_directory=True)
 
 
-def run_notebook(notebook: dict, pythonpath: str, root: str, timeout: int = TIMEOUT) -> list[dict]:
-    """Execute in a fresh python3 kernel; return each code cell's outputs. Raise TitoError on a failing cell."""
-    import nbformat
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    nb = nbformat.reads(json.dumps(notebook), as_version=4)
+def _job(notebook: dict, pythonpath: str, root: str, scratch: Path, timeout: float) -> dict:
     env = kernel_env(TINYTORCH_ROOT=root, PYTHONPATH=os.pathsep.join(
         p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p))
     env.pop("MPLBACKEND", None)
-    current = {"cell": None}
+    return dict(notebook=notebook, cwd=scratch, env=env, cell_timeout=timeout, allow_errors=False)
+
+
+def _outputs(run) -> list[dict]:
+    """Each code cell's outputs; TitoError naming the cell when the run stopped early."""
+    if run.aborted:
+        raise TitoError(f"{run.aborted}, while executing for the book")
+    return [{"outputs": [json.loads(json.dumps(o)) for o in cell.get("outputs", [])],
+             "execution_count": cell.get("execution_count")}
+            for cell in run.notebook.cells if cell.cell_type == "code"]
+
+
+def run_notebook(notebook: dict, pythonpath: str, root: str, timeout: float = TIMEOUT) -> list[dict]:
+    """Execute in a fresh python3 kernel; return each code cell's outputs. Raise TitoError on a failing cell."""
+    from .. import kernel
+
     with tempfile.TemporaryDirectory(prefix="tito-book-") as scratch:
-        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(scratch) / "kernel"))
-        client = NotebookClient(nb, km=kernel, timeout=timeout, allow_errors=False,
-                                resources={"metadata": {"path": scratch}},
-                                on_cell_start=lambda cell, cell_index: current.update(cell=cell))
-        try:
-            client.execute(env=env)
-        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-            cell = current["cell"] or {}
-            name = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or cell.get("id", "?")
-            last = [l for l in ANSI.sub("", str(exc)).strip().splitlines() if l.strip()]
-            raise TitoError(f"cell `{name}` failed while executing for the book: "
-                            f"{last[-1][:300] if last else type(exc).__name__}") from None
-        finally:
-            # nbclient leaves a kernel it did not create running; stop it before its folder goes.
-            if kernel.has_kernel:
-                kernel.shutdown_kernel(now=False)
-    return [{"outputs": [dict(o) for o in c.get("outputs", [])], "execution_count": c.get("execution_count")}
-            for c in json.loads(nbformat.writes(nb))["cells"] if c["cell_type"] == "code"]
+        return _outputs(kernel.execute(**_job(notebook, pythonpath, root, Path(scratch), timeout)))
 
 
 def execute_all(jobs: list[tuple[str, dict]], pythonpath: Path, root: Path, workers: int | None = None,
-                on_result: Callable[[str, list[dict]], None] | None = None) -> dict[str, list[dict]]:
+                on_result: Callable[[str, list[dict]], None] | None = None,
+                timeout: float = TIMEOUT) -> dict[str, list[dict]]:
     """Run several notebooks at once; {slug: outputs}. `on_result` sees each success as it lands (so
-    a failing module does not throw away the others' work); every failure is reported at the end.
+    a failing module does not throw away the others' work); every failure is reported at the end."""
+    from .. import kernel
 
-    Threads suffice: each notebook runs in its own kernel process, the thread only waits on it.
-    """
     results: dict[str, list[dict]] = {}
     errors: list[str] = []
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [(slug, pool.submit(run_notebook, nb, str(pythonpath), str(root), TIMEOUT)) for slug, nb in jobs]
-        for slug, future in futures:
-            try:
-                results[slug] = future.result()
-            except TitoError as exc:
-                errors.append(f"{slug}: {exc}")
-                continue
-            if on_result:
-                on_result(slug, results[slug])
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
+
+    def landed(i: int, run) -> None:
+        slug = jobs[i][0]
+        try:
+            results[slug] = _outputs(run)
+        except TitoError as exc:
+            errors.append(f"{slug}: {exc}")
+            return
+        if on_result:
+            on_result(slug, results[slug])
+
+    with contextlib.ExitStack() as stack:
+        scratch = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-book-"))) for _ in jobs]
+        kernel.execute_all([_job(nb, str(pythonpath), str(root), folder, timeout)
+                            for (slug, nb), folder in zip(jobs, scratch)], workers, landed)
     if errors:
         raise TitoError("module notebooks failed to execute (fix the source, then rebuild):\n  " + "\n  ".join(errors))
     return results

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..fsutil import atomic_write
+from ..nbutil import strip_ansi
 
 BROKEN = re.compile(
     r"unknown document|undefined label|reference target not found|cross-reference target not found"
@@ -24,7 +25,6 @@ BROKEN = re.compile(
     r"|problems with \"include\" directive|toctree contains reference|failed to import|document not found",
     re.IGNORECASE)
 LEVEL = re.compile(r"(?P<where>^.*?):?\s*(?P<level>WARNING|ERROR|CRITICAL|SEVERE):\s*(?P<msg>.*)$")
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 REDIRECT = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
             '<meta http-equiv="Refresh" content="0; url={target}"></head>\n'
             '<body><p><a href="{target}">{title}</a></p></body></html>\n')
@@ -44,7 +44,7 @@ class SphinxResult:
 def _split_warnings(text: str) -> list[str]:
     """One string per warning (continuation lines stay attached)."""
     found: list[str] = []
-    for line in ANSI.sub("", text).splitlines():
+    for line in strip_ansi(text).splitlines():
         if LEVEL.match(line):
             found.append(line)
         elif found and line.strip():

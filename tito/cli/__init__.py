@@ -8,8 +8,10 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from ..errors import LintError, TitoError
+from ..interrupt import ignore_signals, raise_on_signals
 from .console import console, err_console, print_problems
 
 
@@ -18,16 +20,19 @@ class TitoGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with raise_on_signals():  # SIGTERM unwinds like Ctrl-C: kernels and pytest are stopped, exit 143
+                return super().invoke(ctx)
         except LintError as exc:
             print_problems(exc)
             sys.exit(exc.exit_code)
         except TitoError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
-            sys.exit(130)
+        except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (tito.interrupt): cleanup already ran on the way up
+            ignore_signals()
+            note = getattr(exc, "note", "")
+            err_console.print("[yellow]interrupted[/]" + (f"; {escape(note)}" if note else ""), highlight=False)
+            sys.exit(getattr(exc, "exit_code", 130))
 
 
 @click.group(cls=TitoGroup, context_settings={"help_option_names": ["-h", "--help"]})

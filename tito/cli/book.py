@@ -50,7 +50,9 @@ def _serve(html: Path, port: int) -> None:
                    "(notebook outputs still come from the content-hash cache).")
 @click.option("--serve", "port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
               help="After a successful build, serve _build/html on http://127.0.0.1:PORT until Ctrl+C.")
-def build(all_: bool, port: int | None) -> None:
+@click.option("--timeout", default=300, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds a single notebook cell may run.")
+def build(all_: bool, port: int | None, timeout: float) -> None:
     """Regenerate stale chapter pages, run the Jupyter Book build, print the path of index.html.
 
     Module chapters are rendered from src/ in the student view (no solutions, no hidden tests) with
@@ -63,7 +65,7 @@ def build(all_: bool, port: int | None) -> None:
     course = Course.load()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
-        report = run_build(course, force=all_, progress=_Bar(progress))
+        report = run_build(course, force=all_, progress=_Bar(progress), timeout=timeout)
     if report.executed:
         console.print(f"executed {len(report.executed)} notebook(s): {', '.join(report.executed)}")
     if report.chapters:

@@ -13,11 +13,15 @@ from pathlib import Path
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
+from ..interrupt import Interrupted
 from . import progress as store
 from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
 from .runner import DEFAULT_TIMEOUT, TestReport
 from .runner import test as run_tests
 from .workspace import notebook_path, origin_label
+
+
+UNCHANGED = "your package and progress are unchanged"
 
 
 class ValidationError(NotebookError):
@@ -74,14 +78,24 @@ def _exportable(course: Course, module: Module, path: Path, notebook: dict) -> N
 
 def test_module(course: Course, module: Module, timeout: int = DEFAULT_TIMEOUT, validate_first: bool = False) -> TestReport:
     """Run the student's notebook and the module's pytest file against the student's export."""
-    path, notebook = workspace_notebook(course, module)
-    _exportable(course, module, path, notebook)
-    package_text = render_student_package(module, notebook, origin_label(course.root, module))
-    check = _validator(course, module, path, notebook) if validate_first else None
-    return run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+    try:
+        path, notebook = workspace_notebook(course, module)
+        _exportable(course, module, path, notebook)
+        package_text = render_student_package(module, notebook, origin_label(course.root, module))
+        check = _validator(course, module, path, notebook) if validate_first else None
+        return run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
+    except KeyboardInterrupt as exc:  # kernel and pytest are already stopped; nothing was written
+        raise Interrupted.of(exc, UNCHANGED) from None
 
 
 def complete(course: Course, module: Module, skip_tests: bool = False, timeout: int = DEFAULT_TIMEOUT) -> Completion:
+    try:
+        return _complete(course, module, skip_tests, timeout)
+    except KeyboardInterrupt as exc:  # before the export, or rolled back by it
+        raise Interrupted.of(exc, UNCHANGED) from None
+
+
+def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) -> Completion:
     path, notebook = workspace_notebook(course, module)
     _exportable(course, module, path, notebook)
     package_text = render_student_package(module, notebook, origin_label(course.root, module))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,10 +38,13 @@ def run_foreground(command: list[str], cwd: Path | None) -> int:
     process = subprocess.Popen(command, cwd=cwd)
     try:
         return process.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C is how one stops JupyterLab; SIGTERM still ends tito with 143
         process.terminate()
         try:
-            return process.wait(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            return process.wait()
+            process.wait()
+        if getattr(exc, "signum", signal.SIGINT) != signal.SIGINT:
+            raise
+        return process.returncode

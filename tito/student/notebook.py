@@ -7,13 +7,14 @@ locked or graded cell must still match the checksum nbgrader stored when it rele
 from __future__ import annotations
 
 import ast
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import nbutil
 from ..course import Module
 from ..errors import TitoError
+from ..nbutil import cell_id, cell_name, is_test_cell, nbgrader_meta, source_of
 from ..render.package import Chunk, export_code
 from ..source import DIRECTIVE
 
@@ -27,106 +28,35 @@ class NotebookError(TitoError):
 
 @dataclass(frozen=True)
 class CellProblem:
-    cell: str  # grade_id or "cell N"
+    cell: str  # "Section › grade-id" (nbutil.cell_name)
     message: str
     fix: str = ""
 
 
 def read_notebook(path: Path) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotebookError(f"{path} does not exist") from None
-    except UnicodeDecodeError:
-        raise NotebookError(f"{path} is not a text file; restore it with `tito module reset --restore`") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NotebookError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}). The file was damaged "
-                            "outside Jupyter; restore a backup (`tito module reset NN --list-backups`)") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise NotebookError(f"{path} is JSON but not a notebook (no `cells` list)")
-    return data
-
-
-def source_of(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-def nbgrader_meta(cell: dict) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    return meta if isinstance(meta, dict) else {}
-
-
-def cell_name(cell: dict, index: int) -> str:
-    return nbgrader_meta(cell).get("grade_id") or f"cell {index + 1}"
-
-
-def is_test_cell(cell: dict) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _compute_checksum():
-    """nbgrader's own `compute_checksum`, without importing the nbgrader package (its __init__ loads the
-    server extensions, over a second). nbgrader/utils.py itself only needs light imports."""
-    import sys
-
-    loaded = sys.modules.get("nbgrader.utils")
-    if loaded is not None:
-        return loaded.compute_checksum
-    import importlib.util
-
-    from .. import fastimport
-
-    fastimport.prepare()
-    spec = importlib.util.find_spec("nbgrader")
-    if spec is None or not spec.submodule_search_locations:
-        raise TitoError("nbgrader is not installed; run `pip install -e '.[grading]'`")
-    utils = Path(list(spec.submodule_search_locations)[0]) / "utils.py"
-    name = "_tito_nbgrader_utils"
-    if name not in sys.modules:
-        module_spec = importlib.util.spec_from_file_location(name, utils)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name].compute_checksum
+    return nbutil.read_notebook(path, NotebookError, "restore a backup (`tito module reset NN --list-backups`) "
+                                "or start over with `tito module reset NN`")
 
 
 def checksum_problems(notebook: dict, module: Module, release: dict | None = None) -> list[CellProblem]:
     """Locked/graded cells whose content no longer matches nbgrader's checksum, or that were deleted."""
-    from nbformat import from_dict
-
-    compute = _compute_checksum()
-    problems = []
-    seen = set()
     restore = (f"undo your edit (the original is in {module.release_file}), or run "
                f"`tito module reset {module.id} --locked-cells` to restore every locked cell (your notebook is backed up)")
-    for index, cell in enumerate(notebook["cells"]):
-        meta = nbgrader_meta(cell)
-        if not meta:
-            continue
-        seen.add(meta.get("grade_id"))
-        if not (meta.get("grade") or meta.get("locked")) or meta.get("solution"):
-            continue
-        stored = meta.get("checksum")
-        if stored is None:
+    cells = notebook["cells"]
+    problems = []
+    for found in nbutil.checksum_mismatches(notebook):
+        if found.stored is None:
             continue  # cells released without a checksum cannot be checked
-        node = from_dict({"cell_type": cell.get("cell_type"), "source": source_of(cell),
-                          "metadata": cell.get("metadata", {})})
-        try:
-            ok = compute(node) == stored
-        except (KeyError, ValueError, TypeError):
-            ok = False
-        if not ok:
-            kind = "test cell" if is_test_cell(cell) else "locked cell"
-            problems.append(CellProblem(cell_name(cell, index), f"this {kind} was edited (it no longer matches the "
-                                        "released version); tests must stay as released", restore))
-    for cell in (release or {}).get("cells", []):
+        kind = "test cell" if is_test_cell(cells[found.index]) else "locked cell"
+        problems.append(CellProblem(cell_name(cells, found.index), f"this {kind} was edited (it no longer matches "
+                                    "the released version); tests must stay as released", restore))
+    seen = {nbgrader_meta(c).get("grade_id") for c in cells}
+    release_cells = (release or {}).get("cells", [])
+    for index, cell in enumerate(release_cells):
         gid = nbgrader_meta(cell).get("grade_id")
-        if gid and gid not in seen and (is_test_cell(cell) or nbgrader_meta(cell).get("locked")):
-            problems.append(CellProblem(gid, "this graded cell was deleted from your notebook", restore))
+        if gid and gid not in seen and nbutil.is_protected(cell):
+            problems.append(CellProblem(cell_name(release_cells, index), "this graded cell was deleted from your "
+                                        "notebook", restore))
     return problems
 
 
@@ -143,7 +73,7 @@ def syntax_problems(notebook: dict) -> list[CellProblem]:
             ast.parse(python_source(source_of(cell)))
         except SyntaxError as exc:
             line = (exc.text or "").rstrip()
-            problems.append(CellProblem(cell_name(cell, index), f"Python syntax error on line {exc.lineno} of the "
+            problems.append(CellProblem(cell_name(notebook["cells"], index), f"Python syntax error on line {exc.lineno} of the "
                                         f"cell: {exc.msg}" + (f": `{line.strip()}`" if line else ""),
                                         "fix that line in Jupyter and save the notebook"))
     return problems
@@ -161,7 +91,7 @@ def is_exported(cell: dict) -> bool:
 
 def student_chunks(notebook: dict, origin: str) -> list[Chunk]:
     """The student's `#| export` cells, in notebook order, as the package renderer takes them."""
-    return [Chunk(f"{origin} {cell_name(cell, i)}", export_code(python_source(source_of(cell))))
+    return [Chunk(f"{origin} {cell_id(cell, i)}", export_code(python_source(source_of(cell))))
             for i, cell in enumerate(notebook["cells"]) if is_exported(cell)]
 
 

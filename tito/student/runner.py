@@ -1,7 +1,7 @@
 """Run a module's tests on the student's own work.
 
 Two checks, run at the same time (the machine has more than one core, and each needs its own
-interpreter start): (1) the workspace notebook executes in a fresh Jupyter kernel (nbclient) and every
+interpreter start): (1) the workspace notebook executes in a fresh kernel (`tito.kernel`) and every
 graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see `tinytorch` as
 a *staged* package: a temporary copy of the package as it stands (earlier modules hold the student's
 own exports) with this module's file rendered from the student's notebook, first on sys.path.
@@ -9,7 +9,6 @@ Nothing in the real package changes here.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -24,10 +23,9 @@ from pathlib import Path
 
 from ..course import Course, Module
 from ..kernelenv import kernel_env
-from .notebook import cell_name, is_test_cell, source_of
+from ..nbutil import cell_id, is_test_cell, nbgrader_meta, source_of, strip_ansi
 
 DEFAULT_TIMEOUT = 120
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 
 
@@ -115,7 +113,11 @@ def pytest_file(course: Course, module: Module) -> Path | None:
 def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.Popen:
     # importlib mode: pytest must not put the course root (and its real tinytorch/) on sys.path; the
     # staged package is found through cwd and PYTHONPATH. No config file, no cache written into the repo.
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
+    # Started through the kernels' boot wrapper: a SIGKILLed tito takes pytest (and an endless loop in the
+    # student's code under it) along.
+    from ..kernel import BOOT
+
+    args = [sys.executable, str(BOOT), "--parent", str(os.getpid()), "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib",
             "-c", os.devnull, "--rootdir", str(test_file.parent), f"--confcutdir={test_file.parent.parent}",
             f"--junitxml={report_xml}", str(test_file)]
     with open(stage / "pytest.log", "wb") as log:  # a file, not a pipe: a full pipe would stall pytest
@@ -159,60 +161,37 @@ def _failure_message(failure) -> str:
 # --- the notebook ---------------------------------------------------------------------------------
 
 
-def start_kernel(cwd: Path, stage: Path):
-    """Start the kernel early: it boots while the caller does other work."""
-    from .. import fastimport
+def run_notebook(notebook: dict, cwd: Path, env: dict, timeout: float = DEFAULT_TIMEOUT,
+                 while_starting=None) -> tuple[list[CellResult], list[str]]:
+    """Execute every cell in a fresh kernel (errors allowed, so each graded cell is scored); return graded
+    results and other errors (failing ungraded cells, a timeout or a dead kernel, naming the cell)."""
+    from .. import kernel
 
-    fastimport.prepare()
-    from jupyter_client.manager import KernelManager
-
-    # TCP transport: nbclient's cell timeout does not fire over IPC sockets (a student's endless loop
-    # would hang). The kernel's own stderr is launcher noise; cell output arrives over iopub.
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(cwd), env=staged_env(stage), stderr=subprocess.DEVNULL)
-    return km
-
-
-def run_notebook(notebook: dict, km, timeout: int = DEFAULT_TIMEOUT) -> tuple[list[CellResult], list[str]]:
-    """Execute every cell (errors allowed, so each graded cell is scored); return graded results and other errors."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    nb = nbformat.reads(json.dumps(notebook), as_version=4)  # joins each cell's source lines, as nbclient expects
-    current = {"index": -1}
-    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, shutdown_kernel="immediate",
-                            on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
-    errors: list[str] = []
-    try:
-        client.execute(cleanup_kc=True)  # also closes the client's sockets and stops the kernel
-    except CellTimeoutError:
-        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: timed out after {timeout} s "
-                      "(an endless loop?)")
-    except DeadKernelError:
-        errors.append(f"{cell_name(nb.cells[current['index']], current['index'])}: the kernel died (out of memory?)")
-    except RuntimeError as exc:  # the kernel never answered (it could not start)
-        errors.append(f"kernel: {exc}; run `tito system health`")
-    reached = current["index"]
+    run = kernel.execute(notebook, cwd=cwd, env=env, cell_timeout=timeout, allow_errors=True,
+                         while_starting=while_starting)
     cells: list[CellResult] = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
+    errors: list[str] = [run.aborted] if run.aborted else []
+    if run.reason == "kernel-start":
+        errors[0] += "\nrun `tito system health`"
+    for step in run.cells:
+        cell = run.notebook.cells[step.index]
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
         if is_test_cell(cell):
-            meta = cell.metadata["nbgrader"]
-            points = float(meta.get("points") or 0)
-            if index > reached:
-                cells.append(CellResult(cell_name(cell, index), points, False, "not run (an earlier cell stopped the kernel)"))
+            points = float(nbgrader_meta(cell).get("points") or 0)
+            if step.status == "not run":
+                cells.append(CellResult(cell_id(cell, step.index), points, False,
+                                        "not run (an earlier cell stopped the kernel)"))
             elif error is not None:
-                cells.append(CellResult(cell_name(cell, index), points, False,
+                cells.append(CellResult(cell_id(cell, step.index), points, False,
                                         f"{error.get('ename')}: {error.get('evalue', '')}".strip().rstrip(":")[:500],
                                         failing_line(cell, error)))
+            elif step.status != "ok":
+                cells.append(CellResult(cell_id(cell, step.index), points, False, step.error or step.status))
             else:
-                cells.append(CellResult(cell_name(cell, index), points, True))
+                cells.append(CellResult(cell_id(cell, step.index), points, True))
         elif error is not None:
             line = failing_line(cell, error)
-            errors.append(f"{cell_name(cell, index)}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
+            errors.append(f"{step.name}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
                           + (f" ({line})" if line else ""))
     return cells, errors
 
@@ -222,7 +201,7 @@ def failing_line(cell, error: dict) -> str:
     count = cell.get("execution_count")
     found = None
     for entry in error.get("traceback", []):
-        for match in CELL_FRAME.finditer(ANSI.sub("", entry)):
+        for match in CELL_FRAME.finditer(strip_ansi(entry)):
             if count is None or int(match.group(1)) == count:
                 found = int(match.group(2))
     if found is None:
@@ -230,13 +209,6 @@ def failing_line(cell, error: dict) -> str:
     lines = source_of(cell).split("\n")
     text = lines[found - 1].strip() if 0 < found <= len(lines) else ""
     return f"line {found}: {text}"
-
-
-def stop_kernel(km) -> None:
-    try:
-        km.shutdown_kernel(now=True)
-    except Exception:  # already dead: nothing to clean up
-        pass
 
 
 def test(course: Course, module: Module, notebook: dict, notebook_file: Path, package_text: str,
@@ -251,19 +223,14 @@ def test(course: Course, module: Module, notebook: dict, notebook_file: Path, pa
     with staged_package(course, module, package_text) as stage:
         xml = stage / "pytest.xml"
         proc = start_pytest(report.pytest_file, stage, xml) if report.pytest_file else None
-        km = start_kernel(notebook_file.parent, stage)
         try:
-            if before_run:
-                before_run()
-            report.cells, report.errors = run_notebook(notebook, km, timeout)
-        except BaseException:
+            report.cells, report.errors = run_notebook(notebook, notebook_file.parent, staged_env(stage), timeout,
+                                                       while_starting=before_run)
             if proc:
+                report.pytest, report.pytest_error = collect_pytest(proc, xml, timeout)
+        finally:  # validation failed, or interrupted: pytest must not outlive this call
+            if proc and proc.poll() is None:
                 proc.kill()
                 proc.wait()
-            raise
-        finally:
-            stop_kernel(km)
-        if proc:
-            report.pytest, report.pytest_error = collect_pytest(proc, xml, timeout)
     report.seconds = time.perf_counter() - start
     return report
