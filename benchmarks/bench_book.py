@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-INPUTS = ("src", "book", "datasets", "_config.yml", "_toc.yml", "README.md", "AUTHORING.md", "pyproject.toml",
-          "nbgrader_config.py")
+INPUTS = ("src", "milestones", "book", "vendor", "datasets", "_config.yml",
+          "_toc.yml", "README.md", "AUTHORING.md", "pyproject.toml", "nbgrader_config.py")
 
 
 def copy_inputs(dst: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tito.cli import main
 from tito.course import Course
 from tito.errors import TitoError
 
@@ -76,7 +77,7 @@ def _text(nb: dict) -> str:
 
 
 def test_toc_lists_hand_pages_then_tiers(book_course):
-    from tito.book.toc import render_toc
+    from tito.render.toc import render_toc
 
     toc = render_toc(Course.load(book_course))
     lines = toc.splitlines()
@@ -114,7 +115,7 @@ def test_source_export_check_fails_when_toc_is_stale(book_course):
 def test_chapters_are_the_student_view_with_real_outputs(book_course):
     from tito.book.build import generate
 
-    report = generate(Course.load(book_course))
+    report = generate(Course.load(book_course), main)
     assert sorted(report.executed) == ["01_adder", "02_scaler"]
     scaler = _chapter(book_course, "02_scaler")
     text = _text(scaler)
@@ -141,14 +142,14 @@ def test_chapters_are_the_student_view_with_real_outputs(book_course):
 def test_markdown_edit_rebuilds_one_chapter_without_a_kernel(book_course):
     from tito.book.build import build
 
-    first = build(Course.load(book_course))
+    first = build(Course.load(book_course), main)
     assert first.ok, first.broken
     assert (book_course / "_build" / "html" / "book" / "chapters" / "02_scaler.html").exists()
-    again = build(Course.load(book_course))
+    again = build(Course.load(book_course), main)
     assert again.executed == [] and again.chapters == [] and again.pages_read == 0
     src = book_course / "src" / "02_scaler" / "02_scaler.py"
     src.write_text(src.read_text().replace("# Multiply by a constant.", "# Multiply by a constant, k."))
-    edited = build(Course.load(book_course))
+    edited = build(Course.load(book_course), main)
     assert edited.executed == [], "prose edits reuse the cached outputs"
     assert edited.chapters == ["02_scaler"]
     assert edited.pages_read == 1
@@ -159,11 +160,11 @@ def test_markdown_edit_rebuilds_one_chapter_without_a_kernel(book_course):
 def test_code_edit_reexecutes_that_module(book_course):
     from tito.book.build import generate
 
-    generate(Course.load(book_course))
+    generate(Course.load(book_course), main)
     src = book_course / "src" / "02_scaler" / "02_scaler.py"
     src.write_text(src.read_text().replace('print("scaled:", scale(add(1, 2), 10))',
                                            'print("scaled:", scale(add(1, 2), 100))'))
-    report = generate(Course.load(book_course))
+    report = generate(Course.load(book_course), main)
     assert report.executed == ["02_scaler"] and report.chapters == ["02_scaler"]
     assert "scaled: 300" in _text(_chapter(book_course, "02_scaler"))
 
@@ -174,27 +175,32 @@ def test_failing_notebook_fails_the_build_naming_the_cell(book_course):
     src = book_course / "src" / "02_scaler" / "02_scaler.py"
     src.write_text(src.read_text().replace('print("scaled:", scale(add(1, 2), 10))', "1 / 0"))
     with pytest.raises(TitoError, match="02_scaler.*ZeroDivisionError"):
-        generate(Course.load(book_course))
+        generate(Course.load(book_course), main)
     cache = book_course / ".tito" / "cache" / "book"
     assert list(cache.glob("01_adder-*.json")), "the module that ran fine keeps its outputs"
     assert not list(cache.glob("02_scaler-*.json"))
 
 
 def test_an_output_that_shows_a_solution_line_is_refused():
+    from tito.book.build import student_chapter
     from tito.course import Module
-    from tito.render.book import render_chapter
+    from tito.render.book import chapter_notebook, output_leaks
 
     module = Module(number=1, name="t", src=Path("src/01_t/01_t.py"), title="T", summary="", tier="foundation",
-                    minutes=30, prerequisites=(), objectives=(), exports=(), milestone=None, package="core.t")
+                    minutes=30, prerequisites=(), objectives=(), exports=(), milestones=(), package="core.t")
     nb = {"cells": [
         {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# T"},
         {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "show()",
          "outputs": [{"output_type": "stream", "name": "stdout", "text": "return secret_value * 2\n"}]}],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    with pytest.raises(TitoError, match="hide_output"):
-        render_chapter(module, nb, [], {"return secret_value * 2"}, "src/01_t/01_t.py", "key")
+    secrets = {"return secret_value * 2"}
+    # The renderer is pure: it reports the leak and leaves refusing to the caller.
+    assert output_leaks(chapter_notebook(module, nb, [], secrets, "src", "key"), secrets) == [
+        ("c", "return secret_value * 2")]
+    with pytest.raises(TitoError, match="src/01_t/01_t.py: an output of cell `c`.*hide_output"):
+        student_chapter(module, nb, [], secrets, "src/01_t/01_t.py", "key")
     nb["cells"][1]["metadata"] = {"tags": ["remove-output"]}
-    assert "secret_value" not in render_chapter(module, nb, [], {"return secret_value * 2"}, "src", "key")
+    assert "secret_value" not in student_chapter(module, nb, [], secrets, "src", "key")
 
 
 def test_broken_reference_fails_the_build_every_time(book_course):
@@ -215,7 +221,7 @@ def test_command_reference_is_generated_from_the_cli_help():
     from tito.book.pages import command_reference
     from tito.cli import main
 
-    text = command_reference()
+    text = command_reference(main)
     for name, command in main.commands.items():
         assert f"## tito {name}\n" in text
         for sub in getattr(command, "commands", {}):

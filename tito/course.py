@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable, TypeVar
 
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
@@ -20,8 +21,23 @@ FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 TIERS = ("foundation", "architecture", "optimization", "capstone")
 
 
+class Numbered:
+    """Course ids of a numbered item (a module or a milestone) from its `number` and `name` fields."""
+
+    number: int
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def slug(self) -> str:
+        return f"{self.id}_{self.name}"
+
+
 @dataclass(frozen=True)
-class Module:
+class Module(Numbered):
     number: int
     name: str  # "tensor"
     src: Path
@@ -32,16 +48,13 @@ class Module:
     prerequisites: tuple[str, ...]
     objectives: tuple[str, ...]
     exports: tuple[str, ...]
-    milestone: str | None
+    milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
     package: str  # dotted path under tinytorch, e.g. "core.tensor"
 
     @property
-    def id(self) -> str:
-        return f"{self.number:02d}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.id}_{self.name}"
+    def milestone(self) -> str | None:
+        """The first milestone this module unlocks, if any (see `milestones` for all of them)."""
+        return self.milestones[0] if self.milestones else None
 
     @property
     def import_path(self) -> str:
@@ -85,12 +98,7 @@ class Course:
 
     def resolve(self, ident: str | int) -> Module:
         """Module for `01`, `1`, `01_tensor` or `tensor`; a UsageError lists the valid ids otherwise."""
-        key = str(ident).strip().lower()
-        for module in self.modules:
-            if key in (module.id, str(module.number), module.slug, module.name):
-                return module
-        valid = ", ".join(f"{m.id} ({m.name})" for m in self.modules) or "none: src/ has no modules"
-        raise UsageError(f"unknown module `{ident}`; valid modules: {valid}")
+        return resolve_ident(self.modules, ident, "module", empty="none: src/ has no modules")
 
     def select(self, idents: tuple[str, ...] | list[str], all_: bool = False) -> list[Module]:
         if all_ or not idents:
@@ -120,6 +128,22 @@ class Course:
     def next_after(self, module: Module) -> Module | None:
         later = [m for m in self.modules if m.number > module.number]
         return later[0] if later else None
+
+
+N = TypeVar("N", bound=Numbered)
+
+
+def resolve_ident(items: Iterable[N], ident: str | int, what: str, empty: str = "none") -> N:
+    """The one resolver of course ids (modules, milestones): `01`, `1`, `01_tensor` or `tensor`.
+
+    A UsageError names every valid id otherwise."""
+    items = list(items)
+    key = str(ident).strip().lower()
+    for item in items:
+        if key in (item.id, str(item.number), item.slug, item.name):
+            return item
+    valid = ", ".join(f"{i.id} ({i.name})" for i in items) or empty
+    raise UsageError(f"unknown {what} `{ident}`; valid {what}s: {valid}")
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -178,7 +202,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         return None
 
     def field_line(key: str) -> int:
-        return _field_line(path, key, text)
+        return field_line(path, key, text)
 
     def listing(key: str) -> tuple[str, ...]:
         value = meta.get(key) or []
@@ -209,7 +233,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         prerequisites=listing("prerequisites"),
         objectives=listing("objectives"),
         exports=listing("exports"),
-        milestone=str(meta["milestone"]) if meta.get("milestone") else None,
+        milestones=listing("milestone"),
         package=package,
     )
 
@@ -230,16 +254,17 @@ def _check_manifest(modules: list[Module], problems: list[Problem]) -> None:
         for prereq in module.prerequisites:
             target = by_slug.get(prereq)
             if target is None:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"),
+                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
                                         f"unknown prerequisite `{prereq}`",
                                         f"use module slugs such as {', '.join(list(by_slug)[:3])}"))
             elif target.number >= module.number:
-                problems.append(Problem(module.src, _field_line(module.src, "prerequisites"), f"prerequisite `{prereq}` does not come before this module",
+                problems.append(Problem(module.src, field_line(module.src, "prerequisites"),
+                                        f"prerequisite `{prereq}` does not come before this module",
                                         "a module can only build on earlier modules"))
 
 
-def _field_line(path: Path, key: str, text: str | None = None) -> int:
-    """Line of `key:` in the header (2, the `jupyter:` line, when absent)."""
+def field_line(path: Path, key: str, text: str | None = None) -> int:
+    """Line of the course header field `key:` (2, the `jupyter:` line, when absent)."""
     text = path.read_text(encoding="utf-8") if text is None else text
     for i, line in enumerate(text.split("\n")):
         if re.match(rf"^#\s+{key}\s*:", line):

@@ -1,20 +1,48 @@
-"""Errors the engine raises; the CLI turns them into messages and exit codes."""
+"""Errors the engine raises; the CLI shows them in one place (tito/cli/__init__.py).
+
+They are Click exceptions, so each carries its exit code: 1 a check failed, 2 bad input,
+130 interrupted. Raised outside the `tito` group (e.g. a bare Click command), Click still
+shows the message and exits with that code.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 
-class TitoError(Exception):
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class TitoError(click.ClickException):
     """A user-facing failure: the message says what went wrong and how to fix it."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CheckFailed(TitoError):
+    """A check ran and found something wrong (stale outputs, failing tests, leaks); details were shown."""
+
+    exit_code = EXIT_FAILED
 
 
 class UsageError(TitoError):
-    """Bad arguments (unknown module id, conflicting flags)."""
+    """Bad input (unknown module id, conflicting flags, an invalid file)."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
+
+
+class Interrupted(TitoError):
+    """Ctrl-C (SIGINT, exit 130) or a termination signal (e.g. SIGTERM, 143): stopped cleanly."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message: str = "interrupted", exit_code: int = EXIT_INTERRUPTED):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -40,7 +68,7 @@ class Problem:
 class LintError(TitoError):
     """One or more source files are invalid; nothing was written."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (str(p.path), p.line))

@@ -1,20 +1,23 @@
 """`tito source export`: plan every generated output, then write only what changed (or just compare).
 
-The plan is a list of `Output`s (path, bytes, read-only flag). Extra renderers, such as the book's
-table of contents, register themselves with `register_course_output` so that `--check` covers them too.
+The plan is a list of `Output`s (path, bytes, read-only flag): per module the nbgrader notebook and the
+package file; per course the package `__init__`s and the book's `_toc.yml`, so `--check` covers them all.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 from .backups import backup_file
 from .course import Course, Module
 from .errors import LintError, Problem, TitoError
 from .fsutil import atomic_write, read_bytes
+from .headers import header_problems
+from .milestones import discover
 from .render.notebook import render_notebook
 from .render.package import chunks_from_source, origin_of, render_package, render_root_init, render_subpackage_init
+from .render.toc import TOC_FILE, render_toc
 
 # Files nbgrader itself skips when it copies an assignment folder (CourseDirectory.ignore defaults).
 NBGRADER_IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
@@ -36,22 +39,6 @@ class Result:
     note: str = ""
 
 
-CourseRenderer = Callable[[Course], Iterable[Output]]
-ModuleRenderer = Callable[[Course, Module], Iterable[Output]]
-_course_renderers: list[CourseRenderer] = []
-_module_renderers: list[ModuleRenderer] = []
-
-
-def register_course_output(renderer: CourseRenderer) -> CourseRenderer:
-    _course_renderers.append(renderer)
-    return renderer
-
-
-def register_module_output(renderer: ModuleRenderer) -> ModuleRenderer:
-    _module_renderers.append(renderer)
-    return renderer
-
-
 def src_label(course: Course, module: Module) -> str:
     return module.src.relative_to(course.root).as_posix()
 
@@ -59,9 +46,11 @@ def src_label(course: Course, module: Module) -> str:
 def lint(course: Course, modules: list[Module]) -> None:
     """Raise LintError with every problem of every module; return quietly when all are clean."""
     problems: list[Problem] = []
+    milestones = discover(course) if (course.root / "milestones").is_dir() else None
     for module in modules:
         parsed = course.parse(module)
         problems.extend(parsed.problems)
+        problems.extend(header_problems(module, parsed, milestones))
         if parsed.default_exp and parsed.default_exp != module.package:
             problems.append(Problem(module.src, parsed.default_exp_line, "conflicting `#| default_exp`",
                                     "keep exactly one `#| default_exp` per module"))
@@ -79,8 +68,6 @@ def module_outputs(course: Course, module: Module) -> list[Output]:
         Output(module.notebook_file, notebook.encode(), "notebook", module),
         Output(module.package_file, package.encode(), "package", module, read_only=True),
     ]
-    for renderer in _module_renderers:
-        outputs.extend(renderer(course, module))
     return outputs
 
 
@@ -91,8 +78,7 @@ def course_outputs(course: Course) -> list[Output]:
     for folder in folders:
         name = ".".join(folder.parts[1:])
         outputs.append(Output(folder / "__init__.py", render_subpackage_init(name).encode(), "init", read_only=True))
-    for renderer in _course_renderers:
-        outputs.extend(renderer(course))
+    outputs.append(Output(TOC_FILE, render_toc(course).encode(), "book"))
     return outputs
 
 
@@ -165,4 +151,3 @@ def write(course: Course, outputs: list[Output], modules: list[Module], force: b
         atomic_write(target, output.content, read_only=output.read_only)
         results.append(Result(output, "written", note))
     return results
-from .book import toc as _book_toc  # noqa: E402,F401  (registers _toc.yml as a course output)

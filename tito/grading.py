@@ -14,6 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .course import Course, Module
 from .errors import TitoError, UsageError
@@ -146,6 +147,22 @@ def generate_release(course: Course, module: Module, api=None, allow_newer_submi
                             "re-run with --force to release anyway")
     _run(api.generate_assignment(module.slug, force=True, create=True), f"generate_assignment {module.slug}")
     return verify_release(course, module)
+
+
+def release(course: Course, modules: list[Module], allow_newer_submissions: bool = False,
+            on_module: Callable[[Module], None] | None = None) -> tuple[int, list[ReleaseReport]]:
+    """Export whatever is stale (a release must come from current sources), then release and verify every
+    module; returns (files exported, one report per module). `on_module` is called as each one starts."""
+    from . import export
+
+    written = sum(r.status == "written" for r in export.write(course, export.plan(course, modules), modules))
+    api = _api(course.root)
+    reports = []
+    for module in modules:
+        if on_module:
+            on_module(module)
+        reports.append(generate_release(course, module, api, allow_newer_submissions=allow_newer_submissions))
+    return written, reports
 
 
 def verify_release(course: Course, module: Module) -> ReleaseReport:

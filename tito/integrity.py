@@ -66,8 +66,15 @@ def run_all(notebooks: list[dict], timeout: float = DEFAULT_TIMEOUT, allow_error
         folders = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-run-"))) for _ in notebooks]
         jobs = [dict(notebook=nb, cwd=folder, env=kernel_env(), cell_timeout=timeout, allow_errors=allow_errors)
                 for nb, folder in zip(notebooks, folders)]
-        done = (lambda i, run: on_done(i, _result(run))) if on_done else None
-        return [_result(run) for run in kernel.execute_all(jobs, workers, done)]
+        results: list[RunResult] = [None] * len(notebooks)  # type: ignore[list-item]
+
+        def landed(i: int, run) -> None:
+            results[i] = _result(run)
+            if on_done:
+                on_done(i, results[i])
+
+        kernel.execute_all(jobs, workers, landed)
+        return results
 
 
 def _result(run) -> RunResult:

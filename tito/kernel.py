@@ -7,7 +7,8 @@ Used by the integrity check (`tito source check`), the book, `tito module test/c
 - the per-cell timeout fires (nbclient's async reply polling), and a wall-time limit covers the run;
 - environment and working folder are arguments: nothing here reads or writes `os.environ`;
 - the kernel is always shut down: after the last cell, on a timeout, a dead kernel, a failing cell
-  (`allow_errors=False`), and on SIGINT/SIGTERM, after which `Interrupted` is raised (exit 130/143);
+  (`allow_errors=False`), and on SIGINT/SIGTERM, after which `interrupt.Signalled` (a KeyboardInterrupt)
+  is raised (the CLI exits 130/143);
 - no kernel outlives tito, even a SIGKILLed one: kernels start through `kernel_boot.py`, which arms
   PR_SET_PDEATHSIG and watches its parent before ipykernel is imported.
 
@@ -40,12 +41,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from .errors import TitoError
-from .interrupt import Interrupted
+from .interrupt import Signalled
 from .nbutil import as_node, cell_name, strip_ansi
 
 BOOT = Path(__file__).resolve().with_name("kernel_boot.py")
@@ -185,7 +186,7 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
     `allow_errors=False` the run stops at the first failing cell. `while_starting()` runs once the kernel
     process is launched and before it is ready (do validation there, in parallel with the boot); if it
     raises, the kernel is shut down and the exception propagates. SIGINT/SIGTERM: kernel shut down, then
-    `Interrupted` is raised (naming the cell in `.where`).
+    `interrupt.Signalled` (a KeyboardInterrupt) is raised (naming the cell in `.where`).
     """
     job = dict(notebook=notebook, cwd=cwd, env=env, cell_timeout=cell_timeout, wall_timeout=wall_timeout,
                allow_errors=allow_errors, on_cell_start=on_cell_start, kernel_argv_prefix=kernel_argv_prefix,
@@ -226,7 +227,7 @@ def execute_all(jobs: list[dict], workers: int = 2,
 
 
 def _run_loop(coro, stop: _Stop) -> None:
-    """Run `coro` in a private event loop; SIGINT/SIGTERM cancel it (its cleanup runs), then raise Interrupted."""
+    """Run `coro` in a private event loop; SIGINT/SIGTERM cancel it (its cleanup runs), then raise Signalled."""
     loop = asyncio.new_event_loop()
     task = loop.create_task(coro)
 
@@ -263,7 +264,7 @@ def _run_loop(coro, stop: _Stop) -> None:
         finally:
             loop.close()
     if stop.signum is not None:
-        raise Interrupted(stop.signum, where=stop.where)
+        raise Signalled(stop.signum, where=stop.where)
 
 
 async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_timeout: float,
@@ -310,7 +311,9 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
             if while_starting:
                 while_starting()
             kc = km.client()
-            kc.start_channels()
+            # No heartbeat channel: its own thread would race the shutdown of an interrupted start, and the
+            # manager already knows whether the kernel process lives (nbclient asks it, not the heartbeat).
+            kc.start_channels(hb=False)
             try:
                 await kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
             except RuntimeError as exc:

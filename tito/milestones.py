@@ -13,14 +13,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import Course
-from .errors import TitoError, UsageError
+from .course import Course, Numbered, resolve_ident
+from .errors import TitoError
 
 FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
-class Milestone:
+class Milestone(Numbered):
     number: int
     name: str
     path: Path
@@ -28,14 +28,6 @@ class Milestone:
     year: str
     requires: tuple[str, ...]
     goal: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.number:02d}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.id}_{self.name}"
 
 
 def _literal(path: Path) -> dict:
@@ -66,13 +58,14 @@ def discover(course: Course) -> list[Milestone]:
 
 
 def resolve(course: Course, ident: str) -> Milestone:
-    key = str(ident).strip().lower()
-    milestones = discover(course)
-    for milestone in milestones:
-        if key in (milestone.id, str(milestone.number), milestone.slug, milestone.name):
-            return milestone
-    valid = ", ".join(f"{m.id} ({m.name})" for m in milestones) or "none"
-    raise UsageError(f"unknown milestone `{ident}`; valid milestones: {valid}")
+    return resolve_ident(discover(course), ident, "milestone")
+
+
+def unlocked_by(milestones: list[Milestone], module_slug: str) -> list[Milestone]:
+    """The milestones `module_slug` unlocks: those whose `requires` end with it (its highest-numbered module).
+
+    Derived from the milestones' `requires` alone; a module header's `milestone:` is checked against it."""
+    return [m for m in milestones if m.requires and max(m.requires) == module_slug]
 
 
 def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:

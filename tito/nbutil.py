@@ -21,10 +21,14 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def joined(value) -> str:
+    """An nbformat multiline string (a cell's source, an output's text) as one string: files store a list
+    of lines, nbformat in memory a string."""
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
 def source_of(cell: dict) -> str:
-    """A cell's source as one string (files store it as a list of lines, nbformat as a string)."""
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+    return joined(cell.get("source", ""))
 
 
 def as_node(notebook: dict):
@@ -157,7 +161,7 @@ def nbgrader_checksum():
     if name not in sys.modules:
         spec = importlib.util.find_spec("nbgrader")
         if spec is None or not spec.submodule_search_locations:
-            raise TitoError("nbgrader is not installed; run `pip install -e '.[grading]'`")
+            raise TitoError("nbgrader is not installed; run `pip install -e '.[student]'`")
         utils = Path(list(spec.submodule_search_locations)[0]) / "utils.py"
         module_spec = importlib.util.spec_from_file_location(name, utils)
         module = importlib.util.module_from_spec(module_spec)

@@ -1,8 +1,9 @@
 """A content-addressed cache of parsed sources under `.tito/cache/parse/` (git-ignored).
 
 Parsing with jupytext is the slowest part of an export (importing it alone takes a good part of a
-second). A parse depends only on the file's bytes and on the parser's own code, so the key is a hash
-of both; a warm export of an unchanged course never imports jupytext. The cache is an optimisation
+second). A parse depends only on the file's bytes, the parser's own code and the installed jupytext (its
+reading decides the cells), so the key is a hash of all three; a warm export of an unchanged course
+never imports jupytext. The cache is an optimisation
 only: any error reading or writing it falls back to a fresh parse.
 """
 from __future__ import annotations
@@ -20,10 +21,20 @@ MAX_ENTRIES = 200  # old versions of edited files are pruned beyond this
 _parser_digest: str | None = None
 
 
+def jupytext_version() -> str:
+    """The installed jupytext's version, read from its metadata (importing jupytext is what we avoid)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jupytext")
+    except PackageNotFoundError:
+        return "missing"
+
+
 def _parser_version() -> str:
     global _parser_digest
     if _parser_digest is None:
-        h = hashlib.sha256()
+        h = hashlib.sha256(f"jupytext {jupytext_version()}\0".encode())
         here = Path(__file__).resolve().parent
         for name in _PARSER_FILES:
             h.update((here / name).read_bytes())

@@ -141,12 +141,72 @@ def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
     if meta is not None and not isinstance(meta, dict):
         return jupyter, end + 1, [Problem(path, 2, "`jupyter: tinytorch:` must be a mapping of course metadata",
                                           "write `tinytorch:` followed by indented `key: value` lines")]
-    return jupyter, end + 1, []
+    # jupytext turns keys beside `jupyter:` into an extra raw cell at the top of the notebook.
+    stray = [(i + 1, k) for i, l in enumerate(lines[1:end], start=1) for k in data
+             if k != "jupyter" and re.match(rf"^#\s?{re.escape(str(k))}\s*:", l)]
+    return jupyter, end + 1, [Problem(path, line, f"header key `{key}` is outside `jupyter:` (jupytext would add "
+                                      "it to the notebook as an extra raw cell)",
+                                      "indent it under `jupyter:` / `tinytorch:`, or delete it") for line, key in stray]
 
 
-def _markers(lines: list[str], start: int) -> list[tuple[int, str]]:
-    """(1-based line, text after `# %%`) of every cell marker after the header."""
-    return [(i + 1, m.group("rest")) for i, line in enumerate(lines) if i >= start and (m := MARKER.match(line))]
+QUOTES = ('"""', "'''")
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _same_line(file_line: str, cell_line: str, commented: bool) -> bool:
+    """Does `file_line` hold `cell_line` as jupytext reads it? Markdown and raw cells are `#`-commented in
+    the file; in code cells jupytext uncomments escaped magics (`# %timeit` -> `%timeit`)."""
+    if file_line == cell_line:
+        return True
+    if commented:
+        return file_line in ("# " + cell_line, "#" + cell_line) or (not cell_line and file_line.strip() == "#")
+    return file_line in ("# " + cell_line, "#" + cell_line) and cell_line.lstrip().startswith(("%", "!", "?"))
+
+
+def _locate(lines: list[str], nb_cells: list, start: int) -> tuple[list[tuple[int, int, str]], tuple[int, str] | None]:
+    """Where each of jupytext's cells sits in the file: (marker line, first body line, marker options).
+
+    One walk over the file in step with jupytext's cells: a cell's marker is the first line after the
+    previous cell's body, and its body must hold the cell's lines there, so a `# %%` inside a string
+    (which jupytext rightly leaves in its cell) cannot shift later cells. The second value is None, or
+    (line, why) where the file and jupytext first disagree.
+    """
+    placed: list[tuple[int, int, str]] = []
+    end = len(lines) - 1 if lines and lines[-1] == "" else len(lines)  # jupytext's count (str.splitlines)
+    if start and start < end and lines[start].strip() in ("", "#"):
+        start += 1  # jupytext's header takes the one blank line after it
+    cursor = start  # 0-based index of the first line not yet accounted for
+    for index, cell in enumerate(nb_cells):
+        quoted = cell.cell_type == "markdown" and str(cell.metadata.get("cell_marker", "")).startswith(QUOTES)
+        commented = cell.cell_type != "code" and not quoted
+        if index == 0 and cursor < end and not MARKER.match(lines[cursor]):
+            # Anything before the first `# %%`, blank lines included, is a cell of its own.
+            marker, body, rest = cursor, cursor, ""
+        else:
+            while cursor < len(lines) and _is_blank(lines[cursor]):
+                cursor += 1
+            m = MARKER.match(lines[cursor]) if cursor < len(lines) else None
+            if m is None:
+                return placed, (min(cursor, len(lines) - 1) + 1,
+                                f"jupytext reads a cell #{index + 1} here that does not start with a `# %%` line")
+            marker, rest = cursor, m.group("rest")
+            body = cursor + 1 + int(quoted)  # a `"""` markdown cell opens on the line after its marker
+        cell_lines = str(cell.source).split("\n") if cell.source else []
+        for offset, cell_line in enumerate(cell_lines):
+            at = body + offset
+            if at >= len(lines) or not _same_line(lines[at], cell_line, commented):
+                found = lines[at].strip()[:60] if at < len(lines) else "<end of file>"
+                return placed, (min(at, len(lines) - 1) + 1, f"jupytext reads `{cell_line.strip()[:60]}` in the cell "
+                                f"starting at line {marker + 1}, but this line holds `{found}`")
+        cursor = body + len(cell_lines) + int(quoted)
+        placed.append((marker + 1, body + 1, rest))
+    leftover = [i for i in range(cursor, len(lines)) if not _is_blank(lines[i])]
+    if leftover:
+        return placed, (leftover[0] + 1, "this line belongs to no cell jupytext reads")
+    return placed, None
 
 
 def _directives(cell: Cell, path: Path, problems: list[Problem]) -> None:
@@ -279,6 +339,8 @@ def _syntax(cell: Cell, path: Path, problems: list[Problem]) -> None:
 def parse_text(text: str, path: Path) -> ParsedSource:
     """Parse source text; `problems` lists every lint error found (empty when the file is valid)."""
     path = Path(path)
+    # One line break per CRLF or lone CR, as editors and Python count them, so every line number holds.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     header, header_lines, problems = read_header(text, path)
     from .fastimport import prepare
 
@@ -290,21 +352,21 @@ def parse_text(text: str, path: Path) -> ParsedSource:
     except Exception as exc:  # jupytext raises assorted errors on broken headers
         problems.append(Problem(path, 1, f"jupytext could not read the file: {exc}", "compare with AUTHORING.md"))
         return ParsedSource(path, header, [], problems)
-    lines = text.split("\n")
-    markers = _markers(lines, header_lines)
-    implicit = len(notebook.cells) - len(markers)
+    nb_cells = list(notebook.cells)
+    if nb_cells and nb_cells[0].cell_type == "raw" and str(nb_cells[0].source).startswith("---") and any(
+            "outside `jupyter:`" in p.message for p in problems):
+        nb_cells.pop(0)  # the header's stray keys, already reported; it has no lines of its own below the header
+    placed, disagreement = _locate(text.split("\n"), nb_cells, header_lines)
+    if disagreement:
+        line, why = disagreement
+        problems.append(Problem(path, line, f"cannot give exact source lines: {why}",
+                                "look for an unclosed string, or a `# %%` line that is not a cell marker, near here"))
+        return ParsedSource(path, header, [], problems)
     cells: list[Cell] = []
     seen: dict[str, int] = {}
-    for index, nb_cell in enumerate(notebook.cells):
-        if index < implicit:
-            line, rest = header_lines + 1, ""
-        else:
-            line, rest = markers[index - implicit]
+    for nb_cell, (line, body, rest) in zip(nb_cells, placed):
         # Plain dicts, not nbformat's NotebookNode: parses are cached and must unpickle without nbformat.
         metadata = json.loads(json.dumps({k: v for k, v in nb_cell.metadata.items() if k not in JUPYTEXT_CELL_KEYS}))
-        body = line + (1 if index >= implicit else 0)
-        if nb_cell.cell_type == "markdown" and nb_cell.metadata.get("cell_marker", "").startswith(('"""', "'''")):
-            body += 1
         cell = Cell(str(nb_cell.cell_type), str(nb_cell.source), metadata, line, body)
         _nbgrader(cell, rest, path, problems, seen)
         if cell.kind == "code":

@@ -21,7 +21,7 @@
 #       - Explain why Adam needs two extra arrays per parameter and measure that memory
 #       - Compare how quickly each optimizer makes progress on a badly conditioned problem
 #     exports: [SGD, Adam, AdamW]
-#     milestone: null
+#     milestone: [01_perceptron, 02_xor]
 # ---
 
 # %% [markdown]

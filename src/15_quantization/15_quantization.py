@@ -13,7 +13,7 @@
 #     summary: Store a trained network in 8-bit integers instead of 32-bit floats - affine quantization with a scale and a zero point, per tensor and per channel, a QuantizedLinear layer and a whole-model converter - and measure how much smaller the digits MLP gets and how little accuracy it loses.
 #     tier: optimization
 #     minutes: 120
-#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers]
+#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers, 14_profiling]
 #     objectives:
 #       - Map floats to signed integers with a scale and a zero point, and bound the rounding error by half a step
 #       - Choose the range per tensor or per output channel, and explain why the output channel is the right axis
@@ -90,20 +90,10 @@ from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import Dropout, Sequential
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import Adam
+from tinytorch.perf.profiling import measure_latency
 
 np.set_printoptions(precision=4, suppress=True)
 
-
-def median_time(fn, repeats=5, warmup=1):
-    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 # %% [markdown]
 # ## 1. The idea: a ruler with 256 marks
@@ -1090,10 +1080,10 @@ with no_grad():
         lin = Linear(n, n, rng=0)
         ql = QuantizedLinear.from_linear(lin)
         xb = Tensor(np.random.default_rng(1).normal(size=(32, n)).astype(np.float32))
-        t_float = median_time(lambda: lin(xb))
-        t_deq = median_time(lambda: ql(xb))
-        t_only = median_time(ql.dequantized_weight)
-        t_int = median_time(lambda: integer_linear(xb, ql))
+        t_float = measure_latency(lambda: lin(xb), warmup=1, repeats=5)["median"]
+        t_deq = measure_latency(lambda: ql(xb), warmup=1, repeats=5)["median"]
+        t_only = measure_latency(ql.dequantized_weight, warmup=1, repeats=5)["median"]
+        t_int = measure_latency(lambda: integer_linear(xb, ql), warmup=1, repeats=5)["median"]
         timing[n] = (t_float, t_deq, t_only, t_int)
         print(f"{n:5d} {t_float * 1e3:9.3f} {t_deq * 1e3:18.3f} {t_only * 1e3:16.3f} {t_int * 1e3:11.3f} "
               f"{lin.weight.data.nbytes / 1024:16.0f} {ql.q_weight.nbytes / 1024:9.0f}")

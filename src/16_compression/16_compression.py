@@ -13,7 +13,7 @@
 #     summary: Make a trained network smaller - prune its weights and its neurons, factor its matrices with the SVD, and distil it into a small student - and measure what each trick costs in accuracy and buys in bytes and time.
 #     tier: optimization
 #     minutes: 150
-#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers]
+#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers, 14_profiling]
 #     objectives:
 #       - Measure sparsity and prune a network by weight magnitude, globally or layer by layer
 #       - Keep pruned weights at zero while fine-tuning, by re-applying the pruning masks
@@ -90,20 +90,9 @@ from pathlib import Path
 from tinytorch.core.activations import ReLU, Tanh
 from tinytorch.core.autograd import check_gradients
 from tinytorch.core.layers import Dropout
+from tinytorch.perf.profiling import measure_latency
 
 np.set_printoptions(precision=4, suppress=True)
-
-
-def median_time(fn, repeats=5, warmup=1):
-    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def small_mlp(sizes, seed=0, act=ReLU):
@@ -1186,7 +1175,7 @@ def forward_time(model, number=20):
         for _ in range(number):
             model(x_batch)
     with no_grad():
-        return median_time(run, repeats=5) / number
+        return measure_latency(run, warmup=1, repeats=5)["median"] / number
 
 
 def forward_mflop(model, n=B):
@@ -1319,7 +1308,7 @@ def layer_time(layer, number=5):
     def run():
         for _ in range(number):
             layer(xb)
-    return median_time(run, repeats=9) / number
+    return measure_latency(run, warmup=1, repeats=9)["median"] / number
 
 
 with no_grad():

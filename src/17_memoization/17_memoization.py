@@ -13,7 +13,7 @@
 #     summary: Stop recomputing what you already know - memoize a recursive function, then give the module-13 GPT a key/value cache so each new token costs one position instead of the whole context, with identical output and a measured speed-up.
 #     tier: optimization
 #     minutes: 150
-#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers, 11_embeddings, 12_attention, 13_transformers]
+#     prerequisites: [01_tensor, 02_activations, 03_layers, 04_losses, 05_autograd, 06_optimizers, 11_embeddings, 12_attention, 13_transformers, 14_profiling]
 #     objectives:
 #       - Explain memoization and when it is valid (pure functions, hashable inputs, memory to spare)
 #       - Explain why the keys and values of past tokens never change in a causal Transformer
@@ -78,20 +78,10 @@ from tinytorch.core.attention import MultiHeadAttention, causal_mask
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import Adam
 from tinytorch.core.transformer import GPT
+from tinytorch.perf.profiling import measure_latency
 
 np.set_printoptions(precision=4, suppress=True)
 
-
-def median_time(fn, repeats=5, warmup=1):
-    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 # %% [markdown]
 # ## 1. Memoization in one function
@@ -711,17 +701,17 @@ print(f"{'T':>5s} {'forward() ms':>13s} {'recompute ms':>13s} {'cached ms':>10s}
 with no_grad():
     for T in (16, 32, 64, 128, 256):
         ids = ids_all[:, :T]
-        t_full = median_time(lambda: bench(ids))
+        t_full = measure_latency(lambda: bench(ids), warmup=1, repeats=5)["median"]
         def recompute():
             c = KVCache.for_model(bench)
             gpt_forward_cached(bench, ids, c)
-        t_re = median_time(recompute)
+        t_re = measure_latency(recompute, warmup=1, repeats=5)["median"]
         cache = KVCache.for_model(bench)
         gpt_forward_cached(bench, ids[:, :-1], cache)          # T-1 positions already cached
         def one_step():
             gpt_forward_cached(bench, ids[:, -1:], cache)
             cache.length -= 1                                   # undo, so every repeat sees the same state
-        t_step = median_time(one_step, repeats=9)
+        t_step = measure_latency(one_step, warmup=1, repeats=9)["median"]
         per_token[T] = (t_full, t_re, t_step)
         print(f"{T:5d} {t_full * 1e3:13.3f} {t_re * 1e3:13.3f} {t_step * 1e3:10.3f} {t_re / t_step:14.1f}x")
 growth_full = per_token[256][1] / per_token[16][1]
@@ -815,8 +805,8 @@ def grow_preallocated(n, shape=(1, 4, 16)):
 
 print(f"{'steps':>6s} {'concatenate ms':>15s} {'preallocated ms':>16s} {'ratio':>6s}")
 for n in (256, 1024, 4096):
-    tc_ = median_time(lambda: grow_by_concat(n), repeats=3)
-    tp_ = median_time(lambda: grow_preallocated(n), repeats=3)
+    tc_ = measure_latency(lambda: grow_by_concat(n), warmup=1, repeats=3)["median"]
+    tp_ = measure_latency(lambda: grow_preallocated(n), warmup=1, repeats=3)["median"]
     print(f"{n:6d} {tc_ * 1e3:15.2f} {tp_ * 1e3:16.2f} {tc_ / tp_:5.1f}x")
 
 # %% [markdown]

@@ -13,7 +13,7 @@
 #     summary: Write matrix multiplication three ways (Python loops, one vectorized NumPy expression, cache-sized tiles), fuse a linear layer with its ReLU, and measure how far each gets towards NumPy's BLAS and why memory, not arithmetic, sets the pace.
 #     tier: optimization
 #     minutes: 120
-#     prerequisites: [01_tensor, 02_activations, 03_layers, 05_autograd]
+#     prerequisites: [01_tensor, 02_activations, 03_layers, 05_autograd, 14_profiling]
 #     objectives:
 #       - Count the floating-point operations of a matrix product and turn a timing into GFLOP/s
 #       - Implement matrix multiplication with Python loops, with one broadcast NumPy expression, and with cache-sized tiles
@@ -73,20 +73,9 @@ from pathlib import Path
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Sequential
 from tinytorch.core.autograd import check_gradients, no_grad
+from tinytorch.perf.profiling import measure_latency
 
 np.set_printoptions(precision=4, suppress=True)
-
-
-def median_time(fn, repeats=5, warmup=1):
-    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def peak_bytes(fn):
@@ -250,8 +239,8 @@ def test_matmul_vectorized():
     assert np.allclose(matmul_vectorized(A, B), A @ B, atol=1e-12), "matmul_vectorized disagrees with A @ B"
     # a vectorized product of (64, 64) @ (64, 64) should beat the loop version by a wide margin
     A, B = rng.normal(size=(64, 64)), rng.normal(size=(64, 64))
-    t_vec = median_time(lambda: matmul_vectorized(A, B), repeats=3)
-    t_loop = median_time(lambda: matmul_loops(A[:32, :32], B[:32, :32]), repeats=1, warmup=0) * 8  # n^3 scaling
+    t_vec = measure_latency(lambda: matmul_vectorized(A, B), warmup=1, repeats=3)["median"]
+    t_loop = measure_latency(lambda: matmul_loops(A[:32, :32], B[:32, :32]), warmup=0, repeats=1)["median"] * 8  # n^3 scaling
     assert t_vec < t_loop / 3, f"vectorized took {t_vec * 1e3:.1f} ms, loops ~{t_loop * 1e3:.1f} ms: is there a Python loop left?"
     print(f"matmul_vectorized: OK ({t_loop / t_vec:.0f}x faster than the loops at n = 64)")
 test_matmul_vectorized()
@@ -320,7 +309,7 @@ stride_ns = {}
 print(f"{'stride':>6s} {'bytes spanned':>14s} {'ns per element':>15s}")
 for s in (1, 2, 4, 8, 16):
     view = big[: N * s : s]
-    t = median_time(view.sum, repeats=5)
+    t = measure_latency(view.sum, warmup=1, repeats=5)["median"]
     stride_ns[s] = t / N * 1e9
     print(f"{s:6d} {N * s * 8 / 1e6:11.0f} MB {stride_ns[s]:15.3f}")
 print(f"same work, stride 16 costs {stride_ns[16] / stride_ns[1]:.1f}x as much as stride 1")
@@ -342,7 +331,7 @@ print(f"{'working set':>12s} {'GB/s':>8s}")
 for kb in (64, 256, 1024, 4096, 16384, 65536):
     arr = big[: kb * 1024 // 8].copy()
     reps = max(1, 2**23 // arr.size)
-    t = median_time(lambda: [arr.sum() for _ in range(reps)], repeats=3)
+    t = measure_latency(lambda: [arr.sum() for _ in range(reps)], warmup=1, repeats=3)["median"]
     ws_gbs[kb] = arr.nbytes * reps / t / 1e9
     print(f"{kb:9d} KB {ws_gbs[kb]:8.1f}")
 best = max(ws_gbs, key=ws_gbs.get)
@@ -625,7 +614,7 @@ for name, (fn, max_n) in impls.items():
             continue
         A, B = rng.normal(size=(n, n)), rng.normal(size=(n, n))
         reps = 1 if name == "loops" else (20 if "BLAS" in name else 3)
-        t = median_time(lambda: fn(A, B), repeats=reps, warmup=0 if name == "loops" else 1)
+        t = measure_latency(lambda: fn(A, B), warmup=0 if name == "loops" else 1, repeats=reps)["median"]
         speed[name, n] = gflops(n, n, n, t)
         row += f"{speed[name, n]:9.3f} GFLOP/s"
     print(row)
@@ -683,7 +672,7 @@ A, B = rng.normal(size=(256, 256)), rng.normal(size=(256, 256))
 sweep = {}
 print(f"{'block':>6s} {'tiles':>6s} {'temp per tile':>14s} {'GFLOP/s':>8s}")
 for bs in (8, 16, 32, 64, 128, 256):
-    t = median_time(lambda: matmul_blocked(A, B, bs), repeats=3)
+    t = measure_latency(lambda: matmul_blocked(A, B, bs), warmup=1, repeats=3)["median"]
     sweep[bs] = gflops(256, 256, 256, t)
     print(f"{bs:6d} {(256 // bs) ** 3:6d} {bs ** 3 * 8 / 1e3:11.0f} KB {sweep[bs]:8.2f}")
 best_bs = max(sweep, key=sweep.get)
@@ -727,8 +716,8 @@ def step(model):
 results = {}
 for name, model in (("Linear + ReLU", plain), ("FusedLinearReLU", fused)):
     kept, out_bytes = kept_bytes(model)
-    t_fwd = median_time(lambda: model(xbig), repeats=7)
-    t_step = median_time(lambda: step(model), repeats=7)
+    t_fwd = measure_latency(lambda: model(xbig), warmup=1, repeats=7)["median"]
+    t_step = measure_latency(lambda: step(model), warmup=1, repeats=7)["median"]
     results[name] = (kept, t_fwd, t_step)
     print(f"{name:16s} graph keeps {kept / 1e6:6.2f} MB ({kept / out_bytes:.1f}x the output)   "
           f"forward {t_fwd * 1e3:6.2f} ms   forward+backward {t_step * 1e3:6.2f} ms")

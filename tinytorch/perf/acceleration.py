@@ -14,7 +14,7 @@ from tinytorch.core.layers import Linear
 from tinytorch.core.autograd import Function, track
 
 
-# %% src/18_acceleration/18_acceleration.py:130
+# %% src/18_acceleration/18_acceleration.py:119
 def matmul_flops(n: int, k: int, m: int) -> int:
     """Floating-point operations of an (n, k) @ (k, m) product: one multiply and one add per term."""
     return 2 * int(n) * int(k) * int(m)
@@ -39,7 +39,7 @@ def _check_shapes(A, B):
     return A, B
 
 
-# %% src/18_acceleration/18_acceleration.py:164
+# %% src/18_acceleration/18_acceleration.py:153
 def matmul_loops(A, B) -> np.ndarray:
     """Matrix product with three nested Python loops (arrays or Tensors in, NumPy array out).
 
@@ -64,7 +64,7 @@ def matmul_loops(A, B) -> np.ndarray:
     return np.array(c, dtype=np.result_type(A.dtype, B.dtype, np.float32))
 
 
-# %% src/18_acceleration/18_acceleration.py:231
+# %% src/18_acceleration/18_acceleration.py:220
 def matmul_vectorized(A, B) -> np.ndarray:
     """Matrix product as ONE broadcast NumPy expression: no Python loop, no `@`/np.dot/np.matmul/einsum.
 
@@ -74,7 +74,7 @@ def matmul_vectorized(A, B) -> np.ndarray:
     return (A[:, :, None] * B[None, :, :]).sum(axis=1)
 
 
-# %% src/18_acceleration/18_acceleration.py:380
+# %% src/18_acceleration/18_acceleration.py:369
 def matmul_blocked(A, B, block_size: int = 64) -> np.ndarray:
     """Matrix product computed tile by tile: C[I, J] += matmul_vectorized(A[I, P], B[P, J]).
 
@@ -99,7 +99,7 @@ def matmul_blocked(A, B, block_size: int = 64) -> np.ndarray:
     return C
 
 
-# %% src/18_acceleration/18_acceleration.py:466
+# %% src/18_acceleration/18_acceleration.py:455
 class FusedLinearReLUBackward(Function):
     """Backward of y = relu(x @ W + b), using only the inputs and the saved output y."""
 
@@ -127,7 +127,7 @@ class FusedLinearReLUBackward(Function):
         return grads
 
 
-# %% src/18_acceleration/18_acceleration.py:500
+# %% src/18_acceleration/18_acceleration.py:489
 def fused_linear_relu(x: Tensor, weight: Tensor, bias=None) -> Tensor:
     """relu(x @ weight + bias) as ONE autograd node that allocates one (..., out) array.
 

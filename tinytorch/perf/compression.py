@@ -19,7 +19,7 @@ from tinytorch.core.layers import Module, Linear, Sequential, init_weight
 from tinytorch.core.optimizers import Adam
 
 
-# %% src/16_compression/16_compression.py:169
+# %% src/16_compression/16_compression.py:158
 def linear_weights(model) -> list:
     """[(parameter name, weight Tensor)] of every Linear layer inside `model`, in model order, each once.
 
@@ -35,7 +35,7 @@ def linear_weights(model) -> list:
     return found
 
 
-# %% src/16_compression/16_compression.py:185
+# %% src/16_compression/16_compression.py:174
 def sparsity(model_or_tensor) -> float:
     """Fraction of exactly-zero values: of a Tensor / array, or over all Linear weights of a model.
 
@@ -56,7 +56,7 @@ def sparsity(model_or_tensor) -> float:
     return zeros / total if total else 0.0
 
 
-# %% src/16_compression/16_compression.py:268
+# %% src/16_compression/16_compression.py:257
 def magnitude_masks(arrays, amount: float) -> list:
     """Boolean keep-masks (True = keep) for `arrays`, pruning the round(amount * n) smallest |values|
     over ALL arrays together (n = their total size), ties broken by position.
@@ -81,7 +81,7 @@ def magnitude_masks(arrays, amount: float) -> list:
     return masks
 
 
-# %% src/16_compression/16_compression.py:339
+# %% src/16_compression/16_compression.py:328
 def apply_masks(model, masks: dict):
     """Zero, in place, every entry of model parameter `name` where masks[name] is False. Returns model.
 
@@ -98,7 +98,7 @@ def apply_masks(model, masks: dict):
     return model
 
 
-# %% src/16_compression/16_compression.py:358
+# %% src/16_compression/16_compression.py:347
 def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     """Zero the fraction `amount` of smallest-magnitude Linear weights of `model`, in place.
 
@@ -123,7 +123,7 @@ def magnitude_prune(model, amount: float, scope: str = "global") -> dict:
     return masks
 
 
-# %% src/16_compression/16_compression.py:468
+# %% src/16_compression/16_compression.py:457
 def _sliced_linear(linear: Linear, rows, cols) -> Linear:
     """A new Linear holding copies of linear.weight[rows][:, cols] and linear.bias[cols]."""
     rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
@@ -139,7 +139,7 @@ def _has_parameters(layer) -> bool:
     return isinstance(layer, Module) and len(layer.parameters()) > 0
 
 
-# %% src/16_compression/16_compression.py:484
+# %% src/16_compression/16_compression.py:473
 def prune_neurons(model: Sequential, amount: float) -> Sequential:
     """A NEW, smaller Sequential without the fraction `amount` of weakest neurons of each hidden Linear.
 
@@ -181,7 +181,7 @@ def prune_neurons(model: Sequential, amount: float) -> Sequential:
     return pruned
 
 
-# %% src/16_compression/16_compression.py:613
+# %% src/16_compression/16_compression.py:602
 class LowRankLinear(Module):
     """A Linear layer with a factored weight: y = (x @ U) @ V + bias, U (in, rank), V (rank, out)."""
 
@@ -220,7 +220,7 @@ class LowRankLinear(Module):
                 f"rank={self.rank}, bias={self.bias is not None})")
 
 
-# %% src/16_compression/16_compression.py:654
+# %% src/16_compression/16_compression.py:643
 def _weight_array(layer_or_matrix) -> np.ndarray:
     w = layer_or_matrix
     w = w.weight if isinstance(w, Linear) else w
@@ -264,7 +264,7 @@ def low_rank_error(linear, rank: int) -> float:
     return float(np.sqrt(np.sum(s[rank:] ** 2) / total))
 
 
-# %% src/16_compression/16_compression.py:767
+# %% src/16_compression/16_compression.py:756
 def factorize_model(model: Sequential, rank) -> Sequential:
     """A new Sequential where each Linear is replaced by low_rank_factorize(layer, r) when that saves
     parameters. `rank` is one int for every layer or a list with one int (or None: keep dense) per Linear."""
@@ -285,13 +285,13 @@ def factorize_model(model: Sequential, rank) -> Sequential:
     return out
 
 
-# %% src/16_compression/16_compression.py:840
+# %% src/16_compression/16_compression.py:829
 def _np_log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-# %% src/16_compression/16_compression.py:846
+# %% src/16_compression/16_compression.py:835
 def distillation_loss(student_logits, teacher_logits, targets=None, temperature: float = 2.0,
                       alpha: float = 0.5) -> Tensor:
     """alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, targets).
@@ -336,7 +336,7 @@ def distillation_loss(student_logits, teacher_logits, targets=None, temperature:
     return loss
 
 
-# %% src/16_compression/16_compression.py:959
+# %% src/16_compression/16_compression.py:948
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for x as one array, computed in eval mode without a graph, batch_size rows at a time."""
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
@@ -356,7 +356,7 @@ def accuracy(model, x, y, batch_size: int = 256) -> float:
     return float(np.mean(np.argmax(predict(model, x, batch_size), axis=-1) == y))
 
 
-# %% src/16_compression/16_compression.py:979
+# %% src/16_compression/16_compression.py:968
 def distill(teacher, student, x, y, epochs: int = 10, lr: float = 0.01, batch_size: int = 64,
             temperature: float = 2.0, alpha: float = 0.5, seed: int = 0, masks=None, validation=None) -> dict:
     """Train `student` in place to imitate `teacher` on (x, y) with distillation_loss and Adam.

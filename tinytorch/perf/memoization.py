@@ -17,7 +17,7 @@ from tinytorch.core.attention import attention_forward
 from tinytorch.core.transformer import sample_next_token
 
 
-# %% src/17_memoization/17_memoization.py:123
+# %% src/17_memoization/17_memoization.py:113
 def memoize(fn):
     """Decorator: cache fn's results by its positional arguments (which must be hashable).
 
@@ -41,7 +41,7 @@ def memoize(fn):
     return wrapper
 
 
-# %% src/17_memoization/17_memoization.py:243
+# %% src/17_memoization/17_memoization.py:233
 class KVCache:
     """Keys and values of every layer for the positions processed so far.
 
@@ -98,7 +98,7 @@ class KVCache:
         return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
 
 
-# %% src/17_memoization/17_memoization.py:352
+# %% src/17_memoization/17_memoization.py:342
 def cached_causal_mask(t_new: int, t_total: int) -> np.ndarray:
     """Boolean (t_new, t_total) mask: new query i (absolute position t_total - t_new + i) sees keys j <= that position.
 
@@ -109,14 +109,14 @@ def cached_causal_mask(t_new: int, t_total: int) -> np.ndarray:
     return np.tril(np.ones((t_new, t_total), dtype=bool), k=t_total - t_new)
 
 
-# %% src/17_memoization/17_memoization.py:395
+# %% src/17_memoization/17_memoization.py:385
 def _linear(layer, x2d: np.ndarray) -> np.ndarray:
     """x2d @ W + b with a Linear layer's weights, on plain NumPy arrays (same arithmetic as Linear.forward)."""
     out = x2d @ layer.weight.data
     return out + layer.bias.data if layer.bias is not None else out
 
 
-# %% src/17_memoization/17_memoization.py:402
+# %% src/17_memoization/17_memoization.py:392
 def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     """Causal multi-head attention of the t new tokens x (B, t, D) over the cached positions plus themselves.
 
@@ -143,7 +143,7 @@ def attention_step(attn, x: Tensor, cache: KVCache, layer: int) -> Tensor:
     return Tensor(_linear(attn.out_proj, out).reshape(B, t, D))
 
 
-# %% src/17_memoization/17_memoization.py:477
+# %% src/17_memoization/17_memoization.py:467
 def _position_rows(model, start: int, t: int) -> Tensor:
     """The positional encodings of absolute positions start .. start+t-1 for a module-13 GPT."""
     pos = model.position
@@ -152,7 +152,7 @@ def _position_rows(model, start: int, t: int) -> Tensor:
     return Tensor(pos.table[start:start + t])    # fixed sinusoidal PositionalEncoding (module 11)
 
 
-# %% src/17_memoization/17_memoization.py:486
+# %% src/17_memoization/17_memoization.py:476
 def gpt_forward_cached(model, ids, cache: KVCache) -> Tensor:
     """Logits (B, t, vocab) for the t new tokens `ids` (B, t) (or (t,)), using and extending `cache`.
 
@@ -177,7 +177,7 @@ def gpt_forward_cached(model, ids, cache: KVCache) -> Tensor:
     return model.head(x.reshape(B * t, model.embed_dim)).reshape(B, t, model.vocab_size)
 
 
-# %% src/17_memoization/17_memoization.py:573
+# %% src/17_memoization/17_memoization.py:563
 def generate_cached(model, ids, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
                     seed: int | None = None, use_cache: bool = True) -> np.ndarray:
     """Same tokens as model.generate(ids, max_new_tokens, temperature, top_k, seed), using a KV cache.

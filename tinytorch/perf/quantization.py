@@ -15,7 +15,7 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.core.layers import Linear, Module
 
 
-# %% src/15_quantization/15_quantization.py:163
+# %% src/15_quantization/15_quantization.py:153
 def qrange(num_bits: int = 8) -> tuple:
     """(qmin, qmax) of signed num_bits integers: qrange(8) == (-128, 127), qrange(4) == (-8, 7)."""
     if not isinstance(num_bits, (int, np.integer)) or not 2 <= num_bits <= 16:
@@ -49,7 +49,7 @@ def affine_params(lo, hi, num_bits: int = 8):
     return scale, zero_point
 
 
-# %% src/15_quantization/15_quantization.py:264
+# %% src/15_quantization/15_quantization.py:254
 def _reduce_axes(ndim: int, axis) -> tuple:
     """Axes to take min/max over: every axis for axis=None, every axis except `axis` per channel."""
     if axis is None:
@@ -88,7 +88,7 @@ def quantize_affine(x, num_bits: int = 8, axis=None):
     return q, scale.reshape(-1), zero_point.reshape(-1)
 
 
-# %% src/15_quantization/15_quantization.py:364
+# %% src/15_quantization/15_quantization.py:354
 def dequantize_affine(q, scale, zero_point, axis=None) -> np.ndarray:
     """Float32 values x_hat = (q - zero_point) * scale; per-channel parameters broadcast along `axis`.
 
@@ -117,7 +117,7 @@ def quantization_error(x, num_bits: int = 8, axis=None) -> float:
     return float(np.max(np.abs(dequantize_affine(q, scale, zero_point, axis) - x)))
 
 
-# %% src/15_quantization/15_quantization.py:514
+# %% src/15_quantization/15_quantization.py:504
 class QuantizedLinear(Module):
     """A Linear layer with int8 weights: y = x @ dequantize(q_weight) + bias.
 
@@ -185,7 +185,7 @@ class QuantizedLinear(Module):
                 f"bias={self.bias is not None}, {kind}, num_bits={self.num_bits})")
 
 
-# %% src/15_quantization/15_quantization.py:693
+# %% src/15_quantization/15_quantization.py:683
 def _is_plain_linear(value) -> bool:
     """A Linear (or a subclass that keeps Linear's forward), which QuantizedLinear can stand in for."""
     return isinstance(value, Linear) and type(value).forward is Linear.forward
@@ -243,7 +243,7 @@ def model_nbytes(model) -> int:
     return int(total)
 
 
-# %% src/15_quantization/15_quantization.py:847
+# %% src/15_quantization/15_quantization.py:837
 def integer_linear(x, layer: QuantizedLinear) -> Tensor:
     """Compute `layer` on x with integer arithmetic: quantize x per tensor (8 bits), multiply integer codes
     into int32 accumulators, rescale by s_x * scale (per output column) and add the float bias.

@@ -13,15 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import click
+
 from .. import export as engine
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
-from ..grading import leak_lines
+from ..grading import leak_lines, student_view
 from ..render import book as chapter_renderer
+from ..render import toc
+from ..render.notebook import dumps
+from ..render.toc import CHAPTERS, TOC_FILE, chapter_file, render_toc
 from . import execute, pages
 from .sphinx_build import Progress, run_sphinx
-from .toc import CHAPTERS, TOC_FILE, chapter_file, render_toc
 
 BUILD_DIR = Path("_build")
 HTML_DIR = BUILD_DIR / "html"
@@ -54,9 +58,10 @@ class _Plan:
 
 
 def _renderer_digest() -> str:
-    """Changing how chapters are rendered must regenerate them."""
+    """Changing how chapters are rendered (here, in render/book.py or the links of render/toc.py) must
+    regenerate them."""
     h = hashlib.sha256()
-    for path in (Path(chapter_renderer.__file__), Path(execute.__file__)):
+    for path in (Path(__file__), Path(chapter_renderer.__file__), Path(toc.__file__), Path(execute.__file__)):
         h.update(path.read_bytes())
     return h.hexdigest()
 
@@ -64,7 +69,7 @@ def _renderer_digest() -> str:
 def _card_inputs(course: Course, module: Module) -> list:
     prereqs = [course.resolve(p) for p in module.prerequisites]
     return [module.id, module.title, module.summary, module.tier, module.minutes, list(module.objectives),
-            module.import_line, module.milestone, [(p.slug, p.title) for p in prereqs]]
+            module.import_line, list(module.milestones), [(p.slug, p.title) for p in prereqs]]
 
 
 def _write_if_changed(root: Path, rel: Path, text: str) -> bool:
@@ -123,15 +128,34 @@ def _outputs(root: Path, plans: list[_Plan], package: list[tuple[str, bytes]], d
     return found
 
 
-def _fragments(course: Course) -> dict[str, str]:
+def _fragments(course: Course, commands: click.Command) -> dict[str, str]:
     return {pages.GRID_FILE: pages.modules_grid(course), pages.PATH_FILE: pages.learning_path(course),
-            pages.COMMANDS_FILE: pages.command_reference(), pages.README_FILE: pages.readme_commands(course.root)}
+            pages.COMMANDS_FILE: pages.command_reference(commands),
+            pages.README_FILE: pages.readme_commands(course.root)}
 
 
-def generate(course: Course, force: bool = False, progress: Progress | None = None,
+def student_chapter(module: Module, executed: dict, prerequisites: list[Module], secrets: set[str],
+                    src_label: str, key: str) -> str:
+    """The chapter page for `module` from its executed full notebook; refuses a page whose outputs
+    would show a solution or hidden-test line (the renderer only reports them)."""
+    student = student_view(executed)  # nbgrader's own preprocessors strip solutions and hidden tests
+    chapter = chapter_renderer.chapter_notebook(module, student, prerequisites, secrets, src_label, key)
+    leaks = chapter_renderer.output_leaks(chapter, secrets)
+    if leaks:
+        cell, line = leaks[0]
+        raise TitoError(f"{src_label}: an output of cell `{cell}` shows solution/hidden-test line `{line}`; "
+                        "tag the cell `#| hide_output` or change it")
+    return dumps(chapter)
+
+
+def generate(course: Course, commands: click.Command, force: bool = False, progress: Progress | None = None,
              report: BuildReport | None = None, timeout: float = execute.TIMEOUT) -> BuildReport:
     """Bring every generated page under book/chapters/ up to date; run notebooks only on cache misses
-    (`timeout` seconds per cell)."""
+    (`timeout` seconds per cell).
+
+    `commands` is the root of the Click command tree the command reference is generated from (the CLI
+    passes its own; the engine never imports the CLI).
+    """
     root = course.root
     report = report or BuildReport(index=root / HTML_DIR / "index.html")
     progress = progress or (lambda phase, done, total: None)
@@ -150,7 +174,7 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     start = time.perf_counter()
     for p in stale:
         module = p.module
-        text = chapter_renderer.render_chapter(
+        text = student_chapter(
             module, execute.with_outputs(p.notebook, cell_outputs[module.slug]),
             [course.resolve(x) for x in module.prerequisites], leak_lines(course, module),
             engine.src_label(course, module), p.chapter_key)
@@ -160,7 +184,7 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     for old in sorted((root / CHAPTERS).glob("*.ipynb")):
         if old.name not in wanted:
             old.unlink()
-    for name, text in _fragments(course).items():
+    for name, text in _fragments(course, commands).items():
         if _write_if_changed(root, CHAPTERS / name, text):
             report.fragments.append(name)
     if _write_if_changed(root, TOC_FILE, render_toc(course)):
@@ -169,11 +193,11 @@ def generate(course: Course, force: bool = False, progress: Progress | None = No
     return report
 
 
-def build(course: Course, force: bool = False, progress: Progress | None = None,
-          timeout: float = execute.TIMEOUT) -> BuildReport:
+def build(course: Course, commands: click.Command, force: bool = False,
+          progress: Progress | None = None, timeout: float = execute.TIMEOUT) -> BuildReport:
     """Generate what is stale, build the HTML into _build/html, and report; `force` rebuilds every page."""
     root = course.root
-    report = generate(course, force=force, progress=progress, timeout=timeout)
+    report = generate(course, commands, force=force, progress=progress, timeout=timeout)
     start = time.perf_counter()
     result = run_sphinx(root, root / HTML_DIR, fresh=force, progress=progress, state_file=root / STATE_FILE)
     report.seconds["sphinx"] = time.perf_counter() - start

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from ..course import Course, Module
-from ..render.book import chapter_doc, duration
+from ..render.book import duration
+from ..render.toc import chapter_doc
 
 GRID_FILE = "_modules_grid.md"
 PATH_FILE = "_learning_path.md"
@@ -31,8 +32,9 @@ def modules_grid(course: Course) -> str:
                 f"{len(modules)} module{'s' if len(modules) != 1 else ''}, {duration(total)} in all.", "",
                 ":::::{grid} 1 2 2 3", ":gutter: 3", ""]
         for m in modules:
-            footer = duration(m.minutes) + (f" · milestone {m.milestone}" if m.milestone else "")
-            out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m)}", ":link-type: doc",
+            footer = duration(m.minutes) + "".join(f" · milestone {slug}" for slug in m.milestones)
+            out += [f"::::{{grid-item-card}} {m.id} · {m.title}", f":link: {chapter_doc(m, absolute=True)}",
+                    ":link-type: doc",
                     ":class-card: tito-grid-card", "", m.summary or m.title, "",
                     ":::{card-footer}", footer, ":::", "::::", ""]
         out += [":::::", ""]
@@ -75,11 +77,11 @@ def learning_path(course: Course) -> str:
     graph.append("```")
     table = ["| Module | Tier | Time | Builds on | Exports |", "|---|---|---|---|---|"]
     for m in course.modules:
-        needs = ", ".join(f"{{doc}}`{by_slug[p].id} <{chapter_doc(by_slug[p])}>`" for p in m.prerequisites
-                          if p in by_slug) or "none"
+        needs = ", ".join(f"{{doc}}`{by_slug[p].id} <{chapter_doc(by_slug[p], absolute=True)}>`"
+                          for p in m.prerequisites if p in by_slug) or "none"
         exports = ", ".join(f"`{e}`" for e in m.exports) or "none"
-        table.append(f"| {{doc}}`{m.id} · {m.title} <{chapter_doc(m)}>` | {m.tier.title()} | {duration(m.minutes)} "
-                     f"| {needs} | {exports} |")
+        table.append(f"| {{doc}}`{m.id} · {m.title} <{chapter_doc(m, absolute=True)}>` | {m.tier.title()} "
+                     f"| {duration(m.minutes)} | {needs} | {exports} |")
     return "\n".join([NOTE, "", *graph, "", *table, ""])
 
 
@@ -114,10 +116,9 @@ def _walk(command: click.Command, ctx: click.Context):
                                                     terminal_width=78))
 
 
-def command_reference(root_command: click.Command | None = None) -> str:
-    """Every `tito` command with its own `--help` text, generated from the Click objects."""
-    if root_command is None:
-        from ..cli import main as root_command
+def command_reference(root_command: click.Command) -> str:
+    """Every `tito` command with its own `--help` text, generated from the Click objects under
+    `root_command` (the CLI passes its root: the engine never imports the CLI)."""
     ctx = click.Context(root_command, info_name="tito", max_content_width=78, terminal_width=78)
     out = [NOTE, ""]
     for command, sub_ctx in _walk(root_command, ctx):

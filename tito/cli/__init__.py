@@ -1,38 +1,32 @@
 """`tito`: the command line. Thin: parse arguments, call the engine, print with rich.
 
 Exit codes: 0 success; 1 a check or test failed (stale outputs, failing tests, leaks);
-2 bad input (unknown module, invalid source, bad arguments); 130 interrupted.
+2 bad input (unknown module, invalid source, bad arguments); 130 interrupted. They come from the
+exception raised (tito.errors subclasses click.ClickException), shown here in one place.
 """
 from __future__ import annotations
 
-import sys
-
 import click
-from rich.markup import escape
 
-from ..errors import LintError, TitoError
-from ..interrupt import ignore_signals, raise_on_signals
-from .console import console, err_console, print_problems
+from ..errors import TitoError
+from ..interrupt import as_error, raise_on_signals, signals_ignored
+from .console import show_error
 
 
 class TitoGroup(click.Group):
-    """Turns engine errors into a clear message and a meaningful exit code."""
+    """Shows engine errors with rich, then exits with the error's own code."""
 
     def invoke(self, ctx: click.Context):
         try:
-            with raise_on_signals():  # SIGTERM unwinds like Ctrl-C: kernels and pytest are stopped, exit 143
-                return super().invoke(ctx)
-        except LintError as exc:
-            print_problems(exc)
-            sys.exit(exc.exit_code)
+            try:
+                with raise_on_signals():  # SIGTERM unwinds like Ctrl-C: kernels and pytest stop, exit 143
+                    return super().invoke(ctx)
+            except KeyboardInterrupt as exc:  # cleanup already ran on the way up
+                raise as_error(exc) from None
         except TitoError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (tito.interrupt): cleanup already ran on the way up
-            ignore_signals()
-            note = getattr(exc, "note", "")
-            err_console.print("[yellow]interrupted[/]" + (f"; {escape(note)}" if note else ""), highlight=False)
-            sys.exit(getattr(exc, "exit_code", 130))
+            with signals_ignored():
+                show_error(exc)
+            raise click.exceptions.Exit(exc.exit_code) from None
 
 
 @click.group(cls=TitoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,17 +42,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import source
+    """Every command group, imported explicitly: a missing or broken one fails loudly here."""
+    from .book import book
+    from .milestone import milestone
+    from .module import module
+    from .nbgrader import nbgrader
+    from .source import source
+    from .system import system
 
-    main.add_command(source.source)
-    for name in ("module", "nbgrader", "book", "system", "milestone"):
-        try:
-            command_module = __import__(f"{__name__}.{name}", fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        main.add_command(getattr(command_module, name))
+    for group in (source, module, nbgrader, book, system, milestone):
+        main.add_command(group)
 
 
 _register()

@@ -1,33 +1,20 @@
 """`tito book ...`: build and serve the course book (Jupyter Book 1.x)."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from ..course import Course
-from .console import console, err_console
+from ..errors import CheckFailed
+from .console import PhaseBar, console, err_console, progress_bar
 
 
 @click.group()
 def book() -> None:
     """Build the course book from src/ and book/ into _build/html, or serve it."""
-
-
-class _Bar:
-    """Adapts the engine's (phase, done, total) callbacks to one rich task per phase."""
-
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
-        if phase not in self.tasks:
-            self.tasks[phase] = self.progress.add_task(phase, total=total)
-        self.progress.update(self.tasks[phase], completed=done, total=total)
 
 
 def _serve(html: Path, port: int) -> None:
@@ -63,9 +50,10 @@ def build(all_: bool, port: int | None, timeout: float) -> None:
 
     start = time.perf_counter()
     course = Course.load()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        report = run_build(course, force=all_, progress=_Bar(progress), timeout=timeout)
+    with progress_bar() as progress:
+        # The command reference page is generated from this very CLI, handed over as its Click root.
+        report = run_build(course, click.get_current_context().find_root().command, force=all_,
+                           progress=PhaseBar(progress), timeout=timeout)
     if report.executed:
         console.print(f"executed {len(report.executed)} notebook(s): {', '.join(report.executed)}")
     if report.chapters:
@@ -74,15 +62,14 @@ def build(all_: bool, port: int | None, timeout: float) -> None:
         console.print(f"regenerated {', '.join(report.fragments)}")
     minor = [w for w in report.warnings if w not in report.broken]
     for warning in minor:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     for warning in report.broken:
-        err_console.print(f"[red]broken:[/] {warning}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]broken:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     console.print(f"read {report.pages_read} page(s), wrote {report.pages_written} in "
                   f"{time.perf_counter() - start:.1f} s")
     if not report.ok:
-        err_console.print(f"[red]{len(report.broken)} broken-page warning(s); the book has errors.[/]")
         console.print(str(report.index))
-        sys.exit(1)
+        raise CheckFailed(f"{len(report.broken)} broken-page warning(s); the book has errors")
     console.print(f"[green]✓[/] {report.index}")
     if port is not None:
         _serve(report.index.parent, port)

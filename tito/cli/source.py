@@ -1,16 +1,16 @@
 """`tito source ...`: instructor/maintainer commands on the course sources."""
 from __future__ import annotations
 
-import sys
 import time
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from .. import export as engine
 from ..course import Course
-from .console import console
+from ..errors import CheckFailed
+from .console import console, progress_bar
 
 STATUS_STYLE = {"written": "green", "unchanged": "dim", "stale": "red", "missing": "red", "stray": "red",
                 "kept-student": "yellow"}
@@ -32,11 +32,6 @@ def lint(modules: tuple[str, ...], all_: bool) -> None:
     console.print(f"[green]✓[/] {len(chosen)} module(s) lint clean")
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), console=console, transient=True)
-
-
 @source.command()
 @click.argument("modules", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Export every module (the default when none is named).")
@@ -47,17 +42,16 @@ def export(modules: tuple[str, ...], all_: bool, check: bool, force: bool) -> No
     start = time.perf_counter()
     course = Course.load()
     chosen = course.select(modules, all_)
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("rendering", total=len(chosen))
         outputs = engine.plan(course, chosen, progress=lambda m: bar.update(task, advance=1, description=m.slug))
     if check:
         results = engine.check(course, outputs, chosen)
         bad = [r for r in results if r.status != "unchanged"]
         for r in bad:
-            console.print(f"[red]{r.status}:[/] {r.output.path}  {r.note}")
+            console.print(f"[red]{r.status}:[/] {escape(str(r.output.path))}  {escape(r.note)}")
         if bad:
-            console.print(f"[red]{len(bad)} generated file(s) out of date.[/] Run `tito source export --all` and commit.")
-            sys.exit(1)
+            raise CheckFailed(f"{len(bad)} generated file(s) out of date. Run `tito source export --all` and commit.")
         console.print(f"[green]✓[/] {len(results)} generated files up to date ({time.perf_counter() - start:.2f} s)")
         return
     results = engine.write(course, outputs, chosen, force=force)
@@ -77,7 +71,7 @@ def _summary(results: list[engine.Result]) -> None:
             continue
         label = r.output.module.slug if r.output.module else "(course)"
         style = STATUS_STYLE.get(r.status, "")
-        table.add_row(label, str(r.output.path), f"[{style}]{r.status}[/] {r.note}".strip())
+        table.add_row(label, escape(str(r.output.path)), f"[{style}]{r.status}[/] {escape(r.note)}".strip())
     console.print(table)
 
 
@@ -94,7 +88,7 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int) -> 
     course = Course.load()
     chosen = course.select(modules, all_)
     engine.write(course, engine.plan(course, chosen), chosen)
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("executing notebooks", total=len(chosen))
         reports = integrity.check(course, chosen, timeout, workers,
                                   on_done=lambda r: bar.update(task, advance=1, description=r.module.slug))
@@ -110,10 +104,10 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int) -> 
     failed = False
     for r in reports:
         for line in ([r.full.aborted] if r.full.aborted else []) + r.full.failures:
-            console.print(f"[red]FAIL[/] {r.module.slug} reference notebook: {line}")
+            console.print(f"[red]FAIL[/] {r.module.slug} reference notebook: {escape(line)}")
             failed = True
         if r.stub and r.stub.aborted:
-            console.print(f"[red]FAIL[/] {r.module.slug} student notebook: {r.stub.aborted}")
+            console.print(f"[red]FAIL[/] {r.module.slug} student notebook: {escape(r.stub.aborted)}")
             failed = True
         for hole in r.holes:
             console.print(f"[red]GRADING HOLE[/] {r.module.slug}: `{hole.grade_id}` ({hole.points:g} pts) passes "
@@ -121,4 +115,4 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int) -> 
             failed = True
     console.print(f"{len(reports)} module(s) checked in {time.perf_counter() - start:.1f} s")
     if failed:
-        sys.exit(1)
+        raise CheckFailed("the integrity check failed (see FAIL / GRADING HOLE above)")

@@ -1,12 +1,12 @@
 """`tito system ...`: is the environment ready (health), what is installed where (info), JupyterLab."""
 from __future__ import annotations
 
-import sys
-
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from ..course import find_root
+from ..errors import CheckFailed
 from .console import console
 
 
@@ -28,14 +28,13 @@ def _health() -> None:
             result = "[green]pass[/]"
         else:
             result = "[red]FAIL[/]" if c.required else "[yellow]warn[/]"
-        table.add_row(c.name, result, c.detail, c.fix)
+        table.add_row(escape(c.name), result, escape(c.detail), escape(c.fix))
     console.print(table)
     failed = [c for c in results if c.required and not c.ok]
     warned = [c for c in results if not c.required and not c.ok]
     if failed:
-        console.print(f"[red]{len(failed)} required check(s) failed.[/] Run the fix commands above, then "
-                      "`tito system health` again.")
-        sys.exit(1)
+        raise CheckFailed(f"{len(failed)} required check(s) failed. Run the fix commands above, then "
+                          "`tito system health` again.")
     console.print("[green]Ready.[/]" + (f" ({len(warned)} optional item(s) missing.)" if warned else ""))
 
 
@@ -60,7 +59,7 @@ def info() -> None:
     table.add_column("what")
     table.add_column("value", overflow="fold")
     for key, value in rows(find_root()):
-        table.add_row(key, value)
+        table.add_row(escape(key), escape(value))
     console.print(table)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
-from ..interrupt import Interrupted
+from ..interrupt import Signalled
 from . import progress as store
 from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
 from .runner import DEFAULT_TIMEOUT, TestReport
@@ -85,14 +85,14 @@ def test_module(course: Course, module: Module, timeout: int = DEFAULT_TIMEOUT, 
         check = _validator(course, module, path, notebook) if validate_first else None
         return run_tests(course, module, notebook, path, package_text, timeout, before_run=check)
     except KeyboardInterrupt as exc:  # kernel and pytest are already stopped; nothing was written
-        raise Interrupted.of(exc, UNCHANGED) from None
+        raise Signalled.of(exc, UNCHANGED) from None
 
 
 def complete(course: Course, module: Module, skip_tests: bool = False, timeout: int = DEFAULT_TIMEOUT) -> Completion:
     try:
         return _complete(course, module, skip_tests, timeout)
     except KeyboardInterrupt as exc:  # before the export, or rolled back by it
-        raise Interrupted.of(exc, UNCHANGED) from None
+        raise Signalled.of(exc, UNCHANGED) from None
 
 
 def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) -> Completion:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIN_PYTHON = (3, 10)
-INSTALL = "pip install -e '.[all]'"
+INSTALL = "pip install -e '.[student]'"
 # (import name, distribution name, required)
 PACKAGES = [
     ("numpy", "numpy", True), ("click", "click", True), ("rich", "rich", True), ("yaml", "pyyaml", True),
     ("jupytext", "jupytext", True), ("nbformat", "nbformat", True), ("nbclient", "nbclient", True),
     ("ipykernel", "ipykernel", True), ("jupyter_client", "jupyter_client", True), ("pytest", "pytest", True),
-    ("nbgrader", "nbgrader", False), ("jupyterlab", "jupyterlab", False), ("jupyter_book", "jupyter-book", False),
+    ("nbgrader", "nbgrader", True), ("jupyterlab", "jupyterlab", True), ("jupyter_book", "jupyter-book", False),
 ]
 # Importing these costs over a second and proves little more than finding them.
 FIND_ONLY = {"nbgrader", "jupyterlab", "jupyter_book"}

@@ -19,7 +19,7 @@ def lab_command(workspace: Path, notebook: Path | None = None, no_browser: bool 
                 port: int | None = None) -> list[str]:
     """`python -m jupyterlab` rooted at the workspace, opening `notebook` when given."""
     if not available():
-        raise TitoError("JupyterLab is not installed; run `pip install -e '.[grading]'` (or `pip install jupyterlab`), "
+        raise TitoError("JupyterLab is not installed; run `pip install -e '.[student]'` (or `pip install jupyterlab`), "
                         "or open the notebook in any Jupyter you have")
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={workspace}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:

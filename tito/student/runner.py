@@ -112,7 +112,7 @@ def pytest_file(course: Course, module: Module) -> Path | None:
 
 def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.Popen:
     # importlib mode: pytest must not put the course root (and its real tinytorch/) on sys.path; the
-    # staged package is found through cwd and PYTHONPATH. No config file, no cache written into the repo.
+    # staged package is found through PYTHONPATH. No config file, no cache written into the repo.
     # Started through the kernels' boot wrapper: a SIGKILLed tito takes pytest (and an endless loop in the
     # student's code under it) along.
     from ..kernel import BOOT

@@ -1,13 +1,13 @@
-"""`_toc.yml` from the course manifest: the hand-written pages, then one part per tier.
+"""Where each module's chapter lives in the book, and `_toc.yml` rendered from the course manifest.
 
-Registered as a course output, so `tito source export` writes it and `--check` fails when it is stale.
+Pure: Course -> text. `tito source export` writes `_toc.yml` (so `--check` fails when it is stale)
+and `tito book build` refreshes it; both call `render_toc` explicitly.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..course import Course, Module
-from ..export import Output, register_course_output
 
 TOC_FILE = Path("_toc.yml")
 CHAPTERS = Path("book/chapters")  # generated, git-ignored
@@ -22,9 +22,13 @@ TIER_CAPTIONS = {"foundation": "Foundation", "architecture": "Architecture",
                  "optimization": "Optimization", "capstone": "Capstone"}
 
 
-def chapter_doc(module: Module) -> str:
-    """Sphinx docname of a module's chapter (no suffix)."""
-    return (CHAPTERS / module.slug).as_posix()
+def chapter_doc(module: Module, absolute: bool = False) -> str:
+    """Sphinx docname of a module's chapter, `book/chapters/NN_name` (no suffix).
+
+    `absolute` adds the leading `/` that `{doc}` roles need to resolve from any page.
+    """
+    doc = (CHAPTERS / module.slug).as_posix()
+    return f"/{doc}" if absolute else doc
 
 
 def chapter_file(module: Module) -> Path:
@@ -41,8 +45,3 @@ def render_toc(course: Course) -> str:
         lines += [f"  - caption: {caption}", "    chapters:"]
         lines += [f"      - file: {f}" for f in files]
     return "\n".join(lines) + "\n"
-
-
-@register_course_output
-def toc_output(course: Course) -> list[Output]:
-    return [Output(TOC_FILE, render_toc(course).encode(), "book")]
