@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import tito
@@ -190,6 +190,8 @@ class Execution:
     notebook: dict | None  # the executed notebook; None when the sandbox returned nothing usable
     aborted: str | None  # why execution stopped early (timeout, limit, crash), naming the cell when known
     seconds: float
+    reason: str | None = None  # tito.kernel's reason, "process-limit", or "sandbox" when nothing came back
+    cells: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, status, error) per code cell
 
 
 def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: float, limits: Limits) -> Execution:
@@ -208,10 +210,11 @@ def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: floa
         result = run([sys.executable, "-m", "tito.sandbox_run"], workdir, limits, stdin=job.encode(),
                      env=base_env(extra_path=WORKDIR))
     if result.killed:
-        return Execution(None, f"stopped by the sandbox: {result.killed} exceeded", result.seconds)
+        return Execution(None, f"stopped by the sandbox: {result.killed} exceeded", result.seconds, "sandbox")
     try:
         reply = json.loads(result.stdout)
-        return Execution(reply["notebook"], reply.get("aborted"), result.seconds)
+        return Execution(reply["notebook"], reply.get("aborted"), result.seconds, reply.get("reason"),
+                         [tuple(c) for c in reply.get("cells", [])])
     except (ValueError, KeyError, TypeError):
         last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-        return Execution(None, f"the sandboxed run crashed ({last[:300]})", result.seconds)
+        return Execution(None, f"the sandboxed run crashed ({last[:300]})", result.seconds, "sandbox")

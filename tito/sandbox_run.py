@@ -76,7 +76,9 @@ def main() -> int:
     aborted = result.aborted
     if watch.tripped:
         aborted = f"process limit ({limits['processes']}) exceeded; every process of the submission was killed"
-    json.dump({"notebook": result.notebook, "aborted": aborted}, sys.stdout)
+    cells = [[c.index, c.status, c.error] for c in result.cells]
+    json.dump({"notebook": result.notebook, "aborted": aborted, "reason": "process-limit" if watch.tripped
+               else result.reason, "cells": cells}, sys.stdout)
     sys.stdout.flush()
     return 0
 
