@@ -1,0 +1,220 @@
+"""Run untrusted code (a student's submission) inside a bubblewrap sandbox.
+
+The sandbox sees a minimal file system: the operating system's read-only `/usr` (and the `/lib`, `/bin`
+links), the Python installation and its packages read-only, tito's own code read-only, and one private
+working folder the caller prepared (the submission, the tests nbgrader injected, the package of earlier
+modules). The course root, the gradebook, `src/`, `modules/`, other submissions and the instructor's home
+are not mounted at all. There is no network (a new network namespace has only its own loopback), a
+private `/tmp`, a private PID namespace, and no process survives the sandbox (`--die-with-parent`).
+
+Limits: CPU seconds, address space, processes and file size are rlimits set inside the sandbox by the
+runner (`tito.sandbox_run`) before it starts any untrusted code; wall time is enforced here, by killing
+the whole sandbox; the size of the result the parent accepts is capped here too. Only this trusted
+parent ever writes grades or feedback, from what the sandbox returned.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import tito
+
+INSTALL_HINT = ("bubblewrap is not installed: install Debian/Ubuntu's `bubblewrap` package "
+                "(`apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or pass --no-sandbox "
+                "to grade without isolation (only for notebooks you trust)")
+WORKDIR = "/sandbox"  # the private working folder, as the sandboxed code sees it
+LIBDIR = "/opt/tito"  # tito's own code, read-only
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run (per submission)."""
+
+    wall_seconds: float = 600.0
+    cpu_seconds: int = 600
+    memory_bytes: int = 4 << 30  # address space of each process
+    processes: int = 128
+    file_bytes: int = 256 << 20  # largest file the code may write
+    output_bytes: int = 64 << 20  # largest result the parent accepts
+
+
+@dataclass
+class SandboxResult:
+    returncode: int | None
+    stdout: bytes
+    stderr: str
+    seconds: float
+    killed: str | None = None  # "wall time" | "output size" when the parent stopped the sandbox
+
+    @property
+    def ok(self) -> bool:
+        return self.killed is None and self.returncode == 0
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or cannot create namespaces on this machine."""
+
+
+def bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _python_roots() -> list[Path]:
+    """Folders the interpreter and its packages live in (a venv and the installation it points to)."""
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+    for entry in sys.path:
+        path = Path(entry or ".").resolve()
+        if path.is_dir() and ("site-packages" in path.parts or "dist-packages" in path.parts):
+            roots.add(path)
+    # Keep only outermost folders; system ones under /usr are mounted anyway.
+    kept = sorted(r for r in roots if not r.is_relative_to("/usr"))
+    return [r for r in kept if not any(r != o and r.is_relative_to(o) for o in kept)]
+
+
+_ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "host.conf", "hosts", "mime.types")
+
+
+def command(inner: list[str], workdir: Path, env: dict[str, str]) -> list[str]:
+    """The bwrap command line that runs `inner` with `workdir` mounted read-write at /sandbox."""
+    exe = bwrap()
+    if exe is None:
+        raise SandboxUnavailable(INSTALL_HINT)
+    argv = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--ro-bind", "/usr", "/usr", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--dir", "/etc", "--dir", "/opt"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    for name in _ETC_FILES:
+        if (Path("/etc") / name).exists():
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    for root in _python_roots():
+        argv += ["--ro-bind", str(root), str(root)]
+    argv += ["--ro-bind", str(Path(tito.__file__).resolve().parent), f"{LIBDIR}/tito",
+             "--bind", str(workdir), WORKDIR, "--chdir", WORKDIR, "--clearenv"]
+    for key, value in sorted(env.items()):
+        argv += ["--setenv", key, value]
+    return argv + ["--"] + inner
+
+
+def base_env(extra_path: str = "") -> dict[str, str]:
+    """The whole environment of the sandboxed process: nothing of the instructor's leaks in."""
+    from .kernelenv import BLAS_THREADS
+
+    env = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+           "PYTHONPATH": os.pathsep.join(p for p in (LIBDIR, extra_path) if p), "PYTHONDONTWRITEBYTECODE": "1",
+           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
+           "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg",
+           "LANG": "C.UTF-8", "TERM": "dumb"}
+    env.update(BLAS_THREADS)
+    return env
+
+
+def run(inner: list[str], workdir: Path, limits: Limits, stdin: bytes = b"", env: dict | None = None) -> SandboxResult:
+    """Run `inner` in the sandbox; kill it on the wall-time or output limit. Never raises for the code's faults."""
+    argv = command(inner, workdir, env if env is not None else base_env())
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True)
+        killed = None
+        try:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:  # the sandbox died before reading its job; its exit code tells why
+            pass
+        while proc.poll() is None:
+            if time.monotonic() - start > limits.wall_seconds:
+                killed = f"wall time ({limits.wall_seconds:g} s)"
+            elif out.tell() > limits.output_bytes:
+                killed = f"output size ({limits.output_bytes >> 20} MiB)"
+            if killed:
+                _kill(proc)
+                break
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        seconds = time.monotonic() - start
+        if out.tell() > limits.output_bytes and killed is None:
+            killed = f"output size ({limits.output_bytes >> 20} MiB)"
+        out.seek(0)
+        data = out.read(limits.output_bytes + 1) if killed is None else b""
+        err.seek(0)
+        tail = err.read()[-4000:].decode("utf-8", "replace")
+    return SandboxResult(proc.returncode, data, tail, seconds, killed)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """bwrap runs in its own session; killing the group takes its PID namespace (and everything in it) down."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def limits_json(limits: Limits) -> str:
+    return json.dumps(asdict(limits))
+
+
+def probe() -> str | None:
+    """None when a sandbox can start here, else why not (with the fix)."""
+    if bwrap() is None:
+        return INSTALL_HINT
+    with tempfile.TemporaryDirectory(prefix="tito-sandbox-probe-") as scratch:
+        try:
+            result = run([sys.executable, "-c", "print('ok')"], Path(scratch), Limits(wall_seconds=30))
+        except OSError as exc:
+            return f"bubblewrap could not start: {exc}"
+    if result.ok and result.stdout.strip() == b"ok":
+        return None
+    return ("bubblewrap is installed but cannot create a sandbox here (user namespaces disabled?): "
+            + (result.stderr.strip().splitlines() or ["no message"])[-1])
+
+
+@dataclass
+class Execution:
+    """What came back from executing one notebook in the sandbox."""
+
+    notebook: dict | None  # the executed notebook; None when the sandbox returned nothing usable
+    aborted: str | None  # why execution stopped early (timeout, limit, crash), naming the cell when known
+    seconds: float
+    reason: str | None = None  # tito.kernel's reason, "process-limit", or "sandbox" when nothing came back
+    cells: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, status, error) per code cell
+
+
+def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: float, limits: Limits) -> Execution:
+    """Execute `notebook` in a fresh sandbox whose working folder holds only `files` (relative path -> bytes).
+
+    The folder is created here and deleted afterwards. `files` is everything the code may see of the
+    course, e.g. the package of the modules the notebook builds on (never the module being graded).
+    """
+    with tempfile.TemporaryDirectory(prefix="tito-sandbox-") as scratch:
+        workdir = Path(scratch)
+        for rel, data in files.items():
+            target = workdir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        job = json.dumps({"notebook": notebook, "cell_timeout": cell_timeout, "limits": asdict(limits)})
+        result = run([sys.executable, "-m", "tito.sandbox_run"], workdir, limits, stdin=job.encode(),
+                     env=base_env(extra_path=WORKDIR))
+    if result.killed:
+        return Execution(None, f"stopped by the sandbox: {result.killed} exceeded", result.seconds, "sandbox")
+    try:
+        reply = json.loads(result.stdout)
+        return Execution(reply["notebook"], reply.get("aborted"), result.seconds, reply.get("reason"),
+                         [tuple(c) for c in reply.get("cells", [])])
+    except (ValueError, KeyError, TypeError):
+        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        return Execution(None, f"the sandboxed run crashed ({last[:300]})", result.seconds, "sandbox")
