@@ -27,8 +27,8 @@ def scratch_course() -> Path:
 
 
 def engine_once(root: Path, check: bool = False) -> float:
-    from tito.course import Course
     from tito import export
+    from tito.course import Course
 
     start = time.perf_counter()
     course = Course.load(root)

@@ -45,11 +45,11 @@ def init_weights(hidden: int, seed: int = 0):
 
 
 def time_tinytorch(batches, hidden: int, runs: int) -> list[float]:
-    from tinytorch.core.tensor import Tensor
     from tinytorch.core.activations import ReLU
     from tinytorch.core.layers import Linear, Sequential
     from tinytorch.core.losses import CrossEntropyLoss
     from tinytorch.core.optimizers import Adam
+    from tinytorch.core.tensor import Tensor
 
     times = []
     for _ in range(runs + 1):                      # the first epoch is a warm-up

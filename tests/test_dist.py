@@ -180,7 +180,7 @@ def test_check_scans_notebook_outputs_html_and_text_of_an_existing_edition(built
     leaked = course_tito(REPO, "dist", "student", str(edition), "--check")
     report = " ".join((leaked.stdout + leaked.stderr).split())
     assert leaked.returncode == 1, report
-    assert f"release/01_tensor/01_tensor.ipynb (cell" in report and f"output, line 1): {solution.strip()}" in report
+    assert "release/01_tensor/01_tensor.ipynb (cell" in report and f"output, line 1): {solution.strip()}" in report
     assert f"notes.html:1: {hidden.strip()}" in report
 
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from tito.errors import TitoError, UsageError
 from tito import grading
+from tito.errors import TitoError, UsageError
 
 from .helpers.course import REPO, exported
 from .helpers.notebooks import edit_cell, fill_solutions, grade_id, load, save, source_of

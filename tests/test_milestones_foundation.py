@@ -13,7 +13,6 @@ from .helpers.course import REPO
 from .helpers.milestones import MILESTONES, milestone_meta, quiet_console
 from .helpers.milestones import load_script as load
 
-
 data = load(MILESTONES / "_data.py", "_milestone_data_under_test")
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import json
 import shutil
 
-from click.testing import CliRunner
-
 import pytest
+from click.testing import CliRunner
 
 from tito import grading
 from tito.cli import main

@@ -27,7 +27,8 @@ from .nbutil import read_notebook as nbutil_read
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 # Lines too generic to count as a leak when they also appear in a student notebook.
-TRIVIAL = re.compile(r"^\s*(pass|return|continue|break|raise|else:|try:|finally:|except( [\w.]+)?:|[-+]?\d[\d_]*(\.\d*)?([eE][-+]?\d+)?,?|[()\[\]{},:]*|#.*|\"\"\"|''')?\s*$")
+TRIVIAL = re.compile(r"^\s*(pass|return|continue|break|raise|else:|try:|finally:|except( [\w.]+)?:"
+                     r"|[-+]?\d[\d_]*(\.\d*)?([eE][-+]?\d+)?,?|[()\[\]{},:]*|#.*|\"\"\"|''')?\s*$")
 
 
 def nbgrader_config(root: Path, timeout: int | None = None):
@@ -138,7 +139,6 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def _html_text(text: str) -> str:
-    import html
 
     return html.unescape(_TAG.sub("", text))
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from .errors import Problem
-from .mutants import NAME as MUTANT_NAME, Mutant, MutantError, mutate_source, split_body
+from .mutants import NAME as MUTANT_NAME
+from .mutants import Mutant, MutantError, mutate_source, split_body
 
 MARKER = re.compile(r"^# %%(?P<rest>.*)$")
 DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")

@@ -54,11 +54,11 @@ def make_data(n: int, seed: int, gap: float = 0.3):
 
 
 def run(quick: bool = False, console=None) -> dict:
-    from tinytorch.core.tensor import Tensor
     from tinytorch.core.activations import Sigmoid
     from tinytorch.core.layers import Linear
     from tinytorch.core.losses import BinaryCrossEntropyLoss
     from tinytorch.core.optimizers import SGD
+    from tinytorch.core.tensor import Tensor
 
     ui = _helper("_ui")
     console = ui.console_or_default(console)

@@ -45,11 +45,11 @@ def _helper(name: str):
 
 
 def run(quick: bool = False, console=None) -> dict:
-    from tinytorch.core.tensor import Tensor
     from tinytorch.core.activations import Sigmoid, Tanh
     from tinytorch.core.layers import Linear, Sequential
     from tinytorch.core.losses import BinaryCrossEntropyLoss
     from tinytorch.core.optimizers import Adam
+    from tinytorch.core.tensor import Tensor
 
     ui = _helper("_ui")
     console = ui.console_or_default(console)

@@ -140,6 +140,7 @@ def measure(model, x, y, repeats=20):
 def show_profile(console, model, x):
     """Module 14's per-layer profile of the baseline, as a rich table."""
     from rich.table import Table
+
     from tinytorch.core.tensor import Tensor
     from tinytorch.perf.profiling import profile_model
 

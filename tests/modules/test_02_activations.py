@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import tinytorch  # noqa: F401
+from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax
 
 X = np.array([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=np.float32)
 

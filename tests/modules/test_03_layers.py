@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import tinytorch  # noqa: F401
-from tinytorch.core.tensor import Tensor
 from tinytorch.core.activations import ReLU, Tanh
-from tinytorch.core.layers import Module, Linear, Sequential, Dropout
+from tinytorch.core.layers import Dropout, Linear, Module, Sequential
+from tinytorch.core.tensor import Tensor
 
 
 class Block(Module):

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import tinytorch  # noqa: F401
-from tinytorch.core.tensor import Tensor
 from tinytorch.core import losses
-from tinytorch.core.losses import MSELoss, BinaryCrossEntropyLoss, CrossEntropyLoss
+from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
+from tinytorch.core.tensor import Tensor
 
 
 def ref_log_softmax(z, axis=-1):

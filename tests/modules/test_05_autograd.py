@@ -3,13 +3,21 @@ import numpy as np
 import pytest
 
 import tinytorch  # noqa: F401  (the generated __init__ imports every exported module)
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax
-from tinytorch.core.layers import Linear, Sequential
-from tinytorch.core.losses import MSELoss, BinaryCrossEntropyLoss, CrossEntropyLoss
 import tinytorch.core.losses as losses
-from tinytorch.core.autograd import (Function, track, no_grad, is_grad_enabled, unbroadcast,
-                                     numerical_gradient, check_gradients, enable_autograd)
+from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.core.autograd import (
+    Function,
+    check_gradients,
+    enable_autograd,
+    is_grad_enabled,
+    no_grad,
+    numerical_gradient,
+    track,
+    unbroadcast,
+)
+from tinytorch.core.layers import Linear, Sequential
+from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
+from tinytorch.core.tensor import Tensor
 
 
 def rnd(*shape, seed=0, low=None, high=None):

@@ -4,10 +4,10 @@ import pytest
 
 import tinytorch  # noqa: F401
 import tinytorch.core.autograd  # noqa: F401  (Tensor ops record graphs)
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.activations import Tanh
-from tinytorch.core.optimizers import Optimizer, SGD, Adam, AdamW
+from tinytorch.core.layers import Linear, Sequential
+from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
+from tinytorch.core.tensor import Tensor
 
 
 def param(values, grad=None):

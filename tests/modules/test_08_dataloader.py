@@ -5,10 +5,22 @@ import pickle
 import numpy as np
 import pytest
 
+from tinytorch.core.dataloader import (
+    Compose,
+    DataLoader,
+    Dataset,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    TensorDataset,
+    collate,
+    load_cifar10,
+    load_cifar10_batch,
+    load_digits,
+    load_idx,
+    load_mnist,
+)
 from tinytorch.core.tensor import Tensor
-from tinytorch.core.dataloader import (Compose, DataLoader, Dataset, Normalize, RandomCrop, RandomHorizontalFlip,
-                                       TensorDataset, collate, load_cifar10, load_cifar10_batch, load_digits,
-                                       load_idx, load_mnist)
 
 
 def make_ds(n=10):

@@ -3,11 +3,22 @@
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor
 from tinytorch.core.autograd import check_gradients
 from tinytorch.core.layers import Linear, Sequential
-from tinytorch.core.spatial import (AvgPool2d, Conv2d, Flatten, MaxPool2d, col2im, conv2d_flops, conv2d_forward,
-                                    conv2d_loops, conv_output_size, im2col, receptive_field)
+from tinytorch.core.spatial import (
+    AvgPool2d,
+    Conv2d,
+    Flatten,
+    MaxPool2d,
+    col2im,
+    conv2d_flops,
+    conv2d_forward,
+    conv2d_loops,
+    conv_output_size,
+    im2col,
+    receptive_field,
+)
+from tinytorch.core.tensor import Tensor
 
 
 def test_output_size():

@@ -4,8 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinytorch.core.tokenization import (BPETokenizer, CharTokenizer, Tokenizer, get_pair_counts, merge,
-                                         pretokenize)
+from tinytorch.core.tokenization import BPETokenizer, CharTokenizer, Tokenizer, get_pair_counts, merge, pretokenize
 
 SONNETS = Path(__file__).resolve().parents[2] / "datasets" / "shakespeare_sonnets.txt"
 TEXT = (SONNETS.read_text(encoding="utf-8") if SONNETS.is_file()

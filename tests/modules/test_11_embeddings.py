@@ -2,10 +2,17 @@
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor
 from tinytorch.core.autograd import check_gradients
-from tinytorch.core.embeddings import (Embedding, EmbeddingBackward, LearnedPositionalEncoding, PositionalEncoding,
-                                       embedding_forward, embedding_memory, sinusoidal_encoding)
+from tinytorch.core.embeddings import (
+    Embedding,
+    EmbeddingBackward,
+    LearnedPositionalEncoding,
+    PositionalEncoding,
+    embedding_forward,
+    embedding_memory,
+    sinusoidal_encoding,
+)
+from tinytorch.core.tensor import Tensor
 
 
 def test_lookup_equals_one_hot_product():

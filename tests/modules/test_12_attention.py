@@ -2,10 +2,17 @@
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.attention import (
+    MultiHeadAttention,
+    attention_forward,
+    causal_mask,
+    masked_softmax,
+    merge_heads,
+    scaled_dot_product_attention,
+    split_heads,
+)
 from tinytorch.core.autograd import check_gradients, no_grad
-from tinytorch.core.attention import (MultiHeadAttention, attention_forward, causal_mask,
-                                      masked_softmax, merge_heads, scaled_dot_product_attention, split_heads)
+from tinytorch.core.tensor import Tensor
 
 
 def reference(Q, K, V, mask=None):

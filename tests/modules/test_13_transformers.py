@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor
 from tinytorch.core.autograd import check_gradients
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import Adam
-from tinytorch.core.transformer import (GPT, MLP, LayerNorm, TransformerBlock, sample_next_token)
+from tinytorch.core.tensor import Tensor
+from tinytorch.core.transformer import GPT, MLP, LayerNorm, TransformerBlock, sample_next_token
 
 
 def test_layernorm_matches_reference_and_gradients():

@@ -11,8 +11,16 @@ from tinytorch.core.autograd import is_grad_enabled
 from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.spatial import Conv2d, Flatten, MaxPool2d
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.profiling import (amdahl_limit, amdahl_speedup, count_parameters, format_profile, layer_flops,
-                                      measure_latency, parameter_bytes, profile_model)
+from tinytorch.perf.profiling import (
+    amdahl_limit,
+    amdahl_speedup,
+    count_parameters,
+    format_profile,
+    layer_flops,
+    measure_latency,
+    parameter_bytes,
+    profile_model,
+)
 
 KEYS = {"name", "output_shape", "params", "param_bytes", "activation_bytes", "flops", "time_ms", "share"}
 

@@ -9,8 +9,17 @@ from tinytorch.core.layers import Dropout, Linear, Module, Sequential
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.optimizers import Adam
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.quantization import (QuantizedLinear, affine_params, dequantize_affine, integer_linear,
-                                         model_nbytes, qrange, quantization_error, quantize_affine, quantize_model)
+from tinytorch.perf.quantization import (
+    QuantizedLinear,
+    affine_params,
+    dequantize_affine,
+    integer_linear,
+    model_nbytes,
+    qrange,
+    quantization_error,
+    quantize_affine,
+    quantize_model,
+)
 
 
 def test_top_level_exports():

@@ -8,9 +8,22 @@ from tinytorch.core.activations import ReLU, Tanh
 from tinytorch.core.autograd import check_gradients
 from tinytorch.core.layers import Dropout, Linear, Sequential
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.compression import (LowRankLinear, accuracy, apply_masks, distill, distillation_loss,
-                                        factorize_model, linear_weights, low_rank_error, low_rank_factorize,
-                                        magnitude_masks, magnitude_prune, predict, prune_neurons, sparsity)
+from tinytorch.perf.compression import (
+    LowRankLinear,
+    accuracy,
+    apply_masks,
+    distill,
+    distillation_loss,
+    factorize_model,
+    linear_weights,
+    low_rank_error,
+    low_rank_factorize,
+    magnitude_masks,
+    magnitude_prune,
+    predict,
+    prune_neurons,
+    sparsity,
+)
 
 
 def mlp(sizes, seed=0):

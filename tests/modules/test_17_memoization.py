@@ -3,12 +3,18 @@ import numpy as np
 import pytest
 
 import tinytorch.perf.memoization as memo
-from tinytorch.core.tensor import Tensor
-from tinytorch.core.autograd import no_grad
 from tinytorch.core.attention import MultiHeadAttention, causal_mask
+from tinytorch.core.autograd import no_grad
+from tinytorch.core.tensor import Tensor
 from tinytorch.core.transformer import GPT
-from tinytorch.perf.memoization import (KVCache, attention_step, cached_causal_mask, generate_cached,
-                                        gpt_forward_cached, memoize)
+from tinytorch.perf.memoization import (
+    KVCache,
+    attention_step,
+    cached_causal_mask,
+    generate_cached,
+    gpt_forward_cached,
+    memoize,
+)
 
 
 def test_memoize_runs_each_argument_once():

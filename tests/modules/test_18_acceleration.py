@@ -4,12 +4,19 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from tinytorch.core.tensor import Tensor
 from tinytorch.core.activations import ReLU
-from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.autograd import check_gradients
-from tinytorch.perf.acceleration import (FusedLinearReLU, fused_linear_relu, gflops, matmul_blocked, matmul_flops,
-                                         matmul_loops, matmul_vectorized)
+from tinytorch.core.layers import Linear, Sequential
+from tinytorch.core.tensor import Tensor
+from tinytorch.perf.acceleration import (
+    FusedLinearReLU,
+    fused_linear_relu,
+    gflops,
+    matmul_blocked,
+    matmul_flops,
+    matmul_loops,
+    matmul_vectorized,
+)
 
 
 def _peak(fn):

@@ -8,9 +8,19 @@ import pytest
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.benchmarking import (Benchmark, BenchmarkResult, bootstrap_ci, compare_models, format_report,
-                                         format_table, model_size, peak_memory, robust_stats, save_svg_bar_chart,
-                                         speedup)
+from tinytorch.perf.benchmarking import (
+    Benchmark,
+    BenchmarkResult,
+    bootstrap_ci,
+    compare_models,
+    format_report,
+    format_table,
+    model_size,
+    peak_memory,
+    robust_stats,
+    save_svg_bar_chart,
+    speedup,
+)
 
 
 def test_robust_stats_worked_example():

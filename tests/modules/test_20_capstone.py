@@ -6,12 +6,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinytorch.capstone import (
+    OptimizationTarget,
+    build_report,
+    check_report,
+    count_stored_values,
+    evaluate_model,
+    optimize_model,
+    read_report,
+    report_markdown,
+    write_report,
+)
 from tinytorch.core.activations import ReLU
 from tinytorch.core.autograd import is_grad_enabled, no_grad
 from tinytorch.core.layers import Linear, Module, Sequential
 from tinytorch.core.tensor import Tensor
-from tinytorch.capstone import (OptimizationTarget, build_report, check_report, count_stored_values, evaluate_model,
-                                optimize_model, read_report, report_markdown, write_report)
 from tinytorch.perf.compression import LowRankLinear, accuracy, distill, prune_neurons
 from tinytorch.perf.quantization import QuantizedLinear, model_nbytes, quantize_model
 

@@ -122,9 +122,9 @@ def _read_grades(root: Path, job: Job, result: Result) -> None:
 def _structural_flags(job: Job) -> list[str]:
     """Graded cells the student deleted, and locked cells they edited (nbgrader grades the original back in,
     and a deleted test scores zero); an edit shows as a checksum that no longer matches the release's."""
+    import nbformat
     from nbgrader.api import Gradebook
     from nbgrader.utils import compute_checksum, is_locked
-    import nbformat
 
     nb = nbformat.reads(job.notebook.decode("utf-8"), as_version=4)
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}

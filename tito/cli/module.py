@@ -295,7 +295,8 @@ def test_(ident: str, timeout: int) -> None:
 @click.option("--timeout", default=120, show_default=True, help="Seconds a single cell may run.")
 def complete(ident: str, skip_tests: bool, timeout: int) -> None:
     """Validate and test your notebook for NN, then export it into the tinytorch package."""
-    from ..student.complete import ValidationError, complete as run
+    from ..student.complete import ValidationError
+    from ..student.complete import complete as run
 
     course = _load()
     mod = course.resolve(ident)
@@ -412,7 +413,8 @@ def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None,
     """Start NN over: back up your notebook, restore it from the release, undo its export and completion."""
     from ..backups import BACKUP_DIR
     from ..student import workspace
-    from ..student.complete import reset as do_reset, restore_locked_cells
+    from ..student.complete import reset as do_reset
+    from ..student.complete import restore_locked_cells
 
     course = _load()
     mod = course.resolve(ident) if ident else None

@@ -16,12 +16,11 @@ from ..fsutil import atomic_write, read_bytes
 from ..interrupt import Signalled
 from . import progress as store
 from . import runs
-from .plan import recommended
 from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
+from .plan import recommended
 from .runner import DEFAULT_TIMEOUT, TestReport
 from .runner import test as run_tests
 from .workspace import notebook_path, origin_label
-
 
 UNCHANGED = "your package and progress are unchanged"
 

@@ -101,9 +101,8 @@ def _writable(label: str, folder: Path) -> Check:
 
 
 def checks(root: Path) -> list[Check]:
-    from .workspace import workspace_root
-
     from ..edition import is_edition
+    from .workspace import workspace_root
 
     found = [_python(), _venv()]
     # The book is built in the course source repository, never in a student edition.

@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..course import Course, Module
-from . import runs
 from ..nbutil import cell_name, nbgrader_meta, source_of
+from . import runs
 from .notebook import read_notebook
 from .workspace import notebook_path
 
