@@ -6,8 +6,6 @@ import shutil
 import socket
 import threading
 
-import pytest
-
 from tito import sandbox
 
 LIMITS = sandbox.Limits(wall_seconds=180, cpu_seconds=120, memory_bytes=2 << 30, processes=64,
