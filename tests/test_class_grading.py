@@ -4,10 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,23 +12,11 @@ import pytest
 
 from tito import grading
 
-from .class_submissions import deleted_test, edited_locked, tensor_course, variants
+from .helpers.class_submissions import deleted_test, edited_locked, tensor_course, variants
+from .helpers.grading import plain_scores, run, tito
 
-BIN = Path(sys.executable).parent
 ON_TIME = (2026, 10, 30, 12, 0, 0)
 DUE = "2026-11-01 00:00 UTC"
-
-
-def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", COLUMNS="200", NO_COLOR="1")
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def tito(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "tito", *args], cwd, check)
 
 
 def canvas_zip(path: Path, notebooks: dict[str, dict], extra: dict[str, bytes] | None = None) -> Path:
@@ -42,15 +27,6 @@ def canvas_zip(path: Path, notebooks: dict[str, dict], extra: dict[str, bytes] |
         for name, data in (extra or {}).items():
             archive.writestr(zipfile.ZipInfo(name, date_time=ON_TIME), data)
     return path
-
-
-def plain_scores(db: Path) -> dict[str, dict[str, float]]:
-    """student -> grade cell -> score, read straight from a gradebook file."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{db}", "tinytorch") as gb:
-        return {s.student.id: {g.cell.name: float(g.score) for nb in s.notebooks for g in nb.grades}
-                for s in gb.find_assignment("01_tensor").submissions}
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 
 from tito.classgrade.batch import grade_class
 
-from .class_submissions import tensor_course, variants
-from .postgres import Server
-from .test_class_grading import plain_scores, run, tito
+from .helpers.class_submissions import tensor_course, variants
+from .helpers.grading import plain_scores, run, tito
+from .helpers.postgres import Server
 
 KINDS = ("perfect", "stubbed", "wrong", "syntax")
 

@@ -13,10 +13,10 @@ from tito.course import Course
 from tito.grading import secret_lines
 from tito.render.package import package_inits
 
-from .conftest import REPO
-from .edition import course_copy, course_tito, edition_run
-from .test_book_support import secret_lines as independent_secrets
-from .test_book_support import visible_text
+from .helpers.book import secret_lines as independent_secrets
+from .helpers.book import visible_text
+from .helpers.course import REPO
+from .helpers.edition import course_copy, course_tito, edition_run
 
 
 @pytest.fixture(scope="module")

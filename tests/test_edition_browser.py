@@ -15,10 +15,10 @@ import pytest
 
 from tito.student.jupyter import lab_command, lab_env
 
-from .conftest import REPO
-from .edition import course_tito, edition_run
-from .test_book_support import CHROME_FLAGS, chromium
-from .test_student_system import answers, free_port
+from .helpers.book import CHROME_FLAGS, chromium
+from .helpers.course import REPO
+from .helpers.edition import course_tito, edition_run
+from .helpers.student import answers, free_port
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "01_tensor/01_tensor.ipynb"

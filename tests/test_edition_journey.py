@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
-from .edition import course_copy, course_tito
-from .notebooks import fill_solutions, grade_id, load, source_of
+from .helpers.course import REPO
+from .helpers.edition import course_copy, course_tito
+from .helpers.notebooks import fill_solutions, grade_id, load, source_of
 
 FOUNDATION = ["01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd", "06_optimizers", "07_training"]
 MARKER = '\nTensor.written_by = "the student"'

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from click.testing import CliRunner
 
@@ -16,6 +13,7 @@ from tito.cli import main
 from tito.student import health
 
 from .helpers.course import REPO
+from .helpers.student import answers, free_port
 
 
 def test_health_passes_in_this_repo_environment(monkeypatch, tmp_path):
@@ -64,21 +62,6 @@ def test_every_student_command_has_help():
                  *[["system", c] for c in ("health", "doctor", "info", "jupyter")]):
         out = CliRunner().invoke(main, [*args, "--help"])
         assert out.exit_code == 0 and "Usage" in out.output, args
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def answers(port: int) -> int | None:
-    try:
-        return urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=1).status
-    except urllib.error.HTTPError as exc:
-        return exc.code  # 403 without the token: the server is up
-    except OSError:
-        return None
 
 
 def test_start_launches_jupyterlab_headless_and_stops_it(adder_course, tmp_path):

@@ -8,7 +8,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from .conftest import REPO
+from .course import REPO
 
 COURSE_PARTS = ("src", "modules", "release", "tinytorch", "tests/modules", "milestones", "datasets", "pyproject.toml",
                 "nbgrader_config.py", "constraints.txt")

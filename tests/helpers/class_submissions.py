@@ -9,9 +9,9 @@ from tito import grading
 from tito.course import Course
 from tito.export import plan, write
 
+from .course import REPO  # noqa: E402
 from .notebooks import fill_solutions, grade_id, load, source_of
 
-REPO = Path(__file__).resolve().parent.parent
 KINDS = ("perfect", "stubbed", "wrong", "loop", "syntax")
 
 
