@@ -131,7 +131,11 @@ def test_a_kernel_in_a_network_namespace_talks_over_ipc_and_still_times_out(shor
     folder = tmp_path / "run"
     folder.mkdir()
     prefix = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-              "--bind", str(tmp_path), str(tmp_path), "--unshare-net", "--unshare-pid", "--die-with-parent", "--"]
+              "--bind", str(tmp_path), str(tmp_path), "--unshare-net", "--unshare-pid", "--die-with-parent"]
+    # The private /tmp must not hide the interpreter or tito when the checkout itself lives under /tmp.
+    for keep in sorted({sys.prefix, str(Path(kernel.__file__).resolve().parents[1])}):
+        prefix[-3:-3] = ["--ro-bind", keep, keep]
+    prefix.append("--")
     nb = notebook(("code", "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
                            "    print('network')\nexcept OSError:\n    print('no network')"),
                   ("code", "id:spin\nwhile True:\n    pass"))
