@@ -29,7 +29,8 @@ VISIBLE_TEST = ('f"bias gradient should be the column sums, got {out}"',
 GIT_ID = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.invalid",
           "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.invalid"}
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs both tests in order: the update test continues the first test's student clone.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edition-journey")]
 
 
 def shell(cwd: Path, script: str, timeout: int = 1800) -> subprocess.CompletedProcess:

@@ -63,7 +63,7 @@ def test_completing_the_foundation_tier_unlocks_milestones_that_run_on_the_stude
     monkeypatch.setenv("COLUMNS", "160")
 
     locked = in_course(root, "milestone", "run", "03")
-    assert locked.returncode == 1 and "locked" in locked.stdout, locked.stdout
+    assert locked.returncode == 1 and "locked" in locked.stderr, locked.stdout + locked.stderr
 
     for slug in FOUNDATION:
         started = CliRunner().invoke(main, ["module", "start", slug[:2], "--no-launch"])
