@@ -136,7 +136,8 @@ def test_a_student_completes_the_foundation_tier_in_a_fresh_edition(clone):
 
 def test_a_course_update_merges_without_conflict_and_refresh_keeps_the_students_code(course, published, clone):
     if not (clone / "workspace" / "05_autograd" / "05_autograd.ipynb").exists():
-        pytest.fail("needs the foundation tier of the previous test completed in this clone")
+        # Run alone (or before the journey on its worker): walk the foundation tier first in this clone.
+        test_a_student_completes_the_foundation_tier_in_a_fresh_edition(clone)
     # the student keeps a scratch cell of their own in module 05, then commits their workspace
     notebook_05 = clone / "workspace" / "05_autograd" / "05_autograd.ipynb"
     nb = load(notebook_05)
