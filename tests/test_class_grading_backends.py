@@ -92,6 +92,7 @@ def test_dask_cluster_grades_like_plain_nbgrader(expected, tmp_path):
 
 def test_crash_and_memory_blowup_fail_only_their_submission(expected, tmp_path):
     from tito.course import Course
+    from tito.sandbox import Limits
 
     course, _ = expected
     root = tmp_path / "course"
@@ -106,11 +107,14 @@ def test_crash_and_memory_blowup_fail_only_their_submission(expected, tmp_path):
         cell["source"] = code + "".join(cell["source"])
     for student, nb in (("crash", crash), ("hog", hog), ("ok", perfect)):
         submit(root, student, nb)
-    report = grade_class(course, module, workers=2, memory_mb=1536, timeout=30)
+    report = grade_class(course, module, workers=2, limits=Limits(memory_bytes=1536 << 20), timeout=30)
     by = {r.student: r for r in report.results}
-    assert not by["crash"].ok and "kernel crash" in by["crash"].flags, (by["crash"].flags, by["crash"].error)
+    # The cells before the crash were graded; the crashed cell and every one after it score nothing.
+    assert by["crash"].ok and "kernel crash" in by["crash"].flags, (by["crash"].flags, by["crash"].error)
+    assert 0 < by["crash"].score < by["crash"].max_score
+    assert "DeadKernelError" in by["crash"].autograded and "CellNotRun" in by["crash"].autograded
     assert by["hog"].ok and 0 < by["hog"].score < by["hog"].max_score
     assert "MemoryError" in by["hog"].autograded
     assert by["ok"].ok and by["ok"].score == by["ok"].max_score == 17
     scores = db_scores(f"sqlite:///{root / 'gradebook.db'}")
-    assert sum(scores["crash"].values()) == 0 and sum(scores["ok"].values()) == 17
+    assert sum(scores["crash"].values()) == by["crash"].score and sum(scores["ok"].values()) == 17

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from tito import grading
+from tito.classgrade.batch import grade_one
 from tito.errors import TitoError, UsageError
 
 from .helpers.course import REPO, exported
@@ -42,12 +43,12 @@ def test_full_marks_for_reference_solution_and_zero_for_stubs(tensor_course, tmp
     release = load(course.root / module.release_file)
     reference = load(course.root / module.notebook_file)
     solved = save(fill_solutions(json.loads(json.dumps(release)), reference), tmp_path / "solved.ipynb")
-    report = grading.autograde(course, module, "ada", solved)
+    report = grade_one(course, module, "ada", solved)
     assert report.rows and report.score == report.max_score > 0, [(r.grade_id, r.score) for r in report.rows]
     assert report.edited_cells == []
 
     untouched = save(release, tmp_path / "untouched.ipynb")
-    report = grading.autograde(course, module, "bob", untouched)
+    report = grade_one(course, module, "bob", untouched)
     tests = [r for r in report.rows if r.kind == "autograded"]
     assert tests and all(r.score == 0 for r in tests), [(r.grade_id, r.score) for r in tests]
 
@@ -60,7 +61,7 @@ def test_edited_locked_test_is_flagged_and_graded_with_the_original(tensor_cours
     release = load(course.root / module.release_file)
     test_cell = next(c for c in release["cells"] if c["metadata"].get("nbgrader", {}).get("grade"))
     cheat = edit_cell(json.loads(json.dumps(release)), grade_id(test_cell), "pass  # tests deleted\n")
-    report = grading.autograde(course, module, "mallory", save(cheat, tmp_path / "cheat.ipynb"))
+    report = grade_one(course, module, "mallory", save(cheat, tmp_path / "cheat.ipynb"))
     assert grade_id(test_cell) in report.edited_cells
     row = next(r for r in report.rows if r.grade_id == grade_id(test_cell))
     assert row.score == 0, "the restored original test must fail on the unimplemented stubs"
@@ -70,11 +71,11 @@ def test_bad_student_ids_and_notebooks_are_rejected(tensor_course, tmp_path):
     course, module = tensor_course
     for bad in ("../x", "a/b", ".hidden", ""):
         with pytest.raises(UsageError):
-            grading.autograde(course, module, bad, tmp_path / "x.ipynb")
+            grade_one(course, module, bad, tmp_path / "x.ipynb")
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [')
     with pytest.raises(UsageError, match="not a valid notebook"):
-        grading.autograde(course, module, "carol", broken)
+        grade_one(course, module, "carol", broken)
     assert not (course.root / "grading/submitted/carol").exists()
 
 

@@ -76,6 +76,25 @@ def test_an_endless_loop_stops_at_the_cell_timeout_naming_the_cell(tmp_path, tra
     assert [c.status for c in result.cells] == ["ok", "timeout", "not run"]
 
 
+def test_with_continue_after_timeout_the_cell_is_interrupted_marked_and_the_next_runs(tmp_path):
+    """nbgrader's autograde semantics, used in the grading sandbox: one endless loop costs one cell."""
+    nb = notebook(("code", "id:spin\nwhile True:\n    pass"), ("code", "print('next')"))
+    result = run(nb, tmp_path, cell_timeout=2, continue_after_timeout=True)
+    assert result.aborted is None
+    assert [(c.status, c.error) for c in result.cells] == [("timeout", "KeyboardInterrupt"), ("ok", None)]
+    assert "CellTimeoutError" in [o.get("ename") for o in result.notebook.cells[0].outputs]
+    assert stdout(result, 1) == "next\n"
+
+
+def test_before_cell_evaluates_an_expression_no_input_transformer_sees(tmp_path):
+    nb = notebook(("code", "secret = 41"),
+                  ("code", "get_ipython().input_transformers_cleanup.append(lambda lines: ['1/0\\n'])"),
+                  ("code", "id:test\nprint('transformed away')"))
+    result = run(nb, tmp_path, before_cell=lambda i, cell: "secret + 1" if i == 2 else None)
+    assert result.checks == {2: "42"}
+    assert result.cells[2].error.startswith("ZeroDivisionError"), "the cell itself still goes through the hook"
+
+
 def test_ipc_sockets_and_connection_file_live_in_the_callers_folder(short_tmp_path):
     tmp_path = short_tmp_path
     folder = tmp_path / "run"

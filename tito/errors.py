@@ -35,6 +35,12 @@ class UsageError(TitoError):
     exit_code = EXIT_BAD_INPUT
 
 
+class MissingDependency(TitoError):
+    """Something the command needs is not installed here (e.g. bubblewrap); the message names the package."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class Interrupted(TitoError):
     """Ctrl-C (SIGINT, exit 130) or a termination signal (e.g. SIGTERM, 143): stopped cleanly."""
 

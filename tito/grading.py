@@ -361,6 +361,7 @@ class GradeReport:
     module: Module
     rows: list[GradeRow]
     edited_cells: list[str]
+    flags: list[str] = field(default_factory=list)  # what grading noticed (tito.classgrade.jobs.Result.flags)
     feedback: Path | None = None
 
     @property
@@ -379,18 +380,6 @@ def submit(course: Course, module: Module, student: str, notebook: Path, coursed
             / f"{module.slug}.ipynb")
     atomic_write(dest, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     return dest
-
-
-def autograde(course: Course, module: Module, student: str, notebook: Path, timeout: int = 60) -> GradeReport:
-    check_student_id(student)
-    if not (course.root / module.release_file).exists():
-        raise TitoError(f"{module.slug} has not been released; run `tito nbgrader generate {module.id}` first")
-    api = _api(course.root, timeout)
-    submitted = submit(course, module, student, notebook, api.coursedir)
-    edited = checksum_problems(json.loads(submitted.read_text(encoding="utf-8")))
-    _ensure_gradebook_entries(api, module)
-    _run(api.autograde(module.slug, student, force=True, create=True), f"autograde {module.slug} for {student}")
-    return GradeReport(student, module, grades(api, module, student), edited)
 
 
 def _ensure_gradebook_entries(api, module: Module) -> None:

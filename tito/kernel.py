@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +52,8 @@ from .nbutil import as_node, cell_name, strip_ansi
 BOOT = Path(__file__).resolve().with_name("kernel_boot.py")
 STARTUP_TIMEOUT = 60.0  # seconds for a kernel to answer its first message
 SOCKET_PATH_MAX = 100  # bytes; AF_UNIX paths are limited to 104-108 depending on the system
+TIMEOUT_ERROR = "CellTimeoutError"  # the error name a timed-out cell gets (nbgrader's too)
+TIMEOUT_MARK = "tito_timeout"  # marks nbclient's stand-in reply for an interrupted cell
 
 
 def kernel_command(python: str = sys.executable, argv_prefix: list[str] | None = None,
@@ -147,6 +149,7 @@ class Execution:
     reason: str | None = None  # timeout | kernel-died | wall-limit | error | kernel-start
     seconds: float = 0.0
     kernel_log: str = ""  # the kernel's stderr tail when it died or did not start
+    checks: dict[int, str] = field(default_factory=dict)  # cell index -> value of before_cell's expression
 
     @property
     def errors(self) -> list[CellRun]:
@@ -179,18 +182,25 @@ class _Stop:
 def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_timeout: float | None = None,
             allow_errors: bool = True, on_cell_start: Callable[[int, dict], None] | None = None,
             kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None, transport: str | None = None,
-            while_starting: Callable[[], None] | None = None, kernel_name: str = "python3") -> Execution:
+            while_starting: Callable[[], None] | None = None, kernel_name: str = "python3",
+            continue_after_timeout: bool = False, before_cell: Callable[[int, dict], str | None] | None = None
+            ) -> Execution:
     """Run every cell of `notebook` in a fresh kernel started in `cwd` with exactly `env`.
 
     `cell_timeout` seconds per cell, `wall_timeout` for the whole run (kernel start included). With
-    `allow_errors=False` the run stops at the first failing cell. `while_starting()` runs once the kernel
+    `allow_errors=False` the run stops at the first failing cell. A timed-out cell stops the run, unless
+    `continue_after_timeout`: then the kernel is interrupted, the cell gets a CellTimeoutError output and the
+    next cell runs (nbgrader's autograde semantics). `before_cell(index, cell)` may return a Python expression
+    to evaluate silently in the kernel before that code cell runs (as a user expression, which no input
+    transformer sees); its text value lands in `Execution.checks[index]`. `while_starting()` runs once the kernel
     process is launched and before it is ready (do validation there, in parallel with the boot); if it
     raises, the kernel is shut down and the exception propagates. SIGINT/SIGTERM: kernel shut down, then
     `interrupt.Signalled` (a KeyboardInterrupt) is raised (naming the cell in `.where`).
     """
     job = dict(notebook=notebook, cwd=cwd, env=env, cell_timeout=cell_timeout, wall_timeout=wall_timeout,
                allow_errors=allow_errors, on_cell_start=on_cell_start, kernel_argv_prefix=kernel_argv_prefix,
-               run_dir=run_dir, transport=transport, while_starting=while_starting, kernel_name=kernel_name)
+               run_dir=run_dir, transport=transport, while_starting=while_starting, kernel_name=kernel_name,
+               continue_after_timeout=continue_after_timeout, before_cell=before_cell)
     return execute_all([job], workers=1)[0]
 
 
@@ -270,7 +280,8 @@ def _run_loop(coro, stop: _Stop) -> None:
 async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_timeout: float,
                    wall_timeout: float | None = None, allow_errors: bool = True, on_cell_start=None,
                    kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None,
-                   transport: str | None = None, while_starting=None, kernel_name: str = "python3") -> Execution:
+                   transport: str | None = None, while_starting=None, kernel_name: str = "python3",
+                   continue_after_timeout: bool = False, before_cell=None) -> Execution:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -287,11 +298,24 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
         transport = "tcp"  # a long temporary folder (some macOS setups): loopback TCP works there
     km = manager_class()(kernel_name=kernel_name, transport=transport, run_dir=str(folder),
                          argv_prefix=list(kernel_argv_prefix or []))
-    client = NotebookClient(nb, km=km, allow_errors=allow_errors, timeout_func=lambda cell: cell_timeout,
-                            interrupt_on_timeout=False, kernel_name=kernel_name)
     current = {"index": -1}
     reason = aborted = None
     status: dict[int, tuple[str, str | None]] = {}
+    checks: dict[int, str] = {}
+    timed_out = f"timed out after {cell_timeout:g} s"
+
+    def on_cell_executed(cell, cell_index, execute_reply) -> None:
+        """With continue_after_timeout: nbclient interrupted a cell and replied for it; record that in the cell."""
+        content = execute_reply.get("content", {})
+        if content.get(TIMEOUT_MARK):
+            cell.outputs.append(nbformat_error(TIMEOUT_ERROR, timed_out))
+            status[cell_index] = ("timeout", timed_out)
+
+    client = NotebookClient(nb, km=km, allow_errors=allow_errors, timeout_func=lambda cell: cell_timeout,
+                            interrupt_on_timeout=continue_after_timeout, kernel_name=kernel_name,
+                            error_on_timeout={"ename": TIMEOUT_ERROR, "evalue": timed_out, "traceback": [],
+                                              TIMEOUT_MARK: True} if continue_after_timeout else None,
+                            on_cell_executed=on_cell_executed)
     log_path = folder / f"kernel-{id(km):x}.log"
     log = open(log_path, "wb")  # a file, not a pipe: nothing reads the kernel's stderr while it runs
     me = asyncio.current_task()
@@ -324,6 +348,9 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
                     current["index"] = index
                     if on_cell_start:
                         on_cell_start(index, cell)
+                    expression = before_cell(index, cell) if before_cell and cell.cell_type == "code" else None
+                    if expression:
+                        checks[index] = await _evaluate(kc, expression, cell_timeout)
                     await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
         except (asyncio.CancelledError, DeadKernelError) as exc:
             # nbclient turns a cancelled cell into DeadKernelError: look at why we were cancelled first.
@@ -363,7 +390,32 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
     if kernel_log and reason == "kernel-start":
         aborted += f":\n{kernel_log}"
     return Execution(nb, _cell_runs(cells, current["index"], status), aborted, reason,
-                     time.monotonic() - start, kernel_log)
+                     time.monotonic() - start, kernel_log, checks)
+
+
+async def _evaluate(kc, expression: str, timeout: float) -> str:
+    """The text value of `expression`, evaluated in the kernel's namespace without running a cell."""
+    from queue import Empty
+
+    msg_id = kc.execute("", silent=True, store_history=False, user_expressions={"value": expression})
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            reply = await kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+        except Empty:
+            return f"error: no answer within {timeout:g} s"
+        if reply.get("parent_header", {}).get("msg_id") == msg_id:
+            break
+    value = reply.get("content", {}).get("user_expressions", {}).get("value", {})
+    if value.get("status") == "ok":
+        return str(value.get("data", {}).get("text/plain", ""))
+    return f"error: {value.get('ename', 'no reply')}: {value.get('evalue', '')}"
+
+
+def nbformat_error(ename: str, evalue: str):
+    from nbformat import NotebookNode
+
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def _where(cells, index: int) -> str:

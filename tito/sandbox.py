@@ -192,6 +192,7 @@ class Execution:
     seconds: float
     reason: str | None = None  # tito.kernel's reason, "process-limit", or "sandbox" when nothing came back
     cells: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, status, error) per code cell
+    tampering: list[str] = field(default_factory=list)  # what tito.testguard restored before the tests
 
 
 def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: float, limits: Limits) -> Execution:
@@ -214,7 +215,7 @@ def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: floa
     try:
         reply = json.loads(result.stdout)
         return Execution(reply["notebook"], reply.get("aborted"), result.seconds, reply.get("reason"),
-                         [tuple(c) for c in reply.get("cells", [])])
+                         [tuple(c) for c in reply.get("cells", [])], [str(t) for t in reply.get("tampering", [])])
     except (ValueError, KeyError, TypeError):
         last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
         return Execution(None, f"the sandboxed run crashed ({last[:300]})", result.seconds, "sandbox")

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 WATCH_SECONDS = 0.05
 
@@ -45,26 +46,69 @@ class ProcessWatch(threading.Thread):
         self.limit, self.tripped = limit, False
 
     def run(self) -> None:
-        while not self.tripped:
-            try:
-                count = sum(name.isdigit() for name in os.listdir("/proc"))
-            except OSError:
-                count = 0
-            if count > self.limit:
+        while True:
+            if self._count() > self.limit:
                 self.tripped = True
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for _ in range(20):  # a bomb forks while we kill: sweep until nothing but us is left
+                # A bomb forks while we kill: sweep until only this process and the sandbox's init are left
+                # (zombies waiting to be reaped still count, hence the bound). Watching goes on afterwards,
+                # so a survivor that starts again is caught again.
+                for _ in range(50):
                     try:
-                        os.kill(-1, signal.SIGKILL)
+                        os.kill(-1, signal.SIGKILL)  # every process but this one and the namespace's init
                     except ProcessLookupError:
                         break
-                    time.sleep(0.01)
+                    time.sleep(0.005)
+                    if self._count() <= 2:
+                        break
             time.sleep(WATCH_SECONDS)
+
+    @staticmethod
+    def _count() -> int:
+        try:
+            return sum(name.isdigit() for name in os.listdir("/proc"))
+        except OSError:
+            return 0
+
+
+GUARD = "__import__('tito.testguard', fromlist=['check']).check()"
+
+
+def guarded(cells: list) -> Callable[[int, dict], str | None]:
+    """before_cell for tito.kernel: the test guard before the first code cell (to record the interpreter's state)
+    and before every graded test cell (to restore it); see tito.testguard."""
+    first = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), None)
+
+    def before(index: int, cell: dict) -> str | None:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        return GUARD if index == first or (meta.get("grade") and not meta.get("solution")) else None
+
+    return before
+
+
+def tampering(checks: dict[int, str]) -> list[str]:
+    found: list[str] = []
+    for value in checks.values():
+        for item in value.strip().strip("'\"").split("; "):
+            if item and item not in found:
+                found.append(item)
+    return found
+
+
+def hide_from_the_kernel() -> None:
+    """Not dumpable: the kernel (same user, no capabilities) cannot open /proc/<this pid>/fd/1 to forge the
+    reply, nor read this process's memory."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
 
 
 def main() -> int:
     job = json.load(sys.stdin)
     limits = job["limits"]
+    hide_from_the_kernel()
     apply_limits(limits)
     watch = ProcessWatch(int(limits["processes"]))
     watch.start()
@@ -72,13 +116,14 @@ def main() -> int:
 
     env = dict(os.environ)
     result = execute(job["notebook"], cwd=Path.cwd(), env=env, cell_timeout=float(job["cell_timeout"]),
-                     wall_timeout=float(limits["wall_seconds"]), allow_errors=True)
+                     wall_timeout=float(limits["wall_seconds"]), allow_errors=True, continue_after_timeout=True,
+                     before_cell=guarded(job["notebook"].get("cells", [])))
     aborted = result.aborted
     if watch.tripped:
         aborted = f"process limit ({limits['processes']}) exceeded; every process of the submission was killed"
     cells = [[c.index, c.status, c.error] for c in result.cells]
     json.dump({"notebook": result.notebook, "aborted": aborted, "reason": "process-limit" if watch.tripped
-               else result.reason, "cells": cells}, sys.stdout)
+               else result.reason, "cells": cells, "tampering": tampering(result.checks)}, sys.stdout)
     sys.stdout.flush()
     return 0
 

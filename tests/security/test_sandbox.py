@@ -92,9 +92,12 @@ def test_a_fork_bomb_is_stopped_and_reported():
     assert run.aborted and ("process limit" in run.aborted or "died" in run.aborted), run.aborted
 
 
-def test_an_endless_loop_stops_at_the_cell_timeout():
+def test_an_endless_loop_stops_at_the_cell_timeout_and_the_next_cell_runs():
+    """nbgrader's autograde semantics: the looping cell is interrupted and marked, grading goes on."""
     run = sandbox.execute_notebook(notebook("while True:\n    pass", "print('next')"), {}, 5, LIMITS)
-    assert run.aborted and "time" in run.aborted, run.aborted
+    assert [status for _, status, _ in run.cells] == ["timeout", "ok"], run.cells
+    assert texts(run)[1] == "next"
+    assert "CellTimeoutError" in [o.get("ename") for o in run.notebook["cells"][0]["outputs"]]
 
 
 def test_printing_a_gibibyte_never_reaches_the_parent():

@@ -6,16 +6,19 @@ the autograded notebook and the grading state. Only this process writes any of t
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ..course import Course, Module
-from ..errors import TitoError, UsageError
+from ..errors import CheckFailed, MissingDependency, TitoError, UsageError
 from ..fsutil import atomic_write
-from ..grading import _api, _ensure_gradebook_entries, check_student_id
+from ..grading import GradeReport, _api, _ensure_gradebook_entries, check_student_id, checksum_problems, grades, submit
+from ..sandbox import Limits, probe
 from . import gradebook
 from .jobs import Job, Result
+from .sandbox_files import sandbox_files
 from .snapshot import assignment_snapshot
 from .state import GradingState
 
@@ -64,7 +67,13 @@ def portable(config):
 
 
 def prepare(course: Course, module: Module, *, student: str | None = None, force: bool = False,
-            timeout: int | None = None, memory_mb: int = 4096) -> Batch:
+            timeout: int | None = None, limits: Limits | None = None, sandbox: bool = True,
+            local: bool = True) -> Batch:
+    """`local`: the submissions run on this machine, so check here that a sandbox can start."""
+    if sandbox and local:
+        problem = probe()
+        if problem:
+            raise MissingDependency(problem)
     api = _api(course.root, timeout)
     coursedir = api.coursedir
     if not (course.root / module.release_file).exists():
@@ -85,12 +94,13 @@ def prepare(course: Course, module: Module, *, student: str | None = None, force
     snapshot, definition = assignment_snapshot(db_url, course_id, module.slug)
     state = GradingState(course.root / STATE_FILE, db_url)
     already = gradebook.graded(db_url, course_id, module.slug)
+    files = sandbox_files(course, module) if sandbox else {}
     jobs, skipped = [], []
     for name, folder in sorted(found.items()):
         stamp = folder / "timestamp.txt"
         job = Job(name, module.slug, (folder / f"{module.slug}.ipynb").read_bytes(),
                   stamp.read_text(encoding="utf-8") if stamp.exists() else None,
-                  snapshot, portable(api.config), definition, memory_mb)
+                  snapshot, portable(api.config), definition, limits or Limits(), sandbox, files)
         last = state.get(module.slug, name)
         if not force and last and last["key"] == job.key and name in already:
             skipped.append(name)
@@ -121,9 +131,10 @@ def run(batch: Batch, results: Iterator[Result], module: Module,
 
 def grade_class(course: Course, module: Module, *, workers: int | None = None, cluster: str | None = None,
                 student: str | None = None, force: bool = False, timeout: int | None = None,
-                memory_mb: int = 4096, on_start: Callable[[Batch], None] | None = None,
+                limits: Limits | None = None, sandbox: bool = True, on_start: Callable[[Batch], None] | None = None,
                 on_result: Callable[[Result], None] | None = None) -> ClassReport:
-    batch = prepare(course, module, student=student, force=force, timeout=timeout, memory_mb=memory_mb)
+    batch = prepare(course, module, student=student, force=force, timeout=timeout, limits=limits, sandbox=sandbox,
+                    local=not cluster)
     if on_start:
         on_start(batch)
     if cluster:
@@ -135,3 +146,22 @@ def grade_class(course: Course, module: Module, *, workers: int | None = None, c
 
         results = run_local(batch.jobs, workers)
     return run(batch, results, module, on_result)
+
+
+def grade_one(course: Course, module: Module, student: str, notebook: Path, *, timeout: int | None = None,
+              limits: Limits | None = None, sandbox: bool = True) -> GradeReport:
+    """Put `notebook` into the submitted layout as `student`'s submission and grade it like a class of one."""
+    check_student_id(student)
+    if not (course.root / module.release_file).exists():
+        raise TitoError(f"{module.slug} has not been released; run `tito nbgrader generate {module.id}` first")
+    api = _api(course.root, timeout)
+    submitted = submit(course, module, student, notebook, api.coursedir)
+    edited = checksum_problems(json.loads(submitted.read_text(encoding="utf-8")))
+    report = grade_class(course, module, workers=1, student=student, force=True, timeout=timeout, limits=limits,
+                         sandbox=sandbox)
+    result = report.results[0]
+    if not result.ok:
+        raise CheckFailed(f"{student}'s {module.slug} could not be graded ({'; '.join(result.flags)}): "
+                          f"{result.error.strip().splitlines()[-1] if result.error.strip() else 'no details'}")
+    flags = [f for f in result.flags if not f.startswith("edited locked cell")]
+    return GradeReport(student, module, grades(api, module, student), edited, flags)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from ..sandbox import Limits
+
 
 @dataclass
 class Job:
@@ -15,7 +17,9 @@ class Job:
     snapshot: bytes  # assignment_snapshot(): a SQLite gradebook with this assignment only
     config: dict  # the course's nbgrader config (traitlets Config)
     definition: str = ""  # digest of the assignment in the snapshot
-    memory_mb: int = 4096  # address-space limit of the student's kernel
+    limits: Limits = field(default_factory=Limits)  # per submission; without a sandbox only memory applies
+    sandbox: bool = True  # execute in bubblewrap (execute.SandboxedExecute)
+    files: dict[str, bytes] = field(default_factory=dict)  # what the sandbox may see (sandbox_files)
 
     @property
     def key(self) -> str:

@@ -1,8 +1,8 @@
 """Grade one submission: Job in, Result out. Runs in a worker process or on a Dask worker.
 
-nbgrader's own Autograde converter does the grading, unchanged except that its Execute step is
-LimitedExecute, against a scratch course: the submission, its timestamp.txt and a private copy of the
-assignment's gradebook. The scores nbgrader saved there are read back and returned; the course
+nbgrader's own Autograde converter does the grading, unchanged except for its Execute step (execute.py:
+SandboxedExecute, or LimitedExecute with --no-sandbox), against a scratch course: the submission, its
+timestamp.txt and a private copy of the assignment's gradebook. The scores nbgrader saved there are read back and returned; the course
 gradebook is written only by the parent (gradebook.py). Any failure becomes a Result with ok=False.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .jobs import Grade, Job, Result
@@ -40,9 +41,16 @@ def _config(job: Job, root: Path):
     config.CourseDirectory.submitted_directory = "submitted"
     config.CourseDirectory.autograded_directory = "autograded"
     config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    config.LimitedExecute.memory_mb = job.memory_mb
+    if job.sandbox:
+        config.SandboxedExecute.files = job.files
+        config.SandboxedExecute.limits = asdict(job.limits)
+    else:
+        config.LimitedExecute.memory_mb = job.limits.memory_bytes >> 20
+        # IPC sockets in the scratch folder: no TCP port, and no "unencrypted TCP" warning from every kernel.
+        config.TitoKernelManager.run_dir = str(root / "kernels")
+        config.TitoKernelManager.transport = "ipc"
     chain = config.Autograde.get("autograde_preprocessors") or _default_chain()
-    config.Autograde.autograde_preprocessors = [_limited(p) for p in chain]
+    config.Autograde.autograde_preprocessors = [_execute_step(p, job.sandbox) for p in chain]
     return config
 
 
@@ -52,13 +60,15 @@ def _default_chain():
     return list(Autograde.class_traits()["autograde_preprocessors"].default())
 
 
-def _limited(step):
+def _execute_step(step, sandbox: bool):
     from nbgrader.preprocessors import Execute
 
-    from .execute import LimitedExecute
+    from .execute import LimitedExecute, SandboxedExecute
 
     name = step if isinstance(step, str) else f"{step.__module__}.{step.__name__}"
-    return LimitedExecute if name.rsplit(".", 1)[-1] == Execute.__name__ else step
+    if name.rsplit(".", 1)[-1] != Execute.__name__:
+        return step
+    return SandboxedExecute if sandbox else LimitedExecute
 
 
 def _grade_in(root: Path, job: Job, result: Result) -> None:
@@ -88,7 +98,7 @@ def _grade_in(root: Path, job: Job, result: Result) -> None:
     outcome = api.autograde(job.assignment, job.student, force=True, create=True)
     if not outcome.get("success"):
         log = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
-        result.error = "\n".join(log.strip().splitlines()[-15:])
+        result.error = "\n".join(log.strip().splitlines()[-40:])
         result.flags.append("kernel crash" if "DeadKernelError" in log or "Kernel died" in log else "error")
         return
     autograded = root / "autograded" / job.student / job.assignment / f"{job.assignment}.ipynb"
@@ -145,10 +155,20 @@ def _course_id(job: Job) -> str:
 
 
 def _output_flags(autograded: str) -> list[str]:
-    """Cells the Execute step stopped at its timeout (nbgrader records them as CellTimeoutError)."""
+    """What stopped the run early: timed-out cells (CellTimeoutError outputs) and what the sandbox reported."""
+    from .execute import META
+
+    notebook = json.loads(autograded)
     flags = []
-    for cell in json.loads(autograded).get("cells", []):
+    for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
                 flags.append(f"timeout: {cell.get('metadata', {}).get('nbgrader', {}).get('grade_id') or cell.get('id')}")
+    seen = notebook.get("metadata", {}).get(META, {}).get("sandbox", {})
+    reason = seen.get("reason")
+    if reason == "kernel-died":
+        flags.append("kernel crash")
+    elif reason in ("wall-limit", "process-limit", "sandbox", "kernel-start") and seen.get("aborted"):
+        flags.append(f"stopped: {seen['aborted']}")
+    flags += [f"tampering: {what}" for what in seen.get("tampering", [])]
     return flags

@@ -10,7 +10,8 @@ from rich.table import Table
 from .. import grading
 from ..course import Course
 from ..errors import CheckFailed, UsageError
-from .console import console, progress_bar
+from ..sandbox import Limits
+from .console import console, err_console, progress_bar
 
 
 @click.group()
@@ -160,27 +161,41 @@ def _class_table(report) -> Table:
 @click.option("--force", is_flag=True, help="Grade again even submissions unchanged since they were graded.")
 @click.option("--cluster", metavar="tcp://HOST:PORT", help="Grade on this Dask distributed scheduler's workers.")
 @click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
-@click.option("--memory-mb", default=4096, show_default=True, help="Address-space limit of each student kernel.")
+@click.option("--wall-timeout", default=600, show_default=True, help="Seconds one whole submission may run.")
+@click.option("--memory-mb", default=4096, show_default=True, help="Address-space limit of each student process.")
+@click.option("--no-sandbox", is_flag=True,
+              help="Run submissions WITHOUT bubblewrap isolation (only for notebooks you trust): they can then "
+                   "read answers, change grades and use the network.")
 def autograde(module: str, all_: bool, student: str | None, notebook: Path | None, jobs: int | None, force: bool,
-              cluster: str | None, timeout: int, memory_mb: int) -> None:
-    """Autograde submissions with nbgrader's own preprocessors, in parallel; print scores and problems.
+              cluster: str | None, timeout: int, wall_timeout: int, memory_mb: int, no_sandbox: bool) -> None:
+    """Autograde submissions with nbgrader's own preprocessors, in parallel, each in a sandbox; print scores.
 
-    Exit 1 when any submission could not be graded (it is recorded; the others are graded).
+    Every submission runs in a bubblewrap sandbox that sees only itself, the tests and the package of the
+    earlier modules: no course files, no gradebook, no other submission, no network. Exit 1 when any
+    submission could not be graded (it is recorded; the others are graded); exit 2 when bubblewrap is missing.
     """
     course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
+    limits = Limits(wall_seconds=wall_timeout, memory_bytes=memory_mb << 20)
+    if no_sandbox:
+        err_console.print("[bold yellow]warning:[/] --no-sandbox: submissions run with your rights, unisolated; they can "
+                      "read the answers, change the gradebook and reach the network")
+    from ..classgrade.batch import grade_class, grade_one
+
     if notebook is not None:
         if not student:
             raise UsageError("--notebook needs --student ID")
-        report = grading.autograde(course, chosen, student, notebook.resolve(), timeout)
+        report = grade_one(course, chosen, student, notebook.resolve(), timeout=timeout, limits=limits,
+                           sandbox=not no_sandbox)
         console.print(_grade_table(report))
         for cell in report.edited_cells:
             console.print(f"[yellow]flagged:[/] locked cell `{escape(cell)}` was edited; nbgrader graded it with the "
                           "original test restored")
+        for flag in report.flags:
+            console.print(f"[yellow]flagged:[/] {escape(flag)}")
         return
     if bool(all_) == bool(student):
         raise UsageError("give --all or --student ID (with --notebook PATH to grade a file not yet collected)")
-    from ..classgrade.batch import grade_class
 
     with progress_bar() as bar:
         task = bar.add_task(f"grading {chosen.slug}", total=None)
@@ -195,7 +210,8 @@ def autograde(module: str, all_: bool, student: str | None, notebook: Path | Non
             bar.advance(task)
 
         report = grade_class(course, chosen, workers=jobs, cluster=cluster, student=student, force=force,
-                             timeout=timeout, memory_mb=memory_mb, on_start=started, on_result=graded)
+                             timeout=timeout, limits=limits, sandbox=not no_sandbox, on_start=started,
+                             on_result=graded)
     if report.results:
         console.print(_class_table(report))
     ok = [r for r in report.results if r.ok]
