@@ -5,11 +5,12 @@ Eight submissions each of: perfect, stubbed (untouched release), subtly wrong (o
 infinite loop (stopped by the cell timeout) and syntax error. Each runner grades the same files in its own
 scratch copy of the course (fresh gradebook, --force):
   plain    `nbgrader autograde 01_tensor` (sequential, nbgrader's own command)
-  tito     `tito nbgrader autograde 01 --all --jobs N`
+  tito     `tito nbgrader autograde 01 --all --jobs N` (each submission in the bubblewrap sandbox)
+  bare     the same with --no-sandbox (the sandbox's overhead is tito / bare - 1)
   cluster  `tito nbgrader autograde 01 --all --cluster ADDR` on a LocalCluster (127.0.0.1, N worker processes)
 Prints each runner's median wall time, submissions per second and the ratio to plain nbgrader, and checks
 that every runner gave every submission the same scores. Nothing is asserted about time.
-Target (DESIGN.md): tito at least 1.7x plain nbgrader on 2 cores.
+Targets (DESIGN.md): tito at least 1.7x plain nbgrader on 2 cores; the sandbox adds under 15%.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ PER_KIND = 8
 
 
 def build_class(base: Path) -> Path:
-    from tests.class_submissions import KINDS, tensor_course, variants
+    from tests.helpers.class_submissions import KINDS, tensor_course, variants
 
     course, module = tensor_course(base / "course")
     kinds = variants(course, module)
@@ -79,7 +80,7 @@ def main() -> None:
     template = build_class(base)
     tito = [sys.executable, "-m", "tito", "nbgrader", "autograde", "01", "--all", "--force",
             "--timeout", str(args.timeout)]
-    times: dict[str, list[float]] = {"plain": [], "tito": [], "cluster": []}
+    times: dict[str, list[float]] = {"plain": [], "tito": [], "bare": [], "cluster": []}
     results: dict[str, dict] = {}
     with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
@@ -88,6 +89,7 @@ def main() -> None:
                 ("plain", ["nbgrader", "autograde", "01_tensor", "--force",
                            f"--ExecutePreprocessor.timeout={args.timeout}"]),
                 ("tito", tito + ["--jobs", str(args.jobs)]),
+                ("bare", tito + ["--jobs", str(args.jobs), "--no-sandbox"]),
                 ("cluster", tito + ["--cluster", cluster.scheduler_address]),
             ):
                 root = fresh_copy(template, base / name)
@@ -103,6 +105,8 @@ def main() -> None:
         median = statistics.median(values)
         print(f"{name:8s} median {median:7.1f} s  {n / median:5.2f} submissions/s  {plain / median:4.2f}x plain"
               f"  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+    overhead = statistics.median(times["tito"]) / statistics.median(times["bare"]) - 1
+    print(f"sandbox overhead (tito vs bare): {overhead:+.1%}")
     print("scores identical across runners:", same)
     shutil.rmtree(base, ignore_errors=True)
     if not same:

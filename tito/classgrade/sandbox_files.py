@@ -12,7 +12,7 @@ from pathlib import Path
 from ..course import Course, Module
 from ..errors import TitoError
 from ..export import plan
-from ..grading import find_leaks
+from ..grading import leak_lines, scan_folder, secret_lines
 
 
 def sandbox_files(course: Course, module: Module) -> dict[str, bytes]:
@@ -23,18 +23,20 @@ def sandbox_files(course: Course, module: Module) -> dict[str, bytes]:
     if datasets.is_dir():
         for path in sorted(p for p in datasets.rglob("*") if p.is_file()):
             files[path.relative_to(course.root).as_posix()] = path.read_bytes()
-    _refuse_leaks(course, module, files)
+    _refuse_leaks(course, module, earlier, files)
     return files
 
 
-def _refuse_leaks(course: Course, module: Module, files: dict[str, bytes]) -> None:
-    """Scan, don't assume: no line of the graded module's solutions, hidden tests or mutants goes in."""
+def _refuse_leaks(course: Course, module: Module, earlier: list[Module], files: dict[str, bytes]) -> None:
+    """Scan, don't assume: no line of the graded module's solutions, hidden tests or mutants goes in, unless
+    an earlier module's own solution has the very same line (it is in that module's package by right)."""
+    secrets = leak_lines(course, module) - (secret_lines(course, earlier) if earlier else set())
     with tempfile.TemporaryDirectory(prefix="tito-sandbox-files-") as scratch:
         for rel, data in files.items():
             target = Path(scratch) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        leaks = find_leaks(course, module, Path(scratch))
+        leaks = [str(leak) for leak in scan_folder(Path(scratch), secrets).leaks]
     if leaks:
         raise TitoError(f"refusing to grade {module.slug}: the files for its sandbox contain its answers "
                         f"({'; '.join(leaks[:3])}); a module's package must not repeat a later module's solution")
