@@ -36,6 +36,42 @@
 # Looking up a token means reading its row. Every language model you have heard of starts
 # this way, and for many of them the embedding table is one of the biggest tensors in the model.
 #
+# ### Why not just feed the ids, or one-hot vectors?
+#
+# There are two obvious alternatives, and it is worth seeing why neither survives contact with a real model.
+#
+# - **Feed the id as a number.** A `Linear` layer would then compute `w * 19 + b`: the output for token 19
+#   is forced to lie on the same straight line as the outputs for tokens 18 and 20. Ids are assigned by the
+#   tokenizer's merge order or alphabetically, so that line means nothing. The network would waste its
+#   capacity undoing an ordering that was never there.
+# - **Feed a one-hot vector** of length `V` (the vocabulary size) with a single 1 at the id. Now no token is
+#   "bigger" than another, which fixes the first problem. The first `Linear(V, D, bias=False)` layer then
+#   multiplies that vector by a `(V, D)` weight matrix. As section 1 shows, the result is simply row `id`
+#   of the matrix, so the layer is an embedding table in disguise, computed in the most wasteful way possible.
+#
+# The embedding layer keeps the good half of the second idea (one independent, trainable vector per token)
+# and throws away the waste (building and multiplying the mostly-zero one-hot vectors). PyTorch calls it
+# `nn.Embedding`, and it is the first layer of every language model in this course.
+#
+# ### Where the table sits
+#
+# The diagram follows one batch of text through the front of a language model. This module builds the two
+# boxes in the middle: the token lookup and the position vectors that are added to it.
+#
+# ```{mermaid}
+# graph LR
+#   S["text"] -- "tokenizer (module 10)" --> I["ids (B, T)"]
+#   I -- "Embedding: row lookup" --> E["token vectors (B, T, D)"]
+#   P["position vectors (T, D)"] --> A(("+"))
+#   E --> A
+#   A --> X["model input (B, T, D)"]
+#   X --> M["attention blocks (modules 12, 13)"]
+#   M -- "output layer D to V" --> L["next-token scores (B, T, V)"]
+# ```
+#
+# The last arrow matters too: the output layer has the same `V x D` shape as the table, and section 4
+# shows how many parameters a model saves by letting the two share one matrix.
+#
 # ## What you will build
 #
 # - `Embedding(vocab_size, embed_dim)`: a lookup layer with a hand-written backward pass
@@ -73,22 +109,48 @@ np.set_printoptions(precision=4, suppress=True)
 # %% [markdown]
 # ## 1. The idea: a lookup is a one-hot product
 #
-# Suppose the vocabulary has 5 tokens and each token gets a 3-dimensional vector. The table `W`
-# has shape `(5, 3)`. To embed the sequence `[3, 0, 3]`, one could build one-hot rows and multiply:
+# Take a toy vocabulary of 4 tokens, `{0: "the", 1: "cat", 2: "sat", 3: "mat"}`, and give each token a
+# 3-dimensional vector. The table `W` has shape `(4, 3)`, one row per token. To embed the sequence
+# `[3, 0, 3]` ("mat the mat"), write each id as a one-hot row and multiply:
 #
 # ```
-#  one-hot (3 x 5)            W (5 x 3)                 result (3 x 3)
-#  [0 0 0 1 0]          row0 [ 0.1  0.2  0.3]       [ 1.0  1.1  1.2]   <- row 3
-#  [1 0 0 0 0]    @     row1 [ 0.4  0.5  0.6]   =   [ 0.1  0.2  0.3]   <- row 0
-#  [0 0 0 1 0]          row2 [ 0.7  0.8  0.9]       [ 1.0  1.1  1.2]   <- row 3
-#                       row3 [ 1.0  1.1  1.2]
-#                       row4 [ 1.3  1.4  1.5]
+#  one-hot (3 x 4)          W (4 x 3)                      result (3 x 3)
+#  [0 0 0 1]         row0 [ 0.5  -1.0   0.2]          [ 1.5   1.5  -0.6]   <- row 3
+#  [1 0 0 0]    @    row1 [ 2.0   0.0  -0.4]     =    [ 0.5  -1.0   0.2]   <- row 0
+#  [0 0 0 1]         row2 [-0.3   0.7   1.1]          [ 1.5   1.5  -0.6]   <- row 3
+#                    row3 [ 1.5   1.5  -0.6]
 # ```
 #
-# Each one-hot row has a single 1, so the product just *copies* a row of `W`. NumPy can do the
-# copy directly with integer indexing, `W[[3, 0, 3]]`, which costs `len(ids) x embed_dim` reads instead
-# of `len(ids) x vocab x embed_dim` multiply-adds. With a vocabulary of 50,000 that is the
-# difference between copying a row and multiplying it by 49,999 zeros.
+# Why does a row simply get copied? Write out one entry of the product. Entry `(0, 0)` of the result is
+# the first one-hot row dotted with the first column of `W`:
+#
+# ```
+#   0 * 0.5  +  0 * 2.0  +  0 * (-0.3)  +  1 * 1.5   =   1.5
+# ```
+#
+# Four multiply-adds, and three of them multiply by zero. In general, entry `(t, j)` is
+# `sum_v onehot[t, v] * W[v, j]`, and the only term that survives is `v = ids[t]`, so the whole output row
+# `t` equals `W[ids[t]]`. NumPy can do that copy directly with integer indexing, `W[[3, 0, 3]]`, which
+# costs `len(ids) x embed_dim` reads instead of `len(ids) x vocab x embed_dim` multiply-adds. With a
+# vocabulary of 50,000 that is the difference between copying a row and multiplying it by 49,999 zeros.
+#
+# Let's confirm the arithmetic with the same numbers before building anything on it.
+
+# %%
+W_toy = np.array([[0.5, -1.0, 0.2], [2.0, 0.0, -0.4], [-0.3, 0.7, 1.1], [1.5, 1.5, -0.6]])
+ids_toy = np.array([3, 0, 3])
+onehot_toy = np.eye(4)[ids_toy]                   # (3, 4): one 1 per row
+print("one-hot @ W:\n", onehot_toy @ W_toy)
+print("W[ids]:\n", W_toy[ids_toy])
+print("identical:", np.array_equal(onehot_toy @ W_toy, W_toy[ids_toy]))
+V_toy, D_toy = W_toy.shape
+print(f"multiply-adds in the product: {len(ids_toy) * V_toy * D_toy}, "
+      f"of which non-zero: {len(ids_toy) * D_toy}; values copied by the lookup: {len(ids_toy) * D_toy}")
+
+# %% [markdown]
+# The two results agree exactly (not just approximately), because adding zeros never changes a
+# floating-point number. Only a quarter of the product's work touched a non-zero, and with a real
+# vocabulary that fraction is `1 / V`: one part in fifty thousand.
 #
 # ### And the gradient?
 #
@@ -107,20 +169,41 @@ np.set_printoptions(precision=4, suppress=True)
 #  other rows = 0
 # ```
 #
+# Two consequences are worth saying out loud. First, the gradient is **sparse**: in a batch of a few
+# hundred tokens drawn from a vocabulary of fifty thousand, almost every row gets exactly zero, and that
+# row's vector does not move in this step. Second, a token that occurs often collects many contributions,
+# while a rare token is touched only in the few batches that contain it. Frequent words therefore get
+# well-trained vectors quickly; rare ones stay close to their random start for a long time.
+#
 # The tricky part is the repeated id. NumPy's fancy-index assignment `G[ids] += dY` does **not**
-# add twice for a repeated index: it reads, adds and writes once per unique index, so the last
-# write wins. `np.add.at(G, ids, dY)` is the unbuffered version that really accumulates. Let's see
-# the difference with our own eyes before we rely on it:
+# add twice for a repeated index. Python runs it as three separate steps:
+#
+# ```
+#   tmp = G[ids]          # a COPY of rows 3, 0, 3   (both copies of row 3 are zeros)
+#   tmp = tmp + dY        # rows become [1,1,1], [2,2,2], [5,5,5]
+#   G[ids] = tmp          # writes row 3, then row 0, then row 3 again: the last write wins
+# ```
+#
+# Row 3 ends up holding `[5, 5, 5]`; the `[1, 1, 1]` was overwritten, not added. NumPy calls this a
+# *buffered* operation. `np.add.at(G, ids, dY)` is the unbuffered version that really accumulates, one
+# index at a time. Let's see the difference with our own eyes before we rely on it:
 
 # %%
 ids = np.array([3, 0, 3])
 dY = np.array([[1.0, 1, 1], [2, 2, 2], [5, 5, 5]])
-buffered = np.zeros((5, 3))
+buffered = np.zeros((4, 3))
 buffered[ids] += dY
-unbuffered = np.zeros((5, 3))
+unbuffered = np.zeros((4, 3))
 np.add.at(unbuffered, ids, dY)
 print("G[ids] += dY      row 3:", buffered[3], " (wrong: one update was lost)")
 print("np.add.at(G, ...) row 3:", unbuffered[3], " (right: 1 + 5 = 6)")
+print("matches onehot.T @ dY:  ", np.array_equal(unbuffered, np.eye(4)[ids].T @ dY))
+
+# %% [markdown]
+# The last line checks the scatter-add against the matrix formula `onehot.T @ dY` we derived it from.
+# The bug it guards against is nasty because it is silent: shapes are right, nothing crashes, and in a
+# batch where no token repeats the result is even correct. It only shows up as a model that learns
+# common tokens more slowly than it should.
 
 # %% [markdown]
 # ## 2. The `Embedding` layer
@@ -337,6 +420,41 @@ assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
 # analytic gradient with finite differences on a batch of ids.
 
 # %% [markdown]
+# ### The embedding is a `Linear` layer that skips the zeros
+#
+# The motivation claimed that `Linear(V, D, bias=False)` applied to one-hot vectors *is* an embedding.
+# Module 03 stores a `Linear` weight as `(in_features, out_features)`, which for `in = V, out = D` is
+# exactly the `(V, D)` layout of our table. So we can copy one weight into the other and compare both
+# directions of the computation: the forward values, and the gradient that autograd delivers to the
+# weight. The cell also checks the initialisation promise: rows of length about 1.
+
+# %%
+from tinytorch.core.layers import Linear
+
+V_demo, D_demo = 6, 4
+emb_demo = Embedding(V_demo, D_demo, seed=0)
+lin_demo = Linear(V_demo, D_demo, bias=False)
+lin_demo.weight.data[...] = emb_demo.weight.data              # the same (V, D) numbers in both layers
+ids_demo = np.array([[4, 1, 4], [0, 4, 2]])
+upstream = np.random.default_rng(2).normal(size=(2, 3, D_demo)).astype(np.float32)
+
+out_emb = emb_demo(ids_demo)
+out_lin = lin_demo(Tensor(np.eye(V_demo, dtype=np.float32)[ids_demo]))
+(out_emb * Tensor(upstream)).sum().backward()
+(out_lin * Tensor(upstream)).sum().backward()
+print("same forward values: ", np.allclose(out_emb.data, out_lin.data))
+print("same weight gradient:", np.allclose(emb_demo.weight.grad.data, lin_demo.weight.grad.data, atol=1e-6))
+print("rows with a non-zero gradient:", np.flatnonzero(np.abs(emb_demo.weight.grad.data).sum(axis=1)))
+print("mean row length of a fresh Embedding(1000, 256):",
+      f"{np.linalg.norm(Embedding(1000, 256, seed=0).weight.data, axis=1).mean():.3f}")
+
+# %% [markdown]
+# Both paths agree on values and gradients, and only rows 0, 1, 2 and 4 (the ids that occur) received a
+# gradient; row 4, used three times, holds the sum of three contributions. The difference is the cost: the
+# `Linear` path built a `(2, 3, 6)` array of mostly zeros and multiplied through all of it. With `V = 6`
+# that is harmless; section 4 measures what it costs at realistic vocabulary sizes.
+
+# %% [markdown]
 # ## 3. Where am I? Positional encodings
 #
 # Attention, which we build in the next module, compares every token with every other token. It
@@ -356,6 +474,13 @@ assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
 #   model input      x0     x1     x2           ... but x0 != x2: position is now visible
 # ```
 #
+# What should `P[t]` be? Two naive answers fail for instructive reasons. Writing the number `t` itself
+# into a dimension gives values that grow without bound: at position 900 that one dimension dwarfs the
+# token vector, whose entries are around `0.1` or smaller. Writing `t / T` (the fraction of the way through the
+# sequence) keeps values small, but then "the third token" has a different code in a 10-token sequence than
+# in a 100-token one. We want codes that are **bounded**, **unique per position**, and **the same for a
+# given position whatever the sequence length**. Waves have all three properties.
+#
 # ### Sinusoidal encodings (fixed)
 #
 # The original Transformer paper (2017) used waves. Dimension pair `(2i, 2i+1)` of position `pos` is
@@ -365,19 +490,42 @@ assert _o.shape == (2, 2), "integer Tensors must be accepted as indices"
 #   P[pos, 2i+1] = cos(pos / 10000^(2i/d))
 # ```
 #
-# Early pairs oscillate fast (wavelength 2*pi), late pairs very slowly (wavelength up to 10000*2*pi),
-# like the hands of a clock: seconds, minutes, hours. Worked example with `d = 4`, so the two
-# frequencies are `1` and `1/100`:
+# Each pair is a point going round the unit circle at its own speed `w_i = 1 / 10000^(2i/d)` radians per
+# position. For `d = 8` the four speeds and the number of positions one full turn takes (the wavelength,
+# `2 pi / w_i`) are:
+#
+# ```
+#   pair i        0        1         2          3
+#   speed w_i     1        0.1       0.01       0.001
+#   wavelength    6.3      62.8      628.3      6283.2   positions per turn
+# ```
+#
+# Early pairs oscillate fast, late pairs very slowly (the slowest wavelength for a wide model approaches
+# `10000 * 2 pi`), like the hands of a clock: seconds, minutes, hours. Worked example with `d = 4`, so the
+# two speeds are `1` and `1/100`:
 #
 # ```
 #   pos 0: [sin 0, cos 0, sin 0,    cos 0   ] = [0.0000, 1.0000, 0.0000, 1.0000]
-#   pos 1: [sin 1, cos 1, sin 0.01, cos 0.01] = [0.8415, 0.5403, 0.0100, 0.9999]
+#   pos 1: [sin 1, cos 1, sin 0.01, cos 0.01] = [0.8415, 0.5403, 0.0100, 1.0000]
 #   pos 2: [sin 2, cos 2, sin 0.02, cos 0.02] = [0.9093,-0.4161, 0.0200, 0.9998]
 # ```
 #
+# Why several speeds and not just one? Compare positions 0 and 44 with the same `d = 4`. The fast hand
+# has turned through 44 radians, almost exactly 7 full turns (`7 x 2 pi = 43.98`), so it points nearly where
+# it started. Only the slow hand, at 0.44 radians, tells the two positions apart:
+#
+# ```
+#   pos  0: fast [sin 0,  cos 0 ] = [0.0000, 1.0000]   slow [sin 0,    cos 0   ] = [0.0000, 1.0000]
+#   pos 44: fast [sin 44, cos 44] = [0.0177, 0.9998]   slow [sin 0.44, cos 0.44] = [0.4259, 0.9048]
+# ```
+#
+# A single wave repeats, so on its own it would confuse positions a wavelength apart; a fast hand and a
+# slow hand together cover short and long distances, exactly as a seconds hand and an hours hand do.
+#
 # Two properties make this attractive: every value stays in [-1, 1] however long the sequence,
 # and because `sin(a+b)` and `cos(a+b)` are fixed linear combinations of `sin a` and `cos a`, the
-# encoding of `pos + k` is a fixed rotation of the encoding of `pos`. Relative offsets are easy to read.
+# encoding of `pos + k` is a fixed rotation of the encoding of `pos`. Relative offsets are easy to read;
+# we will prove it numerically right after you implement the table.
 
 # %% nbgrader={"grade": false, "grade_id": "sinusoidal", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -440,20 +588,96 @@ assert np.allclose(_Q[3] @ _Q[8], _Q[20] @ _Q[25], atol=1e-4), "dot product shou
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The hidden part also checks an odd `d_model` and the "relative offset" property: `P[3] . P[8]`
-# equals `P[20] . P[25]` because both pairs are 5 apart. Let's see that property for ourselves:
-# the similarity between position 10 and its neighbours depends only on the distance.
+# The visible test pins the table to the worked example, keeps every value inside `[-1, 1]` and makes
+# sure no two of 200 positions collide. The hidden part also checks an odd `d_model` and the
+# "relative offset" property: `P[3] . P[8]` equals `P[20] . P[25]` because both pairs are 5 apart.
+#
+# First, the two-hands example from above, now computed by your function:
 
 # %%
+P4 = sinusoidal_encoding(45, 4)
+for p in (0, 44):
+    print(f"pos {p:2d}: fast pair {P4[p, :2]}   slow pair {P4[p, 2:]}")
+print(f"distance between the fast pairs: {np.linalg.norm(P4[0, :2] - P4[44, :2]):.4f}, "
+      f"between the slow pairs: {np.linalg.norm(P4[0, 2:] - P4[44, 2:]):.4f}")
+
+# %% [markdown]
+# ### Relative offsets are a linear function of the code
+#
+# Here is the property stated precisely. Fix an offset `k`. For the pair with speed `w`, the angle-sum
+# identities give
+#
+# ```
+#   sin(w(pos+k)) =  cos(wk) * sin(w pos) + sin(wk) * cos(w pos)
+#   cos(w(pos+k)) = -sin(wk) * sin(w pos) + cos(wk) * cos(w pos)
+# ```
+#
+# The coefficients `cos(wk)` and `sin(wk)` depend on the offset `k` but **not** on `pos`. Stack one
+# `2 x 2` rotation block per pair into a block-diagonal matrix `M_k`, and for every position at once
+#
+# ```
+#   P[pos + k] = M_k @ P[pos]
+# ```
+#
+# Why should a model care? A layer that wants "the token 3 places back" does not need to learn a
+# separate rule for every absolute position: one fixed linear map (and linear maps are what the next
+# module's attention is made of) moves any code by 3. And because each block is a rotation, `M_k`
+# preserves lengths and angles, so the dot product `P[a] . P[b]` depends only on `b - a`. The cell
+# builds `M_5` from the formula, applies it to all positions and compares with the table.
+
+# %%
+def offset_matrix(k: int, d_model: int, base: float = 10000.0) -> np.ndarray:
+    """The block-diagonal M_k with P[pos + k] = M_k @ P[pos] for every pos (even d_model)."""
+    M = np.zeros((d_model, d_model))
+    for i in range(d_model // 2):
+        w = 1.0 / base ** (2 * i / d_model)
+        c, s = np.cos(k * w), np.sin(k * w)
+        M[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[c, s], [-s, c]]
+    return M
+
+
+P = sinusoidal_encoding(200, 16).astype(np.float64)
+M5 = offset_matrix(5, 16)
+print("max |M_5 @ P[pos] - P[pos + 5]| over 195 positions:", f"{np.abs(P[:-5] @ M5.T - P[5:]).max():.1e}")
+print("M_5 is a rotation (M_5 @ M_5.T = I):               ", np.allclose(M5 @ M5.T, np.eye(16)))
+print("M_2 @ M_3 equals M_5 (offsets add up):             ", np.allclose(offset_matrix(2, 16) @ offset_matrix(3, 16), M5))
+
 P = sinusoidal_encoding(64, 32)
-sims = P @ P[10]
-print("offset:      ", " ".join(f"{k:5d}" for k in range(-4, 5)))
-print("P[10].P[10+k]", " ".join(f"{sims[10 + k]:5.1f}" for k in range(-4, 5)))
+print("\noffset:      ", " ".join(f"{k:5d}" for k in range(-4, 5)))
+print("P[10].P[10+k]", " ".join(f"{(P @ P[10])[10 + k]:5.1f}" for k in range(-4, 5)))
 print("P[40].P[40+k]", " ".join(f"{(P @ P[40])[40 + k]:5.1f}" for k in range(-4, 5)))
 
 # %% [markdown]
-# The two rows are identical: closeness in the encoding means closeness in position, wherever you are.
+# The largest error is at the level of float32 rounding (the table is stored in float32), so the identity
+# holds at every one of the 195 positions with a single matrix. Composing offsets multiplies their
+# matrices, as rotations should. The last two rows show the consequence for similarity: the dot products
+# around position 10 and around position 40 are identical, so closeness in the encoding means closeness in
+# position, wherever you are. Modern models such as those using *rotary* position embeddings (RoPE) build
+# directly on this rotation idea, applying the rotation to queries and keys inside attention instead of
+# adding a vector to the input.
 #
+# ### Seeing the table: a heat map of the sinusoidal encoding
+#
+# The printed numbers hide the structure that the clock analogy describes. Drawn as an image, with
+# positions down and dimensions across, the table shows its fast columns on the left (stripes that flip
+# every few positions) and its slow columns on the right (almost constant over the first hundred
+# positions): every row is a different mix of fast and slow waves, which is what makes positions
+# distinguishable.
+
+# %%
+import matplotlib.pyplot as plt
+
+table = sinusoidal_encoding(128, 64)
+fig, ax = plt.subplots(figsize=(7, 3.4))
+im = ax.imshow(table, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+ax.set_xlabel("dimension (pairs 2i, 2i+1: sin, cos)")
+ax.set_ylabel("position")
+ax.set_title("sinusoidal_encoding(128, 64)")
+fig.colorbar(im, ax=ax, fraction=0.04)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
 # ### `PositionalEncoding` and `LearnedPositionalEncoding`
 #
 # Both layers take token vectors `x` of shape `(B, T, D)` (or `(T, D)`) and return `x + P[:T]`.
@@ -551,14 +775,82 @@ assert PositionalEncoding(10, 4)(Tensor(np.zeros((3, 4), dtype=np.float32))).sha
 # `max_len` guard.
 
 # %% [markdown]
+# ### Beyond the trained length: learned versus sinusoidal
+#
+# Suppose every training sequence had 32 tokens, and at inference someone sends 50. What happens depends
+# on the kind of position code, and the scatter-add from section 2 explains the learned case exactly.
+# A `LearnedPositionalEncoding` looks up rows `0 .. T-1`, so its backward pass only ever writes into those
+# rows. If the table was built with room for 64 positions but trained on 32, rows 32 to 63 receive a
+# gradient of exactly zero in every step and keep their random initial values. They exist, but they
+# mean nothing. A sinusoidal table has no such gap: the formula produces row 50 (or row 5000) just as it
+# produces row 5, and the neighbourhood structure we measured above continues.
+#
+# The cell trains a learned table (with `max_len = 64`) for a few SGD steps on length-32 inputs toward an
+# arbitrary target, then reports how far each row moved. It also checks, for a 2048-position sinusoidal
+# table, that the most similar other position is always a direct neighbour, far beyond any length we
+# trained on.
+
+# %%
+from tinytorch.core.optimizers import SGD
+
+learned = LearnedPositionalEncoding(max_len=64, d_model=8, seed=0)
+start_rows = learned.embedding.weight.data.copy()
+target = Tensor(np.random.default_rng(3).normal(size=(32, 8)).astype(np.float32))
+sgd = SGD(learned.parameters(), lr=0.5)
+for step in range(20):
+    loss = ((learned(Tensor(np.zeros((4, 32, 8), dtype=np.float32))) - target) ** 2).mean()
+    sgd.zero_grad(); loss.backward(); sgd.step()
+moved = np.abs(learned.embedding.weight.data - start_rows).max(axis=1)
+print(f"largest change in rows  0-31 (trained):   {moved[:32].max():.3f}   smallest: {moved[:32].min():.3f}")
+print(f"largest change in rows 32-63 (untrained): {moved[32:].max():.3f}")
+
+P_long = sinusoidal_encoding(2048, 64)
+S = P_long @ P_long.T
+np.fill_diagonal(S, -np.inf)
+nearest = S.argmax(axis=1)
+print("sinusoidal, 2048 positions: nearest other position is a direct neighbour for",
+      f"{np.mean(np.abs(nearest - np.arange(2048)) == 1):.0%} of them")
+
+# %% [markdown]
+# Every trained row moved and not a single untrained row did. A model with learned positions therefore
+# has nothing sensible to add at position 40, and with `max_len = 32` it cannot even look position 40 up:
+# that is why our layers raise a `ValueError` instead of guessing. GPT-2 is built this way, which is why it
+# has a hard context limit of 1024 tokens.
+#
+# The sinusoidal side looks better, and it is, but only for the encoding itself. The rest of the network
+# has still only seen the codes of positions 0 to 31 during training; at position 2000 the slow pairs
+# point in directions it never encountered. In practice, models with sinusoidal encodings also get worse
+# beyond their training length, just more gracefully. Making models extrapolate well is an active topic,
+# and most of its solutions (relative position biases, rotary embeddings with rescaled speeds) use the
+# offset property from above rather than absolute codes.
+#
+# | | sinusoidal (`PositionalEncoding`) | learned (`LearnedPositionalEncoding`) |
+# |---|---|---|
+# | parameters | none | `max_len x D` |
+# | longest input | any `max_len` you choose, at no cost | fixed when the table is built |
+# | positions never seen in training | defined, smooth continuation | untrained random rows (or missing) |
+# | can adapt to the task | no | yes |
+
+# %% [markdown]
 # ## 4. Systems analysis: what an embedding table costs
 #
 # ### Memory
 #
 # A table of `V x D` float32 numbers costs `4 V D` bytes. Training costs more: the gradient has
 # the same shape (the scatter-add produces a *dense* `V x D` array even though few rows are non-zero),
-# and Adam keeps two more arrays of that shape. Implement `embedding_memory` and then look at some
-# real vocabulary sizes.
+# and Adam keeps two more arrays of that shape (its running mean and running mean of squares of the
+# gradient). So one table in training occupies four copies of itself:
+#
+# ```
+#   weights        V x D x 4 bytes
+#   gradient       V x D x 4 bytes      (dense in our implementation)
+#   Adam m         V x D x 4 bytes
+#   Adam v         V x D x 4 bytes
+#   -------------------------------
+#   total        4 x V x D x 4 bytes
+# ```
+#
+# Implement `embedding_memory` and then look at some real vocabulary sizes.
 
 # %% nbgrader={"grade": false, "grade_id": "embedding-memory", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -593,28 +885,101 @@ def test_embedding_memory():
     print("embedding_memory: OK")
 test_embedding_memory()
 
+# %% [markdown]
+# The test compares your byte counts with hand-computed ones for inference and training, for float16, for
+# plain SGD (no optimizer state), and against the `nbytes` of a real `Embedding` weight.
+#
+# ### A note on units: MB versus MiB
+#
+# Memory sizes come in two families, and mixing them is a classic source of "my numbers are 5% off".
+# A **megabyte (MB)** is `10^6` bytes, the SI unit used by disk makers and most papers. A **mebibyte
+# (MiB)** is `2^20 = 1,048,576` bytes, the unit operating systems and GPU tools usually report (often
+# labelled "MB" anyway). The ratio is about 1.05 for mega, 1.07 for giga (GB vs GiB). The table prints both so
+# you can see the gap grow with size.
+
 # %%
+MB, MiB = 10**6, 2**20
 rows = [("characters (module 10)", 65), ("small BPE", 8_000), ("GPT-2 BPE", 50_257), ("large multilingual", 256_000)]
-print(f"{'vocabulary':24s} {'V':>8s} {'D':>6s} {'weights':>10s} {'training (Adam)':>16s}")
+print(f"{'vocabulary':24s} {'V':>8s} {'D':>5s} {'weights MB':>11s} {'weights MiB':>12s} {'training MB (Adam)':>19s}")
 for name, V in rows:
     for D in (256, 768):
-        w = embedding_memory(V, D) / 2**20
-        t = embedding_memory(V, D, training=True) / 2**20
-        print(f"{name:24s} {V:8,d} {D:6d} {w:7.1f} MiB {t:12.1f} MiB")
+        w = embedding_memory(V, D)
+        t = embedding_memory(V, D, training=True)
+        print(f"{name:24s} {V:8,d} {D:5d} {w / MB:11.1f} {w / MiB:12.1f} {t / MB:19.1f}")
 
 # %% [markdown]
-# A character vocabulary is almost free, but a 50k-token vocabulary at width 768 is already about
-# 150 MB of weights and four times that during training with Adam. That is why vocabulary size is a
-# real design decision: a bigger vocabulary makes sequences shorter (cheaper attention, next module)
-# but makes the embedding table (and the output layer, which usually has the same shape) bigger.
+# A character vocabulary is almost free, but GPT-2's 50,257-token vocabulary at width 768 takes
+# 154.4 MB (147.2 MiB) of weights, and about 618 MB during training with Adam. That is why vocabulary size
+# is a real design decision: a bigger vocabulary makes sequences shorter (cheaper attention, next module)
+# but makes the embedding table (and the output layer, which has the same shape) bigger.
+#
+# ### Weight tying: one table for input and output
+#
+# At the other end of a language model, the output layer turns a `D`-dimensional feature vector into `V`
+# scores, one per possible next token: a `(D, V)` matrix, the embedding table's shape transposed. Many
+# models (GPT-2 among them) **tie** the two: the output scores are `h @ W.T`, using the embedding table
+# itself. There is a sensible reason beyond thrift. The score for token `v` is then the dot product of the
+# feature vector with `v`'s own embedding, so "the model expects a token like `v`" and "the vector that
+# means `v`" live in the same space, and every gradient that shapes one shapes the other.
+#
+# How much does it save? The cell counts the parameters of a GPT-2-small-shaped model (12 blocks of width
+# 768, 1024 positions) from its layer shapes, with and without tying. Each block holds attention
+# (`4 D^2 + 4 D`: query/key/value and output projections with biases), an MLP of width `4 D` (`8 D^2 + 5 D`)
+# and two layer norms (`4 D`); you will build all of these in the next two modules.
+
+# %%
+V_gpt2, D_gpt2, T_gpt2, blocks = 50_257, 768, 1024, 12
+per_block = (4 * D_gpt2**2 + 4 * D_gpt2) + (8 * D_gpt2**2 + 5 * D_gpt2) + 4 * D_gpt2
+token_table = V_gpt2 * D_gpt2
+tied = token_table + T_gpt2 * D_gpt2 + blocks * per_block + 2 * D_gpt2       # + final layer norm
+untied = tied + D_gpt2 * V_gpt2                                               # a separate (D, V) output layer
+print(f"token table:            {token_table:>12,d} parameters")
+print(f"model with tying:       {tied:>12,d} parameters ({token_table / tied:.0%} of them in the table)")
+print(f"model without tying:    {untied:>12,d} parameters")
+print(f"tying saves:            {untied - tied:>12,d} parameters = {embedding_memory(V_gpt2, D_gpt2) / MB:.1f} MB "
+      f"in float32, {embedding_memory(V_gpt2, D_gpt2, training=True) / MB:.1f} MB while training with Adam")
+
+# %% [markdown]
+# The model with tying comes to 124.4 million parameters, the size usually quoted for GPT-2 small, and
+# almost a third of them sit in the token table. Without tying the model would be 31% larger for no extra
+# depth or width. Smaller models feel this most: for a tiny model the embedding and output matrices can be
+# the majority of all parameters.
+#
+# Tying also changes the gradient. With a plain lookup, only the rows of tokens in the batch receive a
+# gradient. The output layer scores *every* token at every position, so through `h @ W.T` every row gets
+# one. Autograd adds both contributions into the same `weight.grad`:
+
+# %%
+from tinytorch.core.losses import CrossEntropyLoss
+
+tied_emb = Embedding(20, 8, seed=0)
+ids_in, ids_next = np.array([3, 7, 3, 11]), np.array([7, 3, 11, 2])
+logits = tied_emb(ids_in) @ tied_emb.weight.T                  # (4, 8) @ (8, 20) -> scores for all 20 tokens
+CrossEntropyLoss()(logits, Tensor(ids_next)).backward()
+plain_emb = Embedding(20, 8, seed=0)
+plain_emb(ids_in).sum().backward()
+count_rows = lambda g: int((np.abs(g.data).sum(axis=1) > 0).sum())
+print("logits shape:", logits.shape)
+print("rows with a gradient, lookup only:      ", count_rows(plain_emb.weight.grad), "of 20")
+print("rows with a gradient, tied output layer:", count_rows(tied_emb.weight.grad), "of 20")
+
+# %% [markdown]
+# So a tied table cannot use a sparse gradient even in principle: its update touches all `V` rows every
+# step. That is a fair trade for saving a whole `V x D` matrix.
 #
 # ### Time: lookup versus one-hot product, and a sparse gradient
 #
-# We claimed the lookup is much cheaper than the one-hot product it is equivalent to. Let's measure both,
-# along with the two ways of computing the gradient: the dense `onehot.T @ dY` and our scatter-add.
+# We claimed the lookup is much cheaper than the one-hot product it is equivalent to. Let's count and then
+# measure. For `N` token positions, the product `onehot @ W` performs `N x V x D` multiply-adds, which is
+# `2 N V D` floating-point operations (FLOPs), while the lookup performs none: it copies `N x D` values.
+# The same holds for the gradient: the dense `onehot.T @ dY` costs another `2 N V D` FLOPs, the scatter-add
+# `N x D` additions. The cell times all four for growing `V`, with `N = 512` positions (a batch of 8
+# sequences of 64 tokens) and `D = 64`. It builds the one-hot matrix outside the timed region, which flatters
+# the product: building it is extra work and `N x V` extra memory.
 
 # %%
 def median_time(fn, repeats=5):
+    fn()                                 # one untimed warm-up call (first-call and cache effects)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -623,57 +988,52 @@ def median_time(fn, repeats=5):
     return float(np.median(times))
 
 rng = np.random.default_rng(0)
-D, N = 64, 512                      # 512 token positions (e.g. batch 8 x 64 tokens)
-print(f"{'V':>7s} {'lookup':>10s} {'one-hot @ W':>12s} {'ratio':>7s} {'add.at grad':>12s} {'onehot.T @ dY':>14s} {'rows used':>10s}")
-for V in (64, 1024, 8192):
+D, N = 64, 512
+vocab_sizes = (64, 256, 1024, 4096, 8192)
+timings = {"lookup": [], "one-hot @ W": [], "add.at grad": [], "onehot.T @ dY": []}
+print(f"{'V':>6s} {'product MFLOP':>14s} {'lookup':>9s} {'one-hot @ W':>12s} {'add.at grad':>12s} {'onehot.T @ dY':>14s} "
+      f"{'rows used':>10s}")
+for V in vocab_sizes:
     W = rng.normal(size=(V, D)).astype(np.float32)
     ids = rng.integers(0, V, size=N)
     dY = rng.normal(size=(N, D)).astype(np.float32)
-    onehot = np.eye(V, dtype=np.float32)[ids]
+    onehot = np.zeros((N, V), dtype=np.float32)
+    onehot[np.arange(N), ids] = 1.0
     assert np.allclose(onehot @ W, embedding_forward(W, ids), atol=1e-5)
-    t_lookup = median_time(lambda: embedding_forward(W, ids))
-    t_onehot = median_time(lambda: onehot @ W)
-    t_scatter = median_time(lambda: EmbeddingBackward(Tensor(W), ids).backward(dY))
-    t_dense = median_time(lambda: onehot.T @ dY)
+    row = [median_time(lambda: embedding_forward(W, ids)), median_time(lambda: onehot @ W),
+           median_time(lambda: EmbeddingBackward(Tensor(W), ids).backward(dY)), median_time(lambda: onehot.T @ dY)]
+    for key, t in zip(timings, row):
+        timings[key].append(t)
     used = len(np.unique(ids)) / V
-    print(f"{V:7d} {t_lookup*1e6:8.1f}us {t_onehot*1e6:10.1f}us {t_onehot/t_lookup:6.0f}x "
-          f"{t_scatter*1e6:10.1f}us {t_dense*1e6:12.1f}us {used:9.1%}")
+    print(f"{V:6d} {2 * N * V * D / 1e6:14.1f} " + " ".join(f"{t * 1e6:{w}.0f}us" for t, w in zip(row, (7, 10, 10, 12)))
+          + f" {used:10.1%}")
+
+# %%
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
+for (label, ts), style in zip(timings.items(), ("o-", "s-", "o--", "s--")):
+    ax.loglog(vocab_sizes, np.array(ts) * 1e6, style, label=label)
+ax.set_xlabel("vocabulary size V")
+ax.set_ylabel("median time (microseconds)")
+ax.set_title(f"Embedding forward and backward, N={N} positions, D={D}")
+ax.legend(fontsize=8)
+ax.grid(True, which="both", alpha=0.3)
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
-# Read the table from top to bottom. The lookup costs about the same for every vocabulary size (it
-# only touches `N` rows), while the one-hot product grows with `V`: the "ratio" column is the price of
-# pretending the lookup is a matrix product.
+# Read the plot from left to right. The two solid-line forward curves tell the main story: the lookup is
+# flat (it only touches `N` rows, whatever `V` is), while the one-hot product climbs with `V`, roughly in
+# proportion once the matrices are large enough for the FLOP count to dominate. The gap between them is the
+# price of pretending the lookup is a matrix product. (On a shared machine individual points can jump; the
+# trend is what to read.)
 #
 # The gradient tells a more nuanced story. `np.add.at` is unbuffered: it handles one index at a time, so
 # it has a much higher cost per row than a matrix product. For a tiny vocabulary the dense
-# `onehot.T @ dY` is actually *faster*. But the dense product grows with `V` and the scatter-add does not,
-# so from around a thousand tokens on the scatter-add wins, by a growing margin. Both still produce a
-# `(V, D)` gradient of which only the "rows used" fraction is non-zero; frameworks offer *sparse* embedding
-# gradients for exactly this reason. Measuring, rather than assuming, is how you find such crossovers.
-#
-# (The time of `one-hot @ W` excludes building the one-hot matrix, which would cost `N x V` more memory.)
-
-# %% [markdown]
-# ### Seeing the table: a heat map of the sinusoidal encoding
-#
-# The printed numbers above hide the structure that the clock analogy describes. Drawn as an image, with
-# positions down and dimensions across, the table shows its fast columns on the left (stripes that flip
-# every few positions) and its slow columns on the right (almost constant over the first hundred
-# positions): every row is a different mix of fast and slow waves, which is what makes positions
-# distinguishable.
-
-# %%
-import matplotlib.pyplot as plt
-
-table = sinusoidal_encoding(128, 64)
-fig, ax = plt.subplots(figsize=(7, 3.4))
-im = ax.imshow(table, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
-ax.set_xlabel("dimension (pairs 2i, 2i+1: sin, cos)")
-ax.set_ylabel("position")
-ax.set_title("sinusoidal_encoding(128, 64)")
-fig.colorbar(im, ax=ax, fraction=0.04)
-fig.tight_layout()
-plt.show()
+# `onehot.T @ dY` can actually be *faster*. But the dense product grows with `V` and the scatter-add does
+# not, so past a crossover (here somewhere between a few hundred and a thousand tokens) the scatter-add
+# wins, by a growing margin. Both still produce a `(V, D)` gradient of which only the "rows used" fraction
+# is non-zero; frameworks offer *sparse* embedding gradients (row ids plus row values) for exactly this
+# reason. Measuring, rather than assuming, is how you find such crossovers.
 
 # %% [markdown]
 # ## 5. What an embedding table learns
@@ -695,9 +1055,7 @@ plt.show()
 # ```
 
 # %%
-from tinytorch.core.layers import Linear
-from tinytorch.core.losses import CrossEntropyLoss
-from tinytorch.core.optimizers import Adam
+from tinytorch.core.optimizers import Adam   # Linear and CrossEntropyLoss were imported above
 
 
 def cosine_matrix(W):
@@ -760,24 +1118,30 @@ print("... and after adding positions?                        ", np.allclose(x.d
 # %% [markdown]
 # ## Summary
 #
-# - An embedding lookup is the product `onehot(ids) @ W` computed as row indexing: cost proportional to
-#   the number of tokens, not the vocabulary.
-# - Its gradient is `onehot.T @ dY`, computed as a scatter-add. Repeated ids must accumulate, which is
-#   what `np.add.at` does and `G[ids] += dY` does not.
-# - Attention cannot see order, so we add a position vector. Sinusoidal tables are fixed, bounded and
-#   encode offsets as rotations; learned tables are flexible but stop at `max_len`.
-# - Embedding tables scale with `V x D` and cost four copies under Adam; the vocabulary size is a
-#   trade-off between table size and sequence length.
+# - An embedding lookup is the product `onehot(ids) @ W` computed as row indexing: every term but one of
+#   each dot product is a zero, so the cost is proportional to the number of tokens, not the vocabulary.
+#   A bias-free `Linear(V, D)` on one-hot inputs gives the same values and gradients, at full price.
+# - Its gradient is `onehot.T @ dY`, computed as a scatter-add: unused rows get zero and repeated ids
+#   must accumulate, which is what `np.add.at` does and the buffered `G[ids] += dY` does not.
+# - Attention cannot see order, so we add a position vector. Sinusoidal tables are fixed and bounded, mix
+#   fast and slow waves so that no two positions collide, and encode an offset `k` as one fixed rotation
+#   `M_k` that works at every position. Learned tables are flexible, but rows beyond the trained length
+#   never receive a gradient, and nothing exists beyond `max_len`.
+# - Embedding tables scale with `V x D` and cost four copies under Adam (154.4 MB of weights, 617.6 MB in
+#   training for GPT-2's table; quote MB as `10^6` bytes and MiB as `2^20`). Tying the output layer to the
+#   table saves a whole `V x D` matrix, almost a third of GPT-2 small, but makes the table's gradient dense.
+# - The lookup's time is flat in `V` while the one-hot product's grows with it; for the backward pass the
+#   scatter-add overtakes the dense product once the vocabulary reaches the high hundreds or so.
 # - Training moves rows apart or together according to use: in the toy language, tokens with the same
 #   role ended up pointing the same way, learned from co-occurrence alone.
 #
 # ## Reflection questions
 #
-# 1. The output layer of a language model maps `D` features to `V` logits: a `(D, V)` matrix. Some models
-#    *tie* it to the embedding table (use `W.T`). How many parameters does that save for GPT-2's vocabulary
-#    at `D = 768`, and why might the same matrix be a sensible choice for both jobs?
+# 1. With weight tying, the score of token `v` is `h . W[v]`. What does that suggest about the row of a
+#    token that is very frequent as a *next* token but rare as an *input*? Which gradient shapes it most?
 # 2. Our gradient is dense: `(V, D)` even when 20 rows were used. Sketch a sparse representation
-#    (row ids + row values). What would an optimizer like Adam need to change to use it?
+#    (row ids + row values). What would an optimizer like Adam need to change to use it, given that its
+#    moment estimates for an unused row would normally still decay in that step?
 # 3. A model trained with `LearnedPositionalEncoding(max_len=128)` receives a sequence of 200 tokens.
 #    What are your options, and what would happen with sinusoidal encodings instead?
 # 4. Why do we *add* the position vector instead of concatenating it? What does concatenation cost, and

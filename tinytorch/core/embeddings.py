@@ -6,7 +6,7 @@
 __all__ = ['embedding_forward', 'EmbeddingBackward', 'Embedding', 'sinusoidal_encoding', 'PositionalEncoding', 'LearnedPositionalEncoding', 'embedding_memory']
 
 
-# %% src/11_embeddings/11_embeddings.py:57
+# %% src/11_embeddings/11_embeddings.py:93
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
@@ -14,7 +14,7 @@ from tinytorch.core.layers import Module, _as_rng
 from tinytorch.core.autograd import Function, track
 
 
-# %% src/11_embeddings/11_embeddings.py:140
+# %% src/11_embeddings/11_embeddings.py:223
 def _as_index_array(indices) -> np.ndarray:
     """Token ids as an integer NumPy array (accepts list, ndarray or Tensor)."""
     data = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
@@ -25,7 +25,7 @@ def _as_index_array(indices) -> np.ndarray:
     return data
 
 
-# %% src/11_embeddings/11_embeddings.py:151
+# %% src/11_embeddings/11_embeddings.py:234
 def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Look up the rows of `weight` named by `indices`.
 
@@ -54,7 +54,7 @@ def embedding_forward(weight: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return weight[indices]
 
 
-# %% src/11_embeddings/11_embeddings.py:227
+# %% src/11_embeddings/11_embeddings.py:310
 class EmbeddingBackward(Function):
     """Gradient of an embedding lookup with respect to the table."""
 
@@ -79,7 +79,7 @@ class EmbeddingBackward(Function):
         return (grad,)
 
 
-# %% src/11_embeddings/11_embeddings.py:264
+# %% src/11_embeddings/11_embeddings.py:347
 class Embedding(Module):
     """A trainable lookup table: token ids (any shape) -> vectors (that shape + (embed_dim,))."""
 
@@ -109,7 +109,7 @@ class Embedding(Module):
         return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
 
 
-# %% src/11_embeddings/11_embeddings.py:382
+# %% src/11_embeddings/11_embeddings.py:530
 def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     """The (max_len, d_model) float32 table of sine/cosine position signatures.
 
@@ -137,7 +137,7 @@ def sinusoidal_encoding(max_len: int, d_model: int, base: float = 10000.0) -> np
     return table.astype(np.float32)
 
 
-# %% src/11_embeddings/11_embeddings.py:469
+# %% src/11_embeddings/11_embeddings.py:693
 def _check_length(x: Tensor, max_len: int, d_model: int) -> int:
     if x.ndim < 2 or x.shape[-1] != d_model:
         raise ValueError(f"expected input of shape (..., T, {d_model}), got {x.shape}")
@@ -174,7 +174,7 @@ class LearnedPositionalEncoding(Module):
         return x + self.embedding(np.arange(T))
 
 
-# %% src/11_embeddings/11_embeddings.py:563
+# %% src/11_embeddings/11_embeddings.py:855
 def embedding_memory(vocab_size: int, embed_dim: int, dtype=np.float32, training: bool = False,
                      optimizer_slots: int = 2) -> int:
     """Bytes needed for an embedding table of vocab_size x embed_dim values of `dtype`.
