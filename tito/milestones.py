@@ -1,7 +1,8 @@
 """Milestones: historical results students reproduce on their own `tinytorch` exports.
 
 Each `milestones/NN_name/run.py` declares `MILESTONE = {"title", "year", "requires", "goal"}` and
-`run(quick=False, console=None) -> {"passed": bool, "metrics": {...}}`. Metadata is read without
+`run(quick=False, console=None) -> {"passed": bool, "metrics": {...}}` (a training milestone also takes
+`seed=0`, which tito leaves at its default). Metadata is read without
 executing the script (it is a literal), so listing milestones never imports the package.
 """
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A LeNet-style CNN built from your Conv2d, MaxPool2d and Flatten (module 09) learns the handwritten digits
 shipped in datasets/digits.npz (1,797 8x8 images). Target: at least 97% test accuracy, and better than a
-plain MLP (the milestone-03 kind of model, trained here on the same split for a fair comparison).
+plain MLP (the milestone-03 kind of model, trained here on the same split for a fair comparison). Both train
+on the training images plus a copy of each shifted by up to one pixel (data augmentation).
 
 With CIFAR-10 (the "python version": data_batch_1..5 and test_batch in one folder), pass the folder as
 `cifar_path=` / `--cifar PATH` or set TINYTORCH_CIFAR10=PATH, and the same recipe also trains a LeNet-5 on
@@ -59,6 +60,17 @@ def digits_split(seed: int = 0, test_fraction: float = 0.2):
         x = x / 16.0
     (x_train, y_train), (x_test, y_test) = split(x.reshape(len(x), -1), y, test_fraction, seed)
     return (x_train.reshape(-1, 1, 8, 8), y_train), (x_test.reshape(-1, 1, 8, 8), y_test)
+
+
+def shifted_copies(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Data augmentation: a copy of every image (N, C, H, W) moved by up to one pixel in each direction (a random
+    shift per image, zeros filling the edge). LeNet's authors trained on distorted digits for the same reason:
+    a few more plausible examples make the test accuracy steadier from one random start to the next."""
+    rng = np.random.default_rng(seed)
+    h, w = x.shape[-2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    offsets = rng.integers(0, 3, size=(len(x), 2))
+    return np.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)]) if len(x) else x.copy()
 
 
 def load_cifar10(folder, limit_train: int | None = None, limit_test: int | None = None):
@@ -174,17 +186,24 @@ def train(model, data, epochs: int, lr: float, batch_size: int, console, label: 
             "test_accuracy_history": history, "loss_history": losses}
 
 
-def run(quick: bool = False, console=None, cifar_path: str | os.PathLike | None = None) -> dict:
+def run(quick: bool = False, console=None, cifar_path: str | os.PathLike | None = None, seed: int = 0) -> dict:
+    """`seed` picks the starting weights and the batch order (the train/test split stays the same); 0 is the
+    default run."""
     console = console_or_default(console)
     story(console, "Milestone 04: LeNet", 1998, STORY)
-    np.random.seed(0)
-    data = digits_split()
-    console.print(f"digits: {len(data[0][1])} training and {len(data[1][1])} test images of 8x8 pixels")
-    epochs = 10 if quick else 25
+    np.random.seed(seed)
+    (x_train, y_train), test = digits_split()
+    # Both models train on the images plus a one-pixel-shifted copy of each: without it, the CNN's test accuracy
+    # at seeds 0-4 ranged 97.2-98.3% (at seed 0, one more mistake would miss 97%); with it, see benchmarks/README.md.
+    data = (np.concatenate([x_train, shifted_copies(x_train, seed)]), np.concatenate([y_train, y_train])), test
+    console.print(f"digits: {len(y_train)} training images (plus a shifted copy of each) and {len(test[1])} test "
+                  "images of 8x8 pixels")
+    epochs = 6 if quick else 15
     mlp = train(mlp_digits(), data, epochs=epochs, lr=2e-3, batch_size=32, console=console,
-                label="MLP baseline", flatten=True)
-    np.random.seed(0)
-    cnn = train(lenet_digits(), data, epochs=epochs, lr=2e-3, batch_size=32, console=console, label="LeNet CNN")
+                label="MLP baseline", flatten=True, seed=seed)
+    np.random.seed(seed)
+    cnn = train(lenet_digits(), data, epochs=epochs, lr=2e-3, batch_size=32, console=console, label="LeNet CNN",
+                seed=seed)
     metrics = {"test_accuracy": cnn["test_accuracy"], "train_accuracy": cnn["train_accuracy"],
                "mlp_test_accuracy": mlp["test_accuracy"], "cnn_parameters": cnn["parameters"],
                "mlp_parameters": mlp["parameters"], "seconds": cnn["seconds"], "mlp_seconds": mlp["seconds"]}
@@ -201,9 +220,9 @@ def run(quick: bool = False, console=None, cifar_path: str | os.PathLike | None 
         limit = (2000, 1000) if quick else (None, None)
         cifar = load_cifar10(cifar_path, *limit)
         console.print(f"CIFAR-10: {len(cifar[0][1])} training and {len(cifar[1][1])} test images of 32x32x3")
-        np.random.seed(0)
+        np.random.seed(seed)
         res = train(lenet5_cifar(), cifar, epochs=1 if quick else 3, lr=2e-3, batch_size=64, console=console,
-                    label="LeNet-5 on CIFAR-10")
+                    label="LeNet-5 on CIFAR-10", seed=seed)
         metrics["cifar10_test_accuracy"] = res["test_accuracy"]
         metrics["cifar10_seconds"] = res["seconds"]
         rows.append(("CIFAR-10 test accuracy", f"{res['test_accuracy']:.1%}", "reported (10% = chance)", None))
