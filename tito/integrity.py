@@ -94,14 +94,16 @@ def execute(notebook: dict, timeout: float = DEFAULT_TIMEOUT, allow_errors: bool
 
 
 def run_all(notebooks: list[dict], timeout: float = DEFAULT_TIMEOUT, allow_errors: bool = True, workers: int = 2,
-            on_done: Callable[[int, RunResult], None] | None = None) -> list[RunResult]:
-    """Run several notebooks (`workers` kernels at a time), each in its own scratch folder."""
+            on_done: Callable[[int, RunResult], None] | None = None,
+            stops: list[Callable[[int, dict], bool] | None] | None = None) -> list[RunResult]:
+    """Run several notebooks (`workers` kernels at a time), each in its own scratch folder; `stops[i]` is
+    notebook i's `stop_after` (see tito.kernel.execute)."""
     from . import kernel
 
     with contextlib.ExitStack() as stack:
         folders = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-run-"))) for _ in notebooks]
-        jobs = [dict(notebook=nb, cwd=folder, env=kernel_env(), cell_timeout=timeout, allow_errors=allow_errors)
-                for nb, folder in zip(notebooks, folders)]
+        jobs = [dict(notebook=nb, cwd=folder, env=kernel_env(), cell_timeout=timeout, allow_errors=allow_errors,
+                     stop_after=stop) for nb, folder, stop in zip(notebooks, folders, stops or [None] * len(notebooks))]
         results: list[RunResult] = [None] * len(notebooks)  # type: ignore[list-item]
 
         def landed(i: int, run) -> None:
@@ -133,12 +135,24 @@ def mutated_notebook(full: dict, mutant: Mutant) -> dict:
     return truncate_after(mutated, set(mutant.catches or graded_ids(mutated)))
 
 
+def first_catch(mutant: Mutant) -> Callable[[int, dict], bool]:
+    """stop_after for a mutant's run: the first counted graded cell that fails has killed it."""
+    from .kernel import error_of
+
+    def caught(index: int, cell: dict) -> bool:
+        gid = nbgrader_meta(cell).get("grade_id")
+        return is_test_cell(cell) and (not mutant.catches or gid in mutant.catches) and error_of(cell) is not None
+
+    return caught
+
+
 def judge(mutant: Mutant, run: RunResult) -> MutantOutcome:
     if run.reason == "kernel-start":  # nothing ran: neither killed nor a survivor
         return MutantOutcome(mutant, [], [], None, run.seconds, error=run.aborted or "the kernel did not start")
     counted = [c for c in run.cells if not mutant.catches or c.grade_id in mutant.catches]
-    return MutantOutcome(mutant, [c.grade_id for c in counted if c.error],
-                         [c.grade_id for c in counted if c.error is None], run.aborted, run.seconds)
+    ran = [c for c in counted if c.error != "not run"]  # a run stops at its first catch (first_catch)
+    return MutantOutcome(mutant, [c.grade_id for c in ran if c.error],
+                         [c.grade_id for c in ran if c.error is None], run.aborted, run.seconds)
 
 
 def check(course: Course, modules: list[Module], timeout: float = DEFAULT_TIMEOUT, workers: int = 2,
@@ -153,13 +167,16 @@ def check(course: Course, modules: list[Module], timeout: float = DEFAULT_TIMEOU
     fulls = {m.slug: json.loads((course.root / m.notebook_file).read_text(encoding="utf-8")) for m in modules}
     releases, stale = ({}, set()) if mutants_only else fresh_releases(course, modules)
     notebooks: list[dict] = []
+    stops: list[Callable[[int, dict], bool] | None] = []
     owner: list[tuple[int, str, Mutant | None]] = []  # (module index, "full" | "stub" | "mutant", mutant)
     for m, module in enumerate(modules):
         if not mutants_only:
             notebooks += [fulls[module.slug], releases[module.slug]]
+            stops += [None, None]
             owner += [(m, "full", None), (m, "stub", None)]
         for mutant in (course.parse(module).mutants if (mutants or mutants_only) else []):
             notebooks.append(mutated_notebook(fulls[module.slug], mutant))
+            stops.append(first_catch(mutant))
             owner.append((m, "mutant", mutant))
     pending = [sum(o[0] == m for o in owner) for m in range(len(modules))]
     runs: dict[int, dict] = {m: {"mutants": []} for m in range(len(modules))}
@@ -188,7 +205,7 @@ def check(course: Course, modules: list[Module], timeout: float = DEFAULT_TIMEOU
     for m in range(len(modules)):
         if pending[m] == 0:
             finish(m)
-    run_all(notebooks, timeout, True, workers, landed)
+    run_all(notebooks, timeout, True, workers, landed, stops)
     return [reports[m] for m in range(len(modules))]
 
 

@@ -56,6 +56,14 @@ TIMEOUT_ERROR = "CellTimeoutError"  # the error name a timed-out cell gets (nbgr
 TIMEOUT_MARK = "tito_timeout"  # marks nbclient's stand-in reply for an interrupted cell
 
 
+def kernel_parallelism() -> int:
+    """How many notebooks to run at once: one per core plus one, so that a kernel booting (mostly waiting)
+    overlaps the others' work (measured: `tito source check --all` 199 s with 2, 146 s with 3, 158 s with 4
+    on 2 cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores + 1
+
+
 def kernel_command(python: str = sys.executable, argv_prefix: list[str] | None = None,
                    parent_pid: int | None = None, connection_file: str = "{connection_file}") -> list[str]:
     """The argv of every kernel tito starts. `parent_pid` (tito's pid) lets the boot wrapper check that
@@ -183,8 +191,8 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
             allow_errors: bool = True, on_cell_start: Callable[[int, dict], None] | None = None,
             kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None, transport: str | None = None,
             while_starting: Callable[[], None] | None = None, kernel_name: str = "python3",
-            continue_after_timeout: bool = False, before_cell: Callable[[int, dict], str | None] | None = None
-            ) -> Execution:
+            continue_after_timeout: bool = False, before_cell: Callable[[int, dict], str | None] | None = None,
+            stop_after: Callable[[int, dict], bool] | None = None) -> Execution:
     """Run every cell of `notebook` in a fresh kernel started in `cwd` with exactly `env`.
 
     `cell_timeout` seconds per cell, `wall_timeout` for the whole run (kernel start included). With
@@ -192,15 +200,16 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
     `continue_after_timeout`: then the kernel is interrupted, the cell gets a CellTimeoutError output and the
     next cell runs (nbgrader's autograde semantics). `before_cell(index, cell)` may return a Python expression
     to evaluate silently in the kernel before that code cell runs (as a user expression, which no input
-    transformer sees); its text value lands in `Execution.checks[index]`. `while_starting()` runs once the kernel
-    process is launched and before it is ready (do validation there, in parallel with the boot); if it
-    raises, the kernel is shut down and the exception propagates. SIGINT/SIGTERM: kernel shut down, then
+    transformer sees); its text value lands in `Execution.checks[index]`. When `stop_after(index, cell)` is true
+    for an executed cell, the run ends there (the rest is "not run"): a caller that has its answer saves time.
+    `while_starting()` runs once the kernel process is launched and before it is ready (do validation there,
+    in parallel with the boot); if it raises, the kernel is shut down and the exception propagates. SIGINT/SIGTERM: kernel shut down, then
     `interrupt.Signalled` (a KeyboardInterrupt) is raised (naming the cell in `.where`).
     """
     job = dict(notebook=notebook, cwd=cwd, env=env, cell_timeout=cell_timeout, wall_timeout=wall_timeout,
                allow_errors=allow_errors, on_cell_start=on_cell_start, kernel_argv_prefix=kernel_argv_prefix,
                run_dir=run_dir, transport=transport, while_starting=while_starting, kernel_name=kernel_name,
-               continue_after_timeout=continue_after_timeout, before_cell=before_cell)
+               continue_after_timeout=continue_after_timeout, before_cell=before_cell, stop_after=stop_after)
     return execute_all([job], workers=1)[0]
 
 
@@ -281,7 +290,7 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
                    wall_timeout: float | None = None, allow_errors: bool = True, on_cell_start=None,
                    kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None,
                    transport: str | None = None, while_starting=None, kernel_name: str = "python3",
-                   continue_after_timeout: bool = False, before_cell=None) -> Execution:
+                   continue_after_timeout: bool = False, before_cell=None, stop_after=None) -> Execution:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -352,6 +361,8 @@ async def _execute(stop: _Stop, *, notebook: dict, cwd: Path, env: dict, cell_ti
                     if expression:
                         checks[index] = await _evaluate(kc, expression, cell_timeout)
                     await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    if stop_after and stop_after(index, cell):
+                        break
         except (asyncio.CancelledError, DeadKernelError) as exc:
             # nbclient turns a cancelled cell into DeadKernelError: look at why we were cancelled first.
             if stop.signum is not None:

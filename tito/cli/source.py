@@ -79,10 +79,11 @@ def _summary(results: list[engine.Result]) -> None:
 @click.argument("modules", nargs=-1)
 @click.option("--all", "all_", is_flag=True, help="Check every module (the default when none is named).")
 @click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
-@click.option("--workers", default=2, show_default=True, help="Notebooks executed in parallel.")
+@click.option("--workers", type=click.IntRange(min=1), help="Notebooks executed in parallel [default: cores + 1, "
+                                                             "so one kernel boots while the others compute].")
 @click.option("--mutants-only", is_flag=True, help="Run only the mutants (skip the reference and stub runs).")
 @click.option("--no-mutants", is_flag=True, help="Skip the mutants (reference and stub runs only).")
-def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mutants_only: bool,
+def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int | None, mutants_only: bool,
            no_mutants: bool) -> None:
     """Integrity check: the reference passes, every graded test fails on the stubs, every mutant is caught.
 
@@ -91,6 +92,7 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mut
     surviving mutant: a grading hole. Exit 1 on any failure.
     """
     from .. import integrity
+    from ..kernel import kernel_parallelism
 
     if mutants_only and no_mutants:
         raise click.UsageError("--mutants-only and --no-mutants exclude each other")
@@ -100,7 +102,8 @@ def check_(modules: tuple[str, ...], all_: bool, timeout: int, workers: int, mut
     engine.write(course, engine.plan(course, chosen), chosen)
     with progress_bar() as bar:
         task = bar.add_task("executing notebooks", total=len(chosen))
-        reports = integrity.check(course, chosen, timeout, workers, mutants=not no_mutants, mutants_only=mutants_only,
+        reports = integrity.check(course, chosen, timeout, workers or kernel_parallelism(), mutants=not no_mutants,
+                                  mutants_only=mutants_only,
                                   on_done=lambda r: bar.update(task, advance=1, description=r.module.slug))
     table = Table(title="tito source check")
     for col in ("module", "reference", "stubs", "mutants killed", "points", "solutions", "hidden", "time"):
