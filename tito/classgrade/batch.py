@@ -15,6 +15,7 @@ from ..course import Course, Module
 from ..errors import CheckFailed, MissingDependency, TitoError, UsageError
 from ..fsutil import atomic_write
 from ..grading import GradeReport, _api, _ensure_gradebook_entries, check_student_id, checksum_problems, grades, submit
+from ..interrupt import Signalled
 from ..sandbox import Limits, probe
 from . import gradebook
 from .jobs import Job, Result
@@ -113,20 +114,29 @@ def run(batch: Batch, results: Iterator[Result], module: Module,
         on_result: Callable[[Result], None] | None = None) -> ClassReport:
     """Record each Result as it arrives; the state file is saved after every one (an interrupt loses none)."""
     report = ClassReport(module, skipped=batch.skipped)
-    for result in results:
-        gradebook.record(batch.db_url, batch.course_id, result)
-        folder = batch.autograded / result.student / result.assignment
-        if result.ok and result.autograded is not None:
-            atomic_write(folder / f"{result.assignment}.ipynb", result.autograded)
-            if result.timestamp:
-                atomic_write(folder / "timestamp.txt", result.timestamp)
-        batch.state.put(result)
-        batch.state.save()
-        report.results.append(result)
-        if on_result:
-            on_result(result)
+    try:
+        for result in results:
+            _record(batch, result)
+            report.results.append(result)
+            if on_result:
+                on_result(result)
+    except KeyboardInterrupt as exc:
+        getattr(results, "close", lambda: None)()  # a generator: stops the workers now (see local.py)
+        raise Signalled.of(exc, f"{len(report.results)} submission(s) graded and recorded before the stop; run "
+                                "the same command again to grade the rest") from None
     report.results.sort(key=lambda r: r.student)
     return report
+
+
+def _record(batch: Batch, result: Result) -> None:
+    gradebook.record(batch.db_url, batch.course_id, result)
+    folder = batch.autograded / result.student / result.assignment
+    if result.ok and result.autograded is not None:
+        atomic_write(folder / f"{result.assignment}.ipynb", result.autograded)
+        if result.timestamp:
+            atomic_write(folder / "timestamp.txt", result.timestamp)
+    batch.state.put(result)
+    batch.state.save()
 
 
 def grade_class(course: Course, module: Module, *, workers: int | None = None, cluster: str | None = None,

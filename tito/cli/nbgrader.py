@@ -157,7 +157,7 @@ def _class_table(report) -> Table:
 @click.option("--student", help="Grade one student (their collected submission, or --notebook).")
 @click.option("--notebook", "notebook", type=click.Path(path_type=Path),
               help="With --student: put this .ipynb into the submitted layout first, then grade it.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: one per core].")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes [default: cores + 1].")
 @click.option("--force", is_flag=True, help="Grade again even submissions unchanged since they were graded.")
 @click.option("--cluster", metavar="tcp://HOST:PORT", help="Grade on this Dask distributed scheduler's workers.")
 @click.option("--timeout", default=60, show_default=True, help="Seconds a single cell may run.")
