@@ -90,3 +90,18 @@ def test_release_refuses_to_overwrite_newer_submissions(tensor_course, tmp_path)
         assert grading.generate_release(course, module, allow_newer_submissions=True).ok
     finally:
         shutil.rmtree(submitted.parent.parent)
+
+
+def test_grading_a_new_notebook_for_a_student_keeps_a_copy_of_the_one_it_replaces(tensor_course, tmp_path):
+    course, module = tensor_course
+    release = load(course.root / module.release_file)
+    first = save(release, tmp_path / "first.ipynb")
+    grade_one(course, module, "erin", first)
+    submitted = course.root / "grading/submitted/erin" / module.slug / f"{module.slug}.ipynb"
+    collected = submitted.read_text()
+    second = save(fill_solutions(json.loads(json.dumps(release)), load(course.root / module.notebook_file)),
+                  tmp_path / "second.ipynb")
+    grade_one(course, module, "erin", second)
+    copies = list((course.root / ".tito" / "backups").glob(f"*/grading/submitted/erin/{module.slug}/*.ipynb"))
+    assert [c.read_text() for c in copies] == [collected]
+    assert submitted.read_text() != collected

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .backups import backup_file
 from .course import Course, Module
 from .errors import TitoError, UsageError
 from .fsutil import atomic_write, read_bytes
@@ -378,7 +379,10 @@ def submit(course: Course, module: Module, student: str, notebook: Path, coursed
     data = read_notebook(notebook)
     dest = (course.root / coursedir.submitted_directory / student / module.slug
             / f"{module.slug}.ipynb")
-    atomic_write(dest, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    if dest.exists() and dest.read_text(encoding="utf-8", errors="replace") != text:
+        backup_file(course.root, dest)  # a collected submission is the student's work: keep a copy
+    atomic_write(dest, text)
     return dest
 
 
