@@ -76,11 +76,12 @@ GUARD = "__import__('tito.testguard', fromlist=['check']).check()"
 def guarded(cells: list) -> Callable[[int, dict], str | None]:
     """before_cell for tito.kernel: the test guard before the first code cell (to record the interpreter's state)
     and before every graded test cell (to restore it); see tito.testguard."""
+    from .nbutil import is_test_cell
+
     first = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), None)
 
     def before(index: int, cell: dict) -> str | None:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        return GUARD if index == first or (meta.get("grade") and not meta.get("solution")) else None
+        return GUARD if index == first or is_test_cell(cell) else None
 
     return before
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import resource
 
 from nbclient.util import run_sync
-from nbformat import NotebookNode, from_dict
+from nbformat import from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Dict, Integer
 
-from ..kernel import execute_preprocessor
+from ..kernel import execute_preprocessor, nbformat_error
 
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 META = "tito"  # notebook metadata key holding what the execute step saw
@@ -93,8 +93,6 @@ def merge_outputs(nb, run) -> None:
         cell.execution_count = theirs[index].get("execution_count") if usable else None
         state, error = status.get(index, ("not run", None)) if usable else ("not run", run.aborted)
         if state in UNFINISHED and not any(o.get("ename") == UNFINISHED[state] for o in cell.outputs):
-            cell.outputs.append(NotebookNode(output_type="error", ename=UNFINISHED[state],
-                                             evalue=error or run.aborted or state,
-                                             traceback=[f"{UNFINISHED[state]}: {error or run.aborted or state}"]))
+            cell.outputs.append(nbformat_error(UNFINISHED[state], error or run.aborted or state))
     nb.metadata[META] = {"sandbox": {"aborted": run.aborted, "reason": run.reason, "seconds": round(run.seconds, 3),
                                      "cells": len(code), "tampering": list(getattr(run, "tampering", []) or [])}}
