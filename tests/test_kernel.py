@@ -77,22 +77,68 @@ def test_an_endless_loop_stops_at_the_cell_timeout_naming_the_cell(tmp_path, tra
 
 
 def test_with_continue_after_timeout_the_cell_is_interrupted_marked_and_the_next_runs(tmp_path):
-    """nbgrader's autograde semantics, used in the grading sandbox: one endless loop costs one cell."""
-    nb = notebook(("code", "id:spin\nwhile True:\n    pass"), ("code", "print('next')"))
+    """nbgrader's autograde semantics, used in grading: one endless loop costs one cell, the kernel stays."""
+    nb = notebook(("code", "state = 'kept'"), ("code", "id:spin\nwhile True:\n    pass"), ("code", "print(state)"))
     result = run(nb, tmp_path, cell_timeout=2, continue_after_timeout=True)
     assert result.aborted is None
-    assert [(c.status, c.error) for c in result.cells] == [("timeout", "KeyboardInterrupt"), ("ok", None)]
-    assert "CellTimeoutError" in [o.get("ename") for o in result.notebook.cells[0].outputs]
-    assert stdout(result, 1) == "next\n"
+    assert [(c.status, c.error) for c in result.cells] == [
+        ("ok", None), ("timeout", "CellTimeoutError: timed out after 2 s"), ("ok", None)]
+    assert "CellTimeoutError" in [o.get("ename") for o in result.notebook.cells[1].outputs]
+    assert stdout(result, 2) == "kept\n"
+    assert result.restarts == [], "an interruptible cell does not cost the kernel"
 
 
-def test_before_cell_evaluates_an_expression_no_input_transformer_sees(tmp_path):
+@pytest.mark.parametrize("stubborn", [
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+    "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass",
+], ids=["sigint-ignored", "interrupt-caught"])
+def test_a_cell_that_ignores_the_interrupt_costs_its_kernel_not_the_rest_of_the_notebook(tmp_path, stubborn):
+    """The kernel is replaced, the finished cells are replayed into it, and the cells after the stuck one run
+    with the state the earlier cells built; outputs recorded before stay as they were."""
+    nb = notebook(("code", "import os\ntotal = 40\nprint('first run', os.getpid())"),
+                  ("code", "id:adds\ntotal += 2"),
+                  ("code", "id:stuck\n" + stubborn),
+                  ("code", "import os\nprint(total, os.getpid())"))
+    result = run(nb, tmp_path, cell_timeout=2, continue_after_timeout=True, wall_timeout=60)
+    assert result.aborted is None, result.aborted
+    assert [c.status for c in result.cells] == ["ok", "ok", "timeout", "ok"]
+    assert result.restarts == [2]
+    first_pid = stdout(result, 0).split()[-1]
+    total, pid = stdout(result, 3).split()
+    assert total == "42", "the cells before the stuck one were replayed, each once"
+    assert pid != first_pid, "a new kernel ran the rest"
+    assert stdout(result, 0).startswith("first run"), "the replay does not add outputs"
+
+
+def test_probes_run_at_kernel_start_and_around_cells_unseen_by_input_transformers(tmp_path):
     nb = notebook(("code", "secret = 41"),
                   ("code", "get_ipython().input_transformers_cleanup.append(lambda lines: ['1/0\\n'])"),
                   ("code", "id:test\nprint('transformed away')"))
-    result = run(nb, tmp_path, before_cell=lambda i, cell: "secret + 1" if i == 2 else None)
-    assert result.checks == {2: "42"}
+
+    def probe(phase, index, cell):
+        if phase == "start":
+            return "'ready'"
+        return "secret + 1" if index == 2 else None
+
+    result = run(nb, tmp_path, probe=probe)
+    assert result.checks == [("start", 0, "'ready'"), ("before", 2, "42"), ("after", 2, "42")]
     assert result.cells[2].error.startswith("ZeroDivisionError"), "the cell itself still goes through the hook"
+
+
+def test_the_output_budget_cuts_a_flood_and_says_so_in_the_cell(tmp_path):
+    nb = notebook(("code", "print('small')"),
+                  ("code", "import sys\nfor _ in range(200):\n    sys.stdout.write('x' * 10000 + '\\n')"),
+                  ("code", "print('after')"),
+                  ("code", "id:test-fails\nassert 1 == 2, 'a failing test'"))
+    result = run(nb, tmp_path, output_budget=100_000)
+    assert [c.status for c in result.cells] == ["ok", "ok", "ok", "error"]
+    assert result.cells[3].error == "AssertionError: a failing test", "errors always survive the budget"
+    kept = sum(len(o.get("text", "")) for o in result.notebook.cells[1].outputs if o.get("name") == "stdout")
+    assert 0 < kept <= 100_000
+    assert set(result.cut) == {1, 2}, "once the budget is spent, later output is cut too"
+    note = result.notebook.cells[1].outputs[-1]
+    assert note["name"] == "stderr" and "bytes of output were cut here" in note["text"]
+    assert result.cut[1] + kept >= 200 * 10001
 
 
 def test_ipc_sockets_and_connection_file_live_in_the_callers_folder(short_tmp_path):
@@ -186,33 +232,6 @@ def test_boot_wrapper_exits_when_its_expected_parent_is_gone(tmp_path):
     proc = subprocess.run([sys.executable, str(kernel.BOOT), "--parent", "1", "this_module_is_never_imported"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "this_module_is_never_imported" not in proc.stderr
-
-
-def test_nbgrader_is_configured_to_start_kernels_through_the_boot_wrapper(tmp_path):
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
-    from traitlets.config import Config
-
-    config = Config()
-    config.Execute.timeout = 7
-    kernel.configure_nbgrader(config, argv_prefix=["env", "X=1"], run_dir=tmp_path / "k")
-    (step,) = [p for p in Autograde(config=config).autograde_preprocessors if issubclass(p, Execute)]
-    preprocessor = step(config=config)
-    assert preprocessor.timeout == 7, "nbgrader's own Execute settings still apply"
-    preprocessor.kernel_name = "python3"
-    km = preprocessor.create_kernel_manager()
-    assert type(km).__name__ == "TitoKernelManager" and km.transport == "ipc"
-    km._launch_args = {}
-    cmd = km.format_kernel_cmd()
-    assert cmd[:2] == ["env", "X=1"] and cmd[3] == str(kernel.BOOT) and "--parent" not in cmd
-    assert cmd[4:6] == ["ipykernel_launcher", "-f"] and Path(cmd[6]).parent == (tmp_path / "k")
-
-
-def test_autograde_uses_the_engines_kernel_launch(tmp_path):
-    from tito.grading import nbgrader_config
-
-    steps = nbgrader_config(tmp_path).Autograde.autograde_preprocessors
-    assert [s.__name__ for s in steps if "Execute" in s.__name__] == ["TitoExecute"]
 
 
 # --- nbutil ---------------------------------------------------------------------------------------

@@ -42,9 +42,6 @@ def nbgrader_config(root: Path, timeout: int | None = None):
     if path.is_file():
         config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
     config.CourseDirectory.root = str(root)
-    from .kernel import configure_nbgrader
-
-    configure_nbgrader(config)  # autograde kernels start like every other tito kernel (tied to tito's life)
     if timeout is not None:
         config.ExecutePreprocessor.timeout = timeout
     return config

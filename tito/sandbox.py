@@ -8,13 +8,12 @@ are not mounted at all. There is no network (a new network namespace has only it
 private `/tmp`, a private PID namespace, and no process survives the sandbox (`--die-with-parent`).
 
 Limits: CPU seconds, address space, processes and file size are rlimits set inside the sandbox by the
-runner (`tito.sandbox_run`) before it starts any untrusted code; wall time is enforced here, by killing
+runner (`tito.grade_runner`) before it starts any untrusted code; wall time is enforced here, by killing
 the whole sandbox; the size of the result the parent accepts is capped here too. Only this trusted
 parent ever writes grades or feedback, from what the sandbox returned.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -22,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import tito
@@ -108,30 +107,42 @@ def command(inner: list[str], workdir: Path, env: dict[str, str]) -> list[str]:
     return argv + ["--"] + inner
 
 
-def base_env(extra_path: str = "") -> dict[str, str]:
-    """The whole environment of the sandboxed process: nothing of the instructor's leaks in."""
+def base_env(extra_path: str = "", runner_path: str = LIBDIR, home: str = "/tmp") -> dict[str, str]:
+    """The whole environment of the grading runner: nothing of the instructor's leaks in. `runner_path` is
+    where the runner imports tito from; the runner keeps it off its kernel's path (TITO_RUNNER_PATH)."""
     from .kernelenv import BLAS_THREADS
 
-    env = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-           "PYTHONPATH": os.pathsep.join(p for p in (LIBDIR, extra_path) if p), "PYTHONDONTWRITEBYTECODE": "1",
-           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime", "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
-           "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib", "MPLBACKEND": "Agg",
+    env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+           "PYTHONPATH": os.pathsep.join(p for p in (runner_path, extra_path) if p), "PYTHONDONTWRITEBYTECODE": "1",
+           "TITO_RUNNER_PATH": runner_path,
+           "JUPYTER_RUNTIME_DIR": f"{home}/jupyter-runtime", "JUPYTER_DATA_DIR": f"{home}/jupyter-data",
+           "IPYTHONDIR": f"{home}/ipython", "MPLCONFIGDIR": f"{home}/matplotlib", "MPLBACKEND": "Agg",
            "LANG": "C.UTF-8", "TERM": "dumb"}
     env.update(BLAS_THREADS)
     return env
 
 
 def run(inner: list[str], workdir: Path, limits: Limits, stdin: bytes = b"", env: dict | None = None) -> SandboxResult:
-    """Run `inner` in the sandbox; kill it on the wall-time or output limit. Never raises for the code's faults."""
-    argv = command(inner, workdir, env if env is not None else base_env())
+    """Run `inner` in the sandbox; kill it on the wall-time or output limit. Never raises for the code's faults.
+
+    bwrap itself starts with the same clean environment as the code it runs: inside the sandbox its
+    init process is PID 1, and `/proc/1/environ` must not show the instructor's environment."""
+    env = env if env is not None else base_env()
+    return supervise(command(inner, workdir, env), limits, stdin, env)
+
+
+def supervise(argv: list[str], limits: Limits, stdin: bytes, env: dict, cwd: Path | None = None) -> SandboxResult:
+    """Run `argv` in its own session with exactly `env`, feed it `stdin`, keep at most `limits.output_bytes` of
+    its stdout; kill its process group at the wall-time limit or when the output goes over."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True,
+                                env=env, cwd=cwd)
         killed = None
         try:
             proc.stdin.write(stdin)
             proc.stdin.close()
-        except BrokenPipeError:  # the sandbox died before reading its job; its exit code tells why
+        except BrokenPipeError:  # it died before reading its job; its exit code tells why
             pass
         while proc.poll() is None:
             if time.monotonic() - start > limits.wall_seconds:
@@ -164,8 +175,8 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def limits_json(limits: Limits) -> str:
-    return json.dumps(asdict(limits))
+def limits_dict(limits: Limits) -> dict:
+    return asdict(limits)
 
 
 def probe() -> str | None:
@@ -181,41 +192,3 @@ def probe() -> str | None:
         return None
     return ("bubblewrap is installed but cannot create a sandbox here (user namespaces disabled?): "
             + (result.stderr.strip().splitlines() or ["no message"])[-1])
-
-
-@dataclass
-class Execution:
-    """What came back from executing one notebook in the sandbox."""
-
-    notebook: dict | None  # the executed notebook; None when the sandbox returned nothing usable
-    aborted: str | None  # why execution stopped early (timeout, limit, crash), naming the cell when known
-    seconds: float
-    reason: str | None = None  # tito.kernel's reason, "process-limit", or "sandbox" when nothing came back
-    cells: list[tuple[int, str, str | None]] = field(default_factory=list)  # (index, status, error) per code cell
-    tampering: list[str] = field(default_factory=list)  # what tito.testguard restored before the tests
-
-
-def execute_notebook(notebook: dict, files: dict[str, bytes], cell_timeout: float, limits: Limits) -> Execution:
-    """Execute `notebook` in a fresh sandbox whose working folder holds only `files` (relative path -> bytes).
-
-    The folder is created here and deleted afterwards. `files` is everything the code may see of the
-    course, e.g. the package of the modules the notebook builds on (never the module being graded).
-    """
-    with tempfile.TemporaryDirectory(prefix="tito-sandbox-") as scratch:
-        workdir = Path(scratch)
-        for rel, data in files.items():
-            target = workdir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        job = json.dumps({"notebook": notebook, "cell_timeout": cell_timeout, "limits": asdict(limits)})
-        result = run([sys.executable, "-m", "tito.sandbox_run"], workdir, limits, stdin=job.encode(),
-                     env=base_env(extra_path=WORKDIR))
-    if result.killed:
-        return Execution(None, f"stopped by the sandbox: {result.killed} exceeded", result.seconds, "sandbox")
-    try:
-        reply = json.loads(result.stdout)
-        return Execution(reply["notebook"], reply.get("aborted"), result.seconds, reply.get("reason"),
-                         [tuple(c) for c in reply.get("cells", [])], [str(t) for t in reply.get("tampering", [])])
-    except (ValueError, KeyError, TypeError):
-        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-        return Execution(None, f"the sandboxed run crashed ({last[:300]})", result.seconds, "sandbox")

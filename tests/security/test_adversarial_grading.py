@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -24,6 +25,19 @@ from ..helpers.class_submissions import tensor_course, variants
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("adversarial")]
 FULL, HONEST = 17.0, {"ada": "perfect", "bob": "wrong", "cy": "stubbed"}
+CANARY = "tito-canary-5b9d2c"  # in the grading process's environment during the batch
+HUGE_MARKDOWN = 24 << 20  # bytes of prose in one Markdown cell (the old sandbox reply cap was 16 MiB here)
+SNOOP = """
+import glob, os
+seen = []
+for path in sorted(glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline')):
+    try:
+        seen.append(path + ' ' + open(path, 'rb').read().decode('utf-8', 'replace'))
+    except OSError as e:
+        seen.append(path + ' ' + type(e).__name__)
+print('\\n'.join(seen))
+print(dict(os.environ))
+"""
 
 
 def attacks(course_root, listener_port: int) -> dict[str, tuple[str, str]]:
@@ -132,6 +146,44 @@ np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
 print(f'rewrote {rewritten} notebook files; test cells blanked from here on')
 """),
+        # The test guard itself: replace it, shadow the import it used to rely on, or re-patch NumPy from inside
+        # the student's own Tensor while the tests run. Each starts from the honest but wrong solution (bob).
+        "guard-replace": ("wrong", """
+import numpy as np
+try:
+    import tito.testguard as guard
+    guard.check = lambda *a, **k: ''
+    print('ATTACK note: the guard module was importable')
+except ImportError:
+    print('ATTACK blocked: no guard module in the kernel')
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+"""),
+        "import-shadow": ("wrong", """
+import numpy as np
+class _Quiet:
+    def __getattr__(self, name):
+        return lambda *a, **k: ''
+__import__ = lambda *a, **k: _Quiet()
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+"""),
+        "init-repatch": ("wrong", """
+import numpy as np
+_real_init = Tensor.__init__
+def _init(self, *args, **kwargs):
+    np.allclose = lambda *a, **k: True
+    np.array_equal = lambda *a, **k: True
+    _real_init(self, *args, **kwargs)
+Tensor.__init__ = _init
+"""),
+        "environ": ("perfect", SNOOP),
+        "stubborn": ("perfect", """
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    pass
+"""),
     }
 
 
@@ -203,12 +255,19 @@ def graded(tmp_path_factory):
         folder = submitted / student / module.slug
         folder.mkdir(parents=True)
         (folder / f"{module.slug}.ipynb").write_text(json.dumps(with_attack(nb, code) if code else nb))
+    huge = json.loads(json.dumps(kinds["perfect"]))
+    huge["cells"].insert(1, {"cell_type": "markdown", "id": "essay", "metadata": {},
+                             "source": "# My notes\n" + "All work and no play. " * (HUGE_MARKDOWN // 22)})
+    (submitted / "huge-md" / module.slug).mkdir(parents=True)
+    (submitted / "huge-md" / module.slug / f"{module.slug}.ipynb").write_text(json.dumps(huge))
     before, definition = tree_hashes(course.root), definition_hash(course.root / "gradebook.db")
+    os.environ["TITO_CANARY_SECRET"] = CANARY
     try:
         report = grade_class(course, module, workers=2, timeout=10,
                              limits=Limits(wall_seconds=120, cpu_seconds=120, memory_bytes=2 << 30, processes=64,
                                            output_bytes=16 << 20))
     finally:
+        os.environ.pop("TITO_CANARY_SECRET", None)
         listener.close()
     results = {r.student: r for r in report.results}
     return dict(course=course, module=module, results=results, before=before,
@@ -229,7 +288,7 @@ def test_nothing_outside_the_sandbox_changed(graded):
 
 def test_every_submission_is_recorded_with_a_score_and_honest_ones_are_right(graded):
     results = graded["results"]
-    assert sorted(results) == sorted(list(HONEST) + list(attacks("x", 0)))
+    assert sorted(results) == sorted(list(HONEST) + list(attacks("x", 0)) + ["huge-md"])
     assert all(r.ok for r in results.values()), {s: (r.flags, r.error[-300:]) for s, r in results.items() if not r.ok}
     assert results["ada"].score == results["ada"].max_score == FULL
     assert 0 < results["bob"].score < FULL
@@ -275,7 +334,57 @@ def test_an_endless_loop_is_flagged_and_the_rest_is_graded(graded):
 def test_deleting_the_tests_at_run_time_does_not_stop_them(graded):
     result = graded["results"]["delete-tests"]
     assert result.score == 0, "the stubs must still fail their tests"
-    assert any(f.startswith("tampering") for f in result.flags), result.flags
     shown = " ".join(result.flags)
-    assert "input transformers" in shown and "numpy.allclose" in shown, shown
+    assert "tampering after" in shown and "cleanup_transforms" in shown and "numpy.allclose" in shown, shown
     assert "rewrote 0 notebook files" in attack_output(graded, "delete-tests")
+
+
+@pytest.mark.parametrize("student", ["guard-replace", "import-shadow", "init-repatch"])
+def test_beating_the_guard_costs_the_points_it_would_have_won(graded, student):
+    """Honest, this wrong solution (bob's) scores less than full marks; with the tamper it must score no more than
+    honest, and the tamper is named."""
+    result, honest = graded["results"][student], graded["results"]["bob"]
+    assert result.score < honest.score, (result.score, result.flags)
+    assert any(f.startswith("tampering after") and "numpy.allclose" in f for f in result.flags), result.flags
+    autograded = json.loads((graded["course"].root / "grading" / "autograded" / student / "01_tensor" /
+                             "01_tensor.ipynb").read_text())
+    zeroed = [c for c in autograded["cells"] if any(o.get("ename") == "TamperingDetected" for o in c.get("outputs", []))]
+    assert zeroed, "the tampered tests carry the error that scores them zero"
+    if student == "guard-replace":
+        assert "ATTACK blocked: no guard module in the kernel" in attack_output(graded, student)
+
+
+def test_a_cell_that_ignores_the_interrupt_keeps_every_point(graded):
+    """It sits in an ungraded cell: its kernel is replaced at the timeout and every test still runs."""
+    result = graded["results"]["stubborn"]
+    assert result.score == FULL, result.flags
+    assert any(f.startswith("kernel replaced") for f in result.flags), result.flags
+
+
+def test_the_instructors_environment_reaches_no_output_and_no_feedback(graded):
+    from tito.classgrade.feedback import class_feedback
+
+    shown = attack_output(graded, "environ")
+    assert "/proc/1/environ" in shown, shown[:1000]
+    assert CANARY not in shown and str(graded["course"].root) not in shown.split("/proc/")[-1]
+    (path,) = class_feedback(graded["course"], graded["module"], "environ")
+    assert CANARY not in path.read_text(encoding="utf-8")
+    assert graded["results"]["environ"].score == FULL
+
+
+def test_a_huge_markdown_cell_is_graded_in_full_and_cut_only_in_the_copy_shown(graded):
+    from tito.classgrade.feedback import class_feedback
+
+    result = graded["results"]["huge-md"]
+    assert result.score == FULL, result.flags
+    assert any(f.startswith("cell cut in the graded copy") for f in result.flags), result.flags
+    assert len(result.autograded) < 2 << 20
+    (path,) = class_feedback(graded["course"], graded["module"], "huge-md")
+    assert path.stat().st_size < 4 << 20
+    submitted = graded["course"].root / "grading" / "submitted" / "huge-md" / "01_tensor" / "01_tensor.ipynb"
+    assert submitted.stat().st_size > HUGE_MARKDOWN, "the submission itself is kept whole"
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded['course'].root / 'gradebook.db'}", "tinytorch") as gb:
+        notebook = gb.find_submission_notebook("01_tensor", "01_tensor", "huge-md")
+        assert notebook.score == FULL and notebook.needs_manual_grade, "kept, and sent to a person"

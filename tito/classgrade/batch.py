@@ -58,12 +58,15 @@ def submissions(submitted: Path, slug: str) -> dict[str, Path]:
 
 
 def portable(config):
-    """The course's nbgrader config without tito's local kernel wiring: its Execute class is defined at run
-    time, so it cannot travel to a worker process; the worker chooses its own Execute step (worker.py)."""
+    """The course's nbgrader config as it travels to a worker: plain values, and the autograde chain as import
+    names with tito's execute step in it (chain.py)."""
     from traitlets.config import Config
+
+    from .chain import grading_chain
 
     out = Config({k: v for k, v in config.items() if k != "TitoKernelManager"})
     out.Autograde = Config({k: v for k, v in config.Autograde.items() if k != "autograde_preprocessors"})
+    out.Autograde.autograde_preprocessors = grading_chain(config)
     return out
 
 
@@ -97,11 +100,12 @@ def prepare(course: Course, module: Module, *, student: str | None = None, force
     already = gradebook.graded(db_url, course_id, module.slug)
     files = sandbox_files(course, module) if sandbox else {}
     jobs, skipped = [], []
+    config = portable(api.config)
     for name, folder in sorted(found.items()):
         stamp = folder / "timestamp.txt"
         job = Job(name, module.slug, (folder / f"{module.slug}.ipynb").read_bytes(),
                   stamp.read_text(encoding="utf-8") if stamp.exists() else None,
-                  snapshot, portable(api.config), definition, limits or Limits(), sandbox, files)
+                  snapshot, config, definition, limits or Limits(), sandbox, files)
         last = state.get(module.slug, name)
         if not force and last and last["key"] == job.key and name in already:
             skipped.append(name)
@@ -143,19 +147,24 @@ def grade_class(course: Course, module: Module, *, workers: int | None = None, c
                 student: str | None = None, force: bool = False, timeout: int | None = None,
                 limits: Limits | None = None, sandbox: bool = True, on_start: Callable[[Batch], None] | None = None,
                 on_result: Callable[[Result], None] | None = None) -> ClassReport:
-    batch = prepare(course, module, student=student, force=force, timeout=timeout, limits=limits, sandbox=sandbox,
-                    local=not cluster)
-    if on_start:
-        on_start(batch)
     if cluster:
         from .cluster import run_on_cluster
 
-        results = run_on_cluster(cluster, batch.jobs)
-    else:
-        from .local import run_local
+        batch = prepare(course, module, student=student, force=force, timeout=timeout, limits=limits,
+                        sandbox=sandbox, local=False)
+        if on_start:
+            on_start(batch)
+        return run(batch, run_on_cluster(cluster, batch.jobs), module, on_result)
+    from ..kernel import kernel_parallelism
+    from .local import local_pool, run_local
 
-        results = run_local(batch.jobs, workers)
-    return run(batch, results, module, on_result)
+    # The workers start (and import nbgrader) while this process plans the batch.
+    with local_pool(1 if student else (workers or kernel_parallelism())) as pool:
+        batch = prepare(course, module, student=student, force=force, timeout=timeout, limits=limits,
+                        sandbox=sandbox, local=True)
+        if on_start:
+            on_start(batch)
+        return run(batch, run_local(batch.jobs, pool=pool), module, on_result)
 
 
 def grade_one(course: Course, module: Module, student: str, notebook: Path, *, timeout: int | None = None,

@@ -1,29 +1,26 @@
-"""The execute step of autograding: the one place a student's code runs during grading.
+"""The execute step of autograding: the one place a student's code runs during grading, with or without sandbox.
 
-nbgrader's Autograde chain calls one of these in place of its own Execute (worker.py chooses):
+nbgrader's Autograde chain (the course's configured one) calls `GradingExecute` in place of its own Execute
+(worker.py puts it there). It sends the notebook, with the tests nbgrader restored and the hidden tests
+injected, to the grading runner (`tito.classgrade.run.run_submission`): in a fresh bubblewrap sandbox that
+sees only the files the job carries (the reference package of the EARLIER modules and the datasets, never
+the module being graded), or bare with `--no-sandbox`. Both ways the same runner and engine enforce the cell
+timeout (a cell that ignores the interrupt costs its kernel, not the rest of the notebook), the wall-time
+limit, the memory and output limits and the test guard. The cells' outputs come back as data; this trusted
+process copies them onto its own notebook, whose sources and order the runner never touched.
 
-- `SandboxedExecute` (the default) sends the notebook, with the tests nbgrader injected, into a fresh
-  bubblewrap sandbox (`tito.sandbox.execute_notebook`) that sees only the files the job carries: the
-  reference package of the EARLIER modules and the datasets, never the module being graded. The cells'
-  outputs come back as data; this trusted process copies them onto its own notebook, whose sources and
-  order the sandbox never touched.
-- `LimitedExecute` (`--no-sandbox`) is tito's engine step (`kernel.execute_preprocessor()`: nbgrader's
-  Execute with tito's kernel manager, tied to tito's life) plus an address-space limit on the kernel.
-
-A cell that did not finish (timeout, kernel death, a sandbox limit, or never reached) gets an error
-output: nbgrader scores a test cell by the absence of errors, so an unrun test must not earn its points.
-What went wrong is left in the notebook's metadata under `tito` for the worker to flag.
+A cell that did not finish (timeout, kernel death, a limit, or never reached) gets an error output: nbgrader
+scores a test cell by the absence of errors, so an unrun test must not earn its points. What happened is
+left in the notebook's metadata under `tito` for the worker to flag.
 """
 from __future__ import annotations
 
-import resource
-
-from nbclient.util import run_sync
 from nbformat import from_dict
 from nbgrader.preprocessors import Execute
-from traitlets import Dict, Integer
+from traitlets import Bool, Dict
 
-from ..kernel import execute_preprocessor, nbformat_error
+from ..kernel import nbformat_error
+from .run import run_submission
 
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 META = "tito"  # notebook metadata key holding what the execute step saw
@@ -32,34 +29,18 @@ UNFINISHED = {"timeout": "CellTimeoutError", "died": "DeadKernelError", "stopped
               "not run": "CellNotRun"}
 
 
-class LimitedExecute(execute_preprocessor()):
-    """tito's Execute step whose kernel cannot take more than `memory_mb` of address space, so a submission
-    that allocates without bound fails its own tests instead of pushing the grader into swap."""
+class GradingExecute(Execute):
+    """Run the notebook through the grading runner; only outputs come back (see the module doc)."""
 
-    memory_mb = Integer(4096, help="Address-space limit of the student's kernel, in MiB (0: none).").tag(config=True)
-
-    async def async_start_new_kernel(self, **kwargs):
-        await super().async_start_new_kernel(**kwargs)
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if self.memory_mb and pid:
-            limit = self.memory_mb * 1024 * 1024
-            resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
-
-    # nbconvert's preprocess() calls the sync wrapper, which nbclient binds to its own coroutine.
-    start_new_kernel = run_sync(async_start_new_kernel)
-
-
-class SandboxedExecute(Execute):
-    """Execute the whole notebook in a bubblewrap sandbox; only outputs come back (see the module doc)."""
-
-    files = Dict(help="Relative path -> bytes: everything of the course the sandbox may see.").tag(config=True)
+    sandboxed = Bool(True, help="Run in a bubblewrap sandbox (False: --no-sandbox).").tag(config=True)
+    files = Dict(help="Relative path -> bytes: everything of the course the submission may see.").tag(config=True)
     limits = Dict(help="tito.sandbox.Limits fields for each run.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        from .. import sandbox
+        from ..sandbox import Limits
 
-        run = sandbox.execute_notebook(_plain(nb), dict(self.files), float(self.timeout or 60),
-                                       sandbox.Limits(**self.limits))
+        run = run_submission(nb.cells, dict(self.files), float(self.timeout or 60), Limits(**self.limits),
+                             sandboxed=self.sandboxed)
         merge_outputs(nb, run)
         return nb, resources
 
@@ -68,31 +49,19 @@ def _is_output(output) -> bool:
     return isinstance(output, dict) and output.get("output_type") in OUTPUT_TYPES
 
 
-def _plain(nb) -> dict:
-    import json
-
-    return json.loads(json.dumps(nb))
-
-
 def merge_outputs(nb, run) -> None:
-    """Copy the sandbox's outputs onto `nb` cell by cell; mark every unfinished cell with an error.
-
-    The reply is untrusted data: it must describe exactly our cells (same count and ids), or none of it is
-    used and every code cell is marked as not run.
-    """
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    theirs = run.notebook.get("cells", []) if isinstance(run.notebook, dict) else None
-    usable = theirs is not None and len(theirs) == len(nb.cells) and all(
-        isinstance(t, dict) and t.get("id") == c.get("id") and t.get("cell_type") == c.cell_type
-        for t, c in zip(theirs, nb.cells))
-    status = {index: (state, error) for index, state, error in run.cells} if usable else {}
+    """Copy the runner's outputs onto `nb` cell by cell; mark every unfinished cell with an error (every code
+    cell, when nothing usable came back)."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        cell.outputs = [from_dict(o) for o in theirs[index].get("outputs", []) if _is_output(o)] if usable else []
-        cell.execution_count = theirs[index].get("execution_count") if usable else None
-        state, error = status.get(index, ("not run", None)) if usable else ("not run", run.aborted)
+        mine = run.cells.get(index)
+        cell.outputs = [from_dict(o) for o in mine.outputs if _is_output(o)] if mine else []
+        cell.execution_count = mine.execution_count if mine else None
+        state, error = (mine.status, mine.error) if mine else ("not run", run.aborted)
         if state in UNFINISHED and not any(o.get("ename") == UNFINISHED[state] for o in cell.outputs):
             cell.outputs.append(nbformat_error(UNFINISHED[state], error or run.aborted or state))
-    nb.metadata[META] = {"sandbox": {"aborted": run.aborted, "reason": run.reason, "seconds": round(run.seconds, 3),
-                                     "cells": len(code), "tampering": list(getattr(run, "tampering", []) or [])}}
+    nb.metadata[META] = {"run": {
+        "aborted": run.aborted, "reason": run.reason, "seconds": round(run.seconds, 3),
+        "tampering": {str(i): t for i, t in run.tampering.items()},
+        "cut": {str(i): n for i, n in run.cut.items()}, "restarts": run.restarts}}

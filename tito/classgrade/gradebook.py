@@ -35,7 +35,8 @@ def record(db_url: str, course_id: str, result: Result) -> None:
             # A submission that could not be graded scores zero and is marked for a human to look at.
             auto = scores.get(grade.cell.name) if result.ok else 0.0
             grade.auto_score = auto
-            grade.needs_manual_grade = (grade.manual_score is not None) or auto is None or not result.ok
+            grade.needs_manual_grade = (grade.manual_score is not None) or auto is None or not result.ok \
+                or result.review
         for comment in notebook.comments:
             if comment.cell.name in result.comments:
                 comment.auto_comment = result.comments[comment.cell.name]

@@ -18,7 +18,7 @@ class Job:
     config: dict  # the course's nbgrader config (traitlets Config)
     definition: str = ""  # digest of the assignment in the snapshot
     limits: Limits = field(default_factory=Limits)  # per submission; without a sandbox only memory applies
-    sandbox: bool = True  # execute in bubblewrap (execute.SandboxedExecute)
+    sandbox: bool = True  # run in bubblewrap (execute.GradingExecute)
     files: dict[str, bytes] = field(default_factory=dict)  # what the sandbox may see (sandbox_files)
 
     @property
@@ -50,6 +50,7 @@ class Result:
     timestamp: str | None = None
     autograded: str | None = None  # the autograded notebook's JSON text
     flags: list[str] = field(default_factory=list)
+    review: bool = False  # a person must look (output or cells were cut): every grade needs a manual check
     error: str = ""
     seconds: float = 0.0
 

@@ -23,22 +23,30 @@ from .jobs import Job, Result
 from .worker import grade_submission
 
 
-def run_local(jobs: Iterable[Job], workers: int | None = None) -> Iterator[Result]:
+def run_local(jobs: Iterable[Job], workers: int | None = None, pool: ProcessPoolExecutor | None = None) -> Iterator[Result]:
+    """Grade `jobs` on `pool` (a `local_pool()`, already warm) or on a pool of its own."""
     jobs = list(jobs)
     if not jobs:
         return
+    if pool is None:
+        with local_pool(min(workers or kernel_parallelism(), len(jobs))) as own:
+            yield from _grade_on(own, jobs)
+    else:
+        yield from _grade_on(pool, jobs)
+
+
+def _grade_on(pool: ProcessPoolExecutor, jobs: list[Job]) -> Iterator[Result]:
     broken: list[Job] = []
-    with _pool(min(workers or kernel_parallelism(), len(jobs))) as pool:
-        futures = {pool.submit(grade_submission, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool:
-                broken.append(futures[future])
+    futures = {pool.submit(grade_submission, job): job for job in jobs}
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except BrokenProcessPool:
+            broken.append(futures[future])
     for job in broken:
-        with _pool(1) as pool:
+        with local_pool(1) as fresh:
             try:
-                yield pool.submit(grade_submission, job).result()
+                yield fresh.submit(grade_submission, job).result()
             except BrokenProcessPool:
                 yield Result(job.student, job.assignment, job.key, ok=False, timestamp=job.timestamp,
                              flags=["worker crash"], error="the grading process died (killed or out of memory)")
@@ -46,17 +54,32 @@ def run_local(jobs: Iterable[Job], workers: int | None = None) -> Iterator[Resul
 
 def _worker_started() -> None:
     """In each worker: Ctrl-C is the parent's to handle, and the worker dies with the parent (even a SIGKILLed
-    one), taking its sandbox and kernel along."""
+    one), taking its sandbox and kernel along. Then the grading code is imported once, while the parent is
+    still planning the batch (jsonschema's slow optional import skipped: tito.fastimport)."""
     from ..kernel_boot import arm_death_signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     arm_death_signal()
+    from .. import fastimport
+
+    fastimport.prepare()
+    import nbgrader.apps  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+
+    from . import execute  # noqa: F401
+
+
+def _ready() -> None:
+    """A no-op task: submitting one per worker makes the executor start every worker now."""
 
 
 @contextmanager
-def _pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def local_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """`workers` spawned grading processes, started (and importing) at once; stopped however the block ends."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_started)
+    for _ in range(workers):
+        pool.submit(_ready)
     try:
         yield pool
     except BaseException:  # interrupted (or the consumer went away): stop grading now, not after the batch

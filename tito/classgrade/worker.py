@@ -1,9 +1,10 @@
 """Grade one submission: Job in, Result out. Runs in a worker process or on a Dask worker.
 
-nbgrader's own Autograde converter does the grading, unchanged except for its Execute step (execute.py:
-SandboxedExecute, or LimitedExecute with --no-sandbox), against a scratch course: the submission, its
-timestamp.txt and a private copy of the assignment's gradebook. The scores nbgrader saved there are read back and returned; the course
-gradebook is written only by the parent (gradebook.py). Any failure becomes a Result with ok=False.
+nbgrader's own Autograde converter does the grading with the course's configured chain, whose execute step is
+tito's (execute.py: the grading runner, sandboxed or not; chain.py), against a scratch course: the submission,
+its timestamp.txt and a private copy of the assignment's gradebook. The scores nbgrader saved there are read
+back and returned; the course gradebook is written only by the parent (gradebook.py). Any failure becomes a
+Result with ok=False.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def grade_submission(job: Job) -> Result:
 
 
 def _config(job: Job, root: Path):
+    """The job's nbgrader config (its chain already names tito's execute step, chain.py), rooted in `root`."""
     from traitlets.config import Config
 
     config = Config(job.config)
@@ -41,34 +43,10 @@ def _config(job: Job, root: Path):
     config.CourseDirectory.submitted_directory = "submitted"
     config.CourseDirectory.autograded_directory = "autograded"
     config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    if job.sandbox:
-        config.SandboxedExecute.files = job.files
-        config.SandboxedExecute.limits = asdict(job.limits)
-    else:
-        config.LimitedExecute.memory_mb = job.limits.memory_bytes >> 20
-        # IPC sockets in the scratch folder: no TCP port, and no "unencrypted TCP" warning from every kernel.
-        config.TitoKernelManager.run_dir = str(root / "kernels")
-        config.TitoKernelManager.transport = "ipc"
-    chain = config.Autograde.get("autograde_preprocessors") or _default_chain()
-    config.Autograde.autograde_preprocessors = [_execute_step(p, job.sandbox) for p in chain]
+    config.GradingExecute.sandboxed = job.sandbox
+    config.GradingExecute.files = job.files
+    config.GradingExecute.limits = asdict(job.limits)
     return config
-
-
-def _default_chain():
-    from nbgrader.converters import Autograde
-
-    return list(Autograde.class_traits()["autograde_preprocessors"].default())
-
-
-def _execute_step(step, sandbox: bool):
-    from nbgrader.preprocessors import Execute
-
-    from .execute import LimitedExecute, SandboxedExecute
-
-    name = step if isinstance(step, str) else f"{step.__module__}.{step.__name__}"
-    if name.rsplit(".", 1)[-1] != Execute.__name__:
-        return step
-    return SandboxedExecute if sandbox else LimitedExecute
 
 
 def _grade_in(root: Path, job: Job, result: Result) -> None:
@@ -104,7 +82,8 @@ def _grade_in(root: Path, job: Job, result: Result) -> None:
     autograded = root / "autograded" / job.student / job.assignment / f"{job.assignment}.ipynb"
     result.autograded = autograded.read_text(encoding="utf-8")
     _read_grades(root, job, result)
-    result.flags.extend(_output_flags(result.autograded))
+    flags, result.review = _output_flags(result.autograded)
+    result.flags.extend(flags)
     result.ok = True
 
 
@@ -154,21 +133,34 @@ def _course_id(job: Job) -> str:
     return job.config.get("CourseDirectory", {}).get("course_id") or "default_course"
 
 
-def _output_flags(autograded: str) -> list[str]:
-    """What stopped the run early: timed-out cells (CellTimeoutError outputs) and what the sandbox reported."""
+def _output_flags(autograded: str) -> tuple[list[str], bool]:
+    """What the run reported (timeouts, limits, tampering, cut output or cells) as flags, and whether a person
+    must look at the submission (cut output or cells: scores are kept, never silently zeroed)."""
     from .execute import META
 
     notebook = json.loads(autograded)
     flags = []
-    for cell in notebook.get("cells", []):
+    cells = notebook.get("cells", [])
+
+    def name(index: str) -> str:
+        cell = cells[int(index)] if index.isdigit() and int(index) < len(cells) else {}
+        return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {int(index) + 1}"
+
+    for cell in cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
                 flags.append(f"timeout: {cell.get('metadata', {}).get('nbgrader', {}).get('grade_id') or cell.get('id')}")
-    seen = notebook.get("metadata", {}).get(META, {}).get("sandbox", {})
-    reason = seen.get("reason")
+    seen = notebook.get("metadata", {}).get(META, {})
+    run = seen.get("run", {})
+    reason = run.get("reason")
     if reason == "kernel-died":
         flags.append("kernel crash")
-    elif reason in ("wall-limit", "process-limit", "sandbox", "kernel-start") and seen.get("aborted"):
-        flags.append(f"stopped: {seen['aborted']}")
-    flags += [f"tampering: {what}" for what in seen.get("tampering", [])]
-    return flags
+    elif reason in ("wall-limit", "process-limit", "sandbox", "kernel-start", "replay") and run.get("aborted"):
+        flags.append(f"stopped: {run['aborted']}")
+    if run.get("restarts"):
+        flags.append(f"kernel replaced after ignoring the interrupt in {', '.join(name(str(i)) for i in run['restarts'])}")
+    flags += [f"tampering after {name(i)} (scored 0): {what}" for i, what in sorted(run.get("tampering", {}).items(),
+                                                                                   key=lambda kv: int(kv[0]))]
+    cut = [f"output cut: {name(i)} ({n} bytes over the limit)" for i, n in run.get("cut", {}).items()]
+    cut += [f"cell cut in the graded copy: {name(i)} ({n} bytes)" for i, n in seen.get("cells_cut", {}).items()]
+    return flags + cut, bool(cut)
