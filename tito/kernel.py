@@ -1,7 +1,7 @@
 """The one notebook execution engine: every notebook tito runs goes through `execute` / `execute_all`.
 
 Used by the integrity check (`tito source check`), the book, `tito module test/complete` and class grading
-(inside the grading runner, `tito.grade_runner`, sandboxed or not). Built on nbclient's own cell execution and jupyter_client's
+(`tito.classgrade.run`, the kernel sandboxed or not). Built on nbclient's own cell execution and jupyter_client's
 `AsyncKernelManager`, driven from an event loop this module owns, so that:
 
 - the per-cell timeout fires (nbclient's async reply polling), and a wall-time limit covers the run;
@@ -22,8 +22,8 @@ gives one), so they also work inside a network namespace where loopback TCP is n
 read-write into the sandbox. Unix socket paths are limited to about 100 bytes, so keep `run_dir` short.
 
 Grading: nbgrader's autograde chain gets tito's execute step (`tito.classgrade.execute.GradingExecute`),
-which hands the notebook to the grading runner; the runner calls `execute` with `continue_after_timeout`,
-the test guard's `probe` and an `output_budget` (see `tito.kernel_run` for what each guarantees).
+which calls `execute` with a bubblewrap argv prefix, `continue_after_timeout`, the test guard's `probe`,
+an `output_budget`, `kernel_limits` and a `process_limit` (see `tito.kernel_run` for what each guarantees).
 
 Cells are named as a person finds them in JupyterLab, by section heading and grade id
 (`nbutil.cell_name`: "Adding numbers › test-add").
@@ -55,7 +55,9 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
             kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None, transport: str | None = None,
             while_starting: Callable[[], None] | None = None, kernel_name: str = "python3",
             continue_after_timeout: bool = False, probe: Callable[[str, int, dict | None], str | None] | None = None,
-            stop_after: Callable[[int, dict], bool] | None = None, output_budget: int | None = None) -> Execution:
+            stop_after: Callable[[int, dict], bool] | None = None, output_budget: int | None = None,
+            kernel_limits: dict | None = None, boot_path: str | None = None,
+            process_limit: int | None = None) -> Execution:
     """Run every cell of `notebook` in a fresh kernel started in `cwd` with exactly `env`.
 
     `cell_timeout` seconds per cell, `wall_timeout` for the whole run (kernel start included). With
@@ -68,6 +70,9 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
     (phase, index, text value) in order. `output_budget` caps the output bytes kept for the whole notebook
     (`Execution.cut` says where output was dropped). When `stop_after(index, cell)` is true for an executed
     cell, the run ends there (the rest is "not run"): a caller that has its answer saves time.
+    `kernel_limits` (cpu, as, fsize, nproc, core) are set by the boot wrapper before the kernel loads
+    (`boot_path`: the wrapper as the kernel sees it, when `kernel_argv_prefix` mounts it elsewhere); with
+    `process_limit`, the kernel and all it started are killed once they are more processes than that.
     `on_cell_start(index, cell)` is called before each code cell. `while_starting()` runs once the kernel
     process is launched and before it is ready (do validation there, in parallel with the boot); if it
     raises, the kernel is shut down and the exception propagates. SIGINT/SIGTERM: kernel shut down, then
@@ -77,7 +82,8 @@ def execute(notebook: dict, *, cwd: Path, env: dict, cell_timeout: float, wall_t
                allow_errors=allow_errors, on_cell_start=on_cell_start, kernel_argv_prefix=kernel_argv_prefix,
                run_dir=run_dir, transport=transport, while_starting=while_starting, kernel_name=kernel_name,
                continue_after_timeout=continue_after_timeout, probe=probe, stop_after=stop_after,
-               output_budget=output_budget)
+               output_budget=output_budget, kernel_limits=kernel_limits, boot_path=boot_path,
+               process_limit=process_limit)
     return execute_all([job], workers=1)[0]
 
 

@@ -1,4 +1,5 @@
-"""Start a child of tito that cannot outlive it: `python kernel_boot.py [--parent PID] MODULE [ARGS...]`.
+"""Start a child of tito that cannot outlive it:
+`python kernel_boot.py [--parent PID] [--limits cpu=S,as=BYTES,...] MODULE [ARGS...]`.
 
 Every kernel (and the pytest run beside it) starts through this file. Before MODULE (normally
 `ipykernel_launcher`) is imported it:
@@ -7,6 +8,10 @@ Every kernel (and the pytest run beside it) starts through this file. Before MOD
 - with `--parent PID` (tito's pid, when nothing sits in between), exits at once if tito already died
   before the death signal was armed;
 - watches its parent from a thread (other platforms, and a parent that is a wrapper such as bwrap).
+
+- with `--limits`, lowers its resource limits (inherited by everything the kernel starts) before any code
+  of the kernel, let alone of a notebook, runs: `cpu` seconds, `as` (address space), `fsize` (largest file),
+  `nproc` (processes of the user; only meaningful in a sandbox's own user namespace) and `core` bytes.
 
 Kernels run in their own session, so killing tito's process group never reached them; this does.
 Only the standard library is used, and the file is run by path, so a sandbox needs to expose just
@@ -43,13 +48,35 @@ def watch_parent(parent: int) -> None:
         time.sleep(POLL_SECONDS)
 
 
+RLIMITS = {"cpu": "RLIMIT_CPU", "as": "RLIMIT_AS", "fsize": "RLIMIT_FSIZE", "nproc": "RLIMIT_NPROC",
+           "core": "RLIMIT_CORE"}
+
+
+def apply_limits(spec: str) -> None:
+    """`cpu=600,as=4294967296,...`: each limit lowered (soft and hard) to the value, never raised."""
+    import resource
+
+    for item in filter(None, spec.split(",")):
+        name, _, value = item.partition("=")
+        which = getattr(resource, RLIMITS[name])
+        soft, hard = resource.getrlimit(which)
+        new = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        resource.setrlimit(which, (new, new))
+
+
 def main(argv: list[str]) -> None:
-    expected = None
-    if len(argv) >= 2 and argv[0] == "--parent":
-        expected, argv = int(argv[1]), argv[2:]
+    expected = limits = None
+    while len(argv) >= 2 and argv[0] in ("--parent", "--limits"):
+        if argv[0] == "--parent":
+            expected = int(argv[1])
+        else:
+            limits = argv[1]
+        argv = argv[2:]
     if not argv:
-        sys.exit("usage: kernel_boot.py [--parent PID] MODULE [ARGS...]")
+        sys.exit("usage: kernel_boot.py [--parent PID] [--limits SPEC] MODULE [ARGS...]")
     arm_death_signal()
+    if limits:
+        apply_limits(limits)
     parent = os.getppid()
     if expected is not None and parent != expected:
         os._exit(1)  # tito is gone already

@@ -30,6 +30,7 @@ from .kernel_manager import SOCKET_PATH_MAX, manager_class
 from .nbutil import as_node, cell_name, strip_ansi
 
 STARTUP_TIMEOUT = 60.0  # seconds for a kernel to answer its first message
+WATCH_SECONDS = 0.1  # how often the process count of a kernel with a process limit is checked
 INTERRUPT_GRACE = 3.0  # seconds a timed-out cell has to stop after the interrupt before its kernel is replaced
 TIMEOUT_ERROR = "CellTimeoutError"  # the error name a timed-out cell gets (nbgrader's too)
 MAX_MESSAGE = 256 << 20  # bytes: with an output budget, a larger message from the kernel is refused unread
@@ -146,15 +147,24 @@ class Session:
     """The kernel of one notebook run, replaceable mid-run (see the module doc)."""
 
     def __init__(self, *, cwd: Path, env: dict, folder: Path, transport: str, kernel_name: str,
-                 argv_prefix: list[str], output_budget: int | None, log):
+                 argv_prefix: list[str], output_budget: int | None, log, kernel_limits: dict | None = None,
+                 boot_path: str | None = None):
         self.cwd, self.env, self.folder, self.transport = cwd, env, folder, transport
         self.kernel_name, self.argv_prefix, self.output_budget, self.log = kernel_name, argv_prefix, output_budget, log
+        self.kernel_limits, self.boot_path = kernel_limits or {}, boot_path or ""
         self.km = self.kc = None
+
+    @property
+    def pid(self) -> int | None:
+        """The kernel's process (or the sandbox wrapping it) as this machine sees it."""
+        provisioner = getattr(self.km, "provisioner", None)
+        return getattr(provisioner, "pid", None)
 
     async def start(self, while_starting=None) -> str | None:
         """Start a kernel and wait until it answers; None, or why it did not start."""
         self.km = manager_class()(kernel_name=self.kernel_name, transport=self.transport, run_dir=str(self.folder),
-                                  argv_prefix=list(self.argv_prefix))
+                                  argv_prefix=list(self.argv_prefix), limits=dict(self.kernel_limits),
+                                  boot_path=self.boot_path)
         if self.output_budget is not None:
             import zmq
 
@@ -231,6 +241,50 @@ class Session:
                 return reply
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc/PID/task/TID/children); empty when it is gone or unsupported."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{current}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{current}/task/{tid}/children") as handle:
+                    children = [int(c) for c in handle.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            todo += children
+    return found
+
+
+async def _watch_processes(session: Session, limit: int, tripped: dict) -> None:
+    """Kill the kernel and everything below it once there are more than `limit` processes (a fork bomb).
+    With a sandbox prefix, killing the sandbox's own process takes its whole PID namespace down with it."""
+    import signal
+
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        pid = session.pid
+        if pid is None:
+            continue
+        below = descendants(pid)
+        if len(below) + 1 > limit:
+            tripped["hit"] = True
+            for victim in [pid, *below]:
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 async def _wait_ready(km, kc, timeout: float) -> None:
     """jupyter_client's wait_for_ready without its closing 0.2 s flush of IOPub: the kernel answers
     kernel_info on the shell channel and IOPub has delivered a message (so outputs will not be missed).
@@ -260,7 +314,8 @@ async def run_notebook(stop: Stop, *, notebook: dict, cwd: Path, env: dict, cell
                        kernel_argv_prefix: list[str] | None = None, run_dir: Path | None = None,
                        transport: str | None = None, while_starting=None, kernel_name: str = "python3",
                        continue_after_timeout: bool = False, probe=None, stop_after=None,
-                       output_budget: int | None = None) -> Execution:
+                       output_budget: int | None = None, kernel_limits: dict | None = None,
+                       boot_path: str | None = None, process_limit: int | None = None) -> Execution:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     start = time.monotonic()
@@ -277,7 +332,10 @@ async def run_notebook(stop: Stop, *, notebook: dict, cwd: Path, env: dict, cell
     log_path = folder / f"kernel-{os.getpid()}-{id(nb):x}.log"
     log = open(log_path, "wb")  # a file, not a pipe: nothing reads the kernel's stderr while it runs
     session = Session(cwd=cwd, env=env, folder=folder, transport=transport, kernel_name=kernel_name,
-                      argv_prefix=list(kernel_argv_prefix or []), output_budget=output_budget, log=log)
+                      argv_prefix=list(kernel_argv_prefix or []), output_budget=output_budget, log=log,
+                      kernel_limits=kernel_limits, boot_path=boot_path)
+    tripped = {"hit": False}
+    watcher = asyncio.ensure_future(_watch_processes(session, process_limit, tripped)) if process_limit else None
     current = {"index": -1}
     reason = aborted = None
     status: dict[int, tuple[str, str | None]] = {}
@@ -353,6 +411,11 @@ async def run_notebook(stop: Stop, *, notebook: dict, cwd: Path, env: dict, cell
                            f"{wall_timeout:g} s was reached")
                 if current["index"] >= 0:
                     status[current["index"]] = ("stopped", "wall-time limit reached")
+            elif isinstance(exc, DeadKernelError) and tripped["hit"]:
+                reason = "process-limit"
+                aborted = (f"{_where(cells, current['index'])} went over the process limit ({process_limit}); every "
+                           "process of the notebook was killed")
+                status[current["index"]] = ("died", "process limit exceeded")
             elif isinstance(exc, DeadKernelError):
                 reason, aborted = "kernel-died", f"the kernel died in {_where(cells, current['index'])} (out of memory?)"
                 status[current["index"]] = ("died", "the kernel died")
@@ -373,6 +436,8 @@ async def run_notebook(stop: Stop, *, notebook: dict, cwd: Path, env: dict, cell
     finally:
         if timer:
             timer.cancel()
+        if watcher:
+            watcher.cancel()
         await session.stop()
         log.close()
         kernel_log = _tail(log_path) if reason in ("kernel-died", "kernel-start") else ""

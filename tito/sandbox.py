@@ -1,16 +1,18 @@
 """Run untrusted code (a student's submission) inside a bubblewrap sandbox.
 
-The sandbox sees a minimal file system: the operating system's read-only `/usr` (and the `/lib`, `/bin`
-links), the Python installation and its packages read-only, tito's own code read-only, and one private
-working folder the caller prepared (the submission, the tests nbgrader injected, the package of earlier
-modules). The course root, the gradebook, `src/`, `modules/`, other submissions and the instructor's home
-are not mounted at all. There is no network (a new network namespace has only its own loopback), a
-private `/tmp`, a private PID namespace, and no process survives the sandbox (`--die-with-parent`).
+A graded notebook's kernel is the sandbox's only program (`command(...)` is the kernel's argv prefix, see
+`tito.classgrade.run`). It sees a minimal file system: the operating system's read-only `/usr` (and the
+`/lib`, `/bin` links), the Python installation and its packages read-only, tito's kernel boot wrapper (one
+file), one private working folder the caller prepared (the package of earlier modules, the datasets) and the
+folder holding the kernel's own connection file and sockets. The course root, tito, the gradebook, `src/`,
+`modules/`, other submissions and the instructor's home are not mounted at all. There is no network (a new
+network namespace has only its own loopback), a private `/tmp`, a private PID namespace whose init is bwrap
+started with the same clean environment, and no process survives the sandbox (`--die-with-parent`).
 
-Limits: CPU seconds, address space, processes and file size are rlimits set inside the sandbox by the
-runner (`tito.grade_runner`) before it starts any untrusted code; wall time is enforced here, by killing
-the whole sandbox; the size of the result the parent accepts is capped here too. Only this trusted
-parent ever writes grades or feedback, from what the sandbox returned.
+Limits: CPU seconds, address space, processes and file size are rlimits the boot wrapper sets before the
+kernel loads; the number of processes, the wall time and the output size are watched by the trusted grading
+process outside, which kills the whole sandbox when one is exceeded. Only that process ever writes grades or
+feedback, from what the kernel sent back.
 """
 from __future__ import annotations
 
@@ -24,13 +26,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import tito
-
 INSTALL_HINT = ("bubblewrap is not installed: install Debian/Ubuntu's `bubblewrap` package "
                 "(`apt-get install bubblewrap`; Fedora: `dnf install bubblewrap`), or pass --no-sandbox "
                 "to grade without isolation (only for notebooks you trust)")
 WORKDIR = "/sandbox"  # the private working folder, as the sandboxed code sees it
-LIBDIR = "/opt/tito"  # tito's own code, read-only
+BOOT = "/opt/tito/kernel_boot.py"  # tito's kernel boot wrapper (tito/kernel_boot.py), read-only
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Limits:
     memory_bytes: int = 4 << 30  # address space of each process
     processes: int = 128
     file_bytes: int = 256 << 20  # largest file the code may write
-    output_bytes: int = 64 << 20  # largest result the parent accepts
+    output_bytes: int = 32 << 20  # output kept per notebook (tito.classgrade.run); the rest is cut
 
 
 @dataclass
@@ -81,8 +81,12 @@ def _python_roots() -> list[Path]:
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "host.conf", "hosts", "mime.types")
 
 
-def command(inner: list[str], workdir: Path, env: dict[str, str]) -> list[str]:
-    """The bwrap command line that runs `inner` with `workdir` mounted read-write at /sandbox."""
+def command(inner: list[str], workdir: Path, env: dict[str, str], shared: tuple[Path, ...] = ()) -> list[str]:
+    """The bwrap command line that runs `inner` with `workdir` mounted read-write at /sandbox, each `shared`
+    folder read-write at its own path (a kernel's connection file and sockets), and tito's kernel boot
+    wrapper (that one file) at BOOT; nothing else of tito or the course."""
+    from .kernel_manager import BOOT as HOST_BOOT
+
     exe = bwrap()
     if exe is None:
         raise SandboxUnavailable(INSTALL_HINT)
@@ -100,21 +104,21 @@ def command(inner: list[str], workdir: Path, env: dict[str, str]) -> list[str]:
             argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
     for root in _python_roots():
         argv += ["--ro-bind", str(root), str(root)]
-    argv += ["--ro-bind", str(Path(tito.__file__).resolve().parent), f"{LIBDIR}/tito",
-             "--bind", str(workdir), WORKDIR, "--chdir", WORKDIR, "--clearenv"]
+    argv += ["--ro-bind", str(HOST_BOOT), BOOT, "--bind", str(workdir), WORKDIR]
+    for folder in shared:
+        argv += ["--bind", str(folder), str(folder)]
+    argv += ["--chdir", WORKDIR, "--clearenv"]
     for key, value in sorted(env.items()):
         argv += ["--setenv", key, value]
     return argv + ["--"] + inner
 
 
-def base_env(extra_path: str = "", runner_path: str = LIBDIR, home: str = "/tmp") -> dict[str, str]:
-    """The whole environment of the grading runner: nothing of the instructor's leaks in. `runner_path` is
-    where the runner imports tito from; the runner keeps it off its kernel's path (TITO_RUNNER_PATH)."""
+def base_env(extra_path: str = "", home: str = "/tmp") -> dict[str, str]:
+    """The whole environment of a graded kernel (and of bwrap itself): nothing of the instructor's leaks in."""
     from .kernelenv import BLAS_THREADS
 
     env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-           "PYTHONPATH": os.pathsep.join(p for p in (runner_path, extra_path) if p), "PYTHONDONTWRITEBYTECODE": "1",
-           "TITO_RUNNER_PATH": runner_path,
+           "PYTHONPATH": extra_path, "PYTHONDONTWRITEBYTECODE": "1",
            "JUPYTER_RUNTIME_DIR": f"{home}/jupyter-runtime", "JUPYTER_DATA_DIR": f"{home}/jupyter-data",
            "IPYTHONDIR": f"{home}/ipython", "MPLCONFIGDIR": f"{home}/matplotlib", "MPLBACKEND": "Agg",
            "LANG": "C.UTF-8", "TERM": "dumb"}

@@ -1,8 +1,8 @@
 """The test guard: did the code being graded tamper with what the tests rely on? Checked from outside the kernel.
 
-The grading runner (`tito.grade_runner`) probes the kernel through `tito.kernel.execute(probe=...)`:
+Grading (`tito.classgrade.run`) probes the kernel through `tito.kernel.execute(probe=...)`:
 - when a kernel is ready, before any submitted line has run, it imports the watched modules and takes a
-  fingerprint: the baseline, which stays in the runner;
+  fingerprint: the baseline, which stays in the grading process;
 - after every graded test cell it takes the fingerprint again.
 
 A fingerprint names, for every public function of `builtins`, `math`, `operator` and the NumPy modules the
@@ -12,12 +12,12 @@ and reports results (input and AST transformers, event callbacks, exception hand
 the methods that run cells and evaluate expressions, the kernel's message handlers); and whether the
 notebook's own import names (`np` from `import numpy as np`) still are the real modules.
 
-It is computed by one expression this module writes and the runner sends as a silent user expression:
+It is computed by one expression this module writes and the grading process sends as a silent user expression:
 no input transformer sees it, it looks up no name in the kernel's namespace (its building blocks come from
 literals and the interpreter's immutable built-in types), and there is no guard object in the kernel that
 could be imported or replaced. A test cell after which anything differs from the baseline (or after which
 the fingerprint could not be taken) ran against tampered machinery: it gets a `TamperingDetected` error,
-so nbgrader scores it zero, and the runner names what changed.
+so nbgrader scores it zero, and what changed is named.
 
 What it cannot do: the fingerprint is computed inside the process that runs the submission, so a submission
 that rewrites the kernel's reply path to restore everything around each probe, or that tampers only for the

@@ -312,17 +312,25 @@ def test_stolen_answers_earn_nothing(graded):
     assert graded["results"]["read-answers"].score == 0 and graded["results"]["peek"].score == 0
 
 
-@pytest.mark.parametrize("student", ["fork-bomb", "kill-parent"])
-def test_disruption_fails_only_the_attacker_and_is_flagged(graded, student):
-    result = graded["results"][student]
-    assert result.flags, result
+def test_a_fork_bomb_fails_only_the_attacker_and_is_flagged(graded):
+    result = graded["results"]["fork-bomb"]
+    assert any("process limit" in f for f in result.flags), result.flags
     assert result.score < FULL
 
 
+def test_killing_its_parent_reaches_nothing(graded):
+    """The kernel's parent is the sandbox's own init, which ignores signals from inside."""
+    result = graded["results"]["kill-parent"]
+    assert result.score == FULL and result.flags == [], result.flags
+
+
 def test_a_gibibyte_of_output_never_reaches_the_grader(graded):
+    """The output kept is capped (16 MiB here), a cut is flagged for review, and the grades stand. (With a 2 GiB
+    memory limit the kernel itself may fail to buffer the gibibyte; then nothing of it arrives.)"""
     result = graded["results"]["flood"]
-    assert len(result.autograded or "") < 16 << 20
-    assert result.flags or result.score == FULL, result.flags
+    assert len(result.autograded or "") < (16 << 20) + (1 << 20), "the output limit plus the notebook itself"
+    assert result.score == FULL
+    assert result.review == any(f.startswith("output cut:") for f in result.flags), result.flags
 
 
 def test_an_endless_loop_is_flagged_and_the_rest_is_graded(graded):

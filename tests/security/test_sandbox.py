@@ -150,7 +150,7 @@ def test_output_over_the_limit_is_cut_with_a_note_and_grading_goes_on(sandboxed)
     assert run.aborted is None, run.aborted
     assert run.cells[1].status == "error" and run.cells[1].error == "AssertionError: still graded"
     kept = sum(len(o.get("text", "")) for o in run.cells[0].outputs if o.get("name") == "stdout")
-    assert 0 < kept <= limits.output_bytes // 2
+    assert 0 < kept <= limits.output_bytes
     assert kept + run.cut[0] >= 64 * ((1 << 20) + 1)
     assert "bytes of output were cut here" in run.cells[0].outputs[-1]["text"]
 
@@ -174,11 +174,11 @@ def test_a_memory_limit_turns_a_huge_allocation_into_a_memory_error(sandboxed):
     assert texts(run) == ["MemoryError", "still alive"]
 
 
-def test_killing_its_parent_fails_only_that_run():
-    run = execute(notebook("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"), {}, 30, LIMITS)
-    assert run.cells == {} and run.aborted
-    honest = execute(notebook("print(6 * 7)"), {}, 30, LIMITS)
-    assert texts(honest) == ["42"]
+def test_killing_its_parent_changes_nothing():
+    """The kernel's parent is the sandbox's init, which ignores signals from inside: the run goes on."""
+    run = execute(notebook("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nprint(os.getppid())",
+                           "print(6 * 7)"), {}, 30, LIMITS)
+    assert texts(run) == ["1", "42"]
 
 
 def test_the_result_is_json_the_parent_can_read():
@@ -208,7 +208,7 @@ def test_nothing_of_the_instructors_environment_is_readable_inside(monkeypatch, 
     shown = texts(run)[0]
     assert "/proc/1/environ" in shown, shown[:2000]
     assert CANARY not in shown and str(tmp_path) not in shown
-    assert "TITO_RUNNER_PATH" not in shown.split("/proc/")[-1], "the kernel's own environment names no tito path"
+    assert "tito" not in shown.split("/proc/")[-1], "the kernel's own environment names no tito path"
 
 
 def test_the_kernel_cannot_import_tito():

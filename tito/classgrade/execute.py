@@ -1,13 +1,13 @@
 """The execute step of autograding: the one place a student's code runs during grading, with or without sandbox.
 
 nbgrader's Autograde chain (the course's configured one) calls `GradingExecute` in place of its own Execute
-(worker.py puts it there). It sends the notebook, with the tests nbgrader restored and the hidden tests
-injected, to the grading runner (`tito.classgrade.run.run_submission`): in a fresh bubblewrap sandbox that
-sees only the files the job carries (the reference package of the EARLIER modules and the datasets, never
-the module being graded), or bare with `--no-sandbox`. Both ways the same runner and engine enforce the cell
-timeout (a cell that ignores the interrupt costs its kernel, not the rest of the notebook), the wall-time
-limit, the memory and output limits and the test guard. The cells' outputs come back as data; this trusted
-process copies them onto its own notebook, whose sources and order the runner never touched.
+(chain.py puts it there). It runs the notebook, with the tests nbgrader restored and the hidden tests
+injected, through `tito.classgrade.run.run_submission`: the kernel in a fresh bubblewrap sandbox that sees
+only the files the job carries (the reference package of the EARLIER modules and the datasets, never the
+module being graded), or bare with `--no-sandbox`. Both ways the same engine enforces the cell timeout (a
+cell that ignores the interrupt costs its kernel, not the rest of the notebook), the wall-time limit, the
+memory, process and output limits and the test guard. The cells' outputs are copied onto nbgrader's
+notebook, whose sources and order the kernel never touched.
 
 A cell that did not finish (timeout, kernel death, a limit, or never reached) gets an error output: nbgrader
 scores a test cell by the absence of errors, so an unrun test must not earn its points. What happened is
@@ -30,7 +30,7 @@ UNFINISHED = {"timeout": "CellTimeoutError", "died": "DeadKernelError", "stopped
 
 
 class GradingExecute(Execute):
-    """Run the notebook through the grading runner; only outputs come back (see the module doc)."""
+    """Run the notebook's code through the grading engine; only outputs are taken (see the module doc)."""
 
     sandboxed = Bool(True, help="Run in a bubblewrap sandbox (False: --no-sandbox).").tag(config=True)
     files = Dict(help="Relative path -> bytes: everything of the course the submission may see.").tag(config=True)
@@ -50,7 +50,7 @@ def _is_output(output) -> bool:
 
 
 def merge_outputs(nb, run) -> None:
-    """Copy the runner's outputs onto `nb` cell by cell; mark every unfinished cell with an error (every code
+    """Copy the run's outputs onto `nb` cell by cell; mark every unfinished cell with an error (every code
     cell, when nothing usable came back)."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":

@@ -1,27 +1,28 @@
-"""Run one submission's code cells through the grading runner (`tito.grade_runner`), sandboxed or bare.
+"""Run one submission's code cells for grading: tito's one engine, the kernel sandboxed or bare.
 
-This is the one way autograde executes student code, with or without `--no-sandbox`: the same runner, the
-same engine (cell timeout with escalation, wall-time limit, output budget, test guard), the same limits
-(bare, the process limit is left out: without a PID namespace it would count the instructor's processes).
-
-Only code cells cross into the runner, plus the heading lines of Markdown cells (cells are named by their
-section in messages); a student's 200 MB Markdown cell never travels. The reply is untrusted data: it
-must describe exactly the code cells we sent (same indexes and ids) or none of it is used.
+This is the one way autograde executes student code, with or without `--no-sandbox`. The trusted grading
+process is the kernel's client (`tito.kernel.execute`); only the kernel runs the submission. Sandboxed (the
+default) the kernel is the only program of a fresh bubblewrap sandbox (`tito.sandbox.command` as its argv
+prefix); bare it is a plain child process in a scratch folder. Either way the same engine enforces:
+- the cell timeout, with escalation (a cell that ignores the interrupt costs its kernel, not the notebook);
+- the wall-time limit (what finished keeps its outputs);
+- rlimits set before the kernel loads (CPU, memory, file size; processes too in the sandbox's own user
+  namespace) and a process-count watch that kills the kernel's whole tree (the sandbox: its PID namespace);
+- an output budget (over-size output is cut and counted; errors, which decide scores, are always kept);
+- the test guard (`tito.testguard`): a graded test after which the machinery the tests rely on differs from
+  the baseline gets a `TamperingDetected` error, so nbgrader scores it zero.
 """
 from __future__ import annotations
 
-import json
-import sys
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tito
-
 from .. import sandbox
 from ..nbutil import source_of
 
-HEADING_BYTES = 1000  # of a Markdown cell's heading lines sent along, for cell names
+HEADING_BYTES = 1000  # of a Markdown cell's heading lines kept, for cell names in messages
 
 
 @dataclass
@@ -40,19 +41,19 @@ class SubmissionRun:
     cells: dict[int, CellResult]
     aborted: str | None  # why the run stopped early (timeout, limit, crash), naming the cell when known
     seconds: float
-    reason: str | None = None  # tito.kernel's reason, "process-limit", or "sandbox" when nothing came back
+    reason: str | None = None  # tito.kernel's reason (timeout, kernel-died, wall-limit, process-limit, ...)
     tampering: dict[int, str] = field(default_factory=dict)  # test cell index -> what the guard found changed
     cut: dict[int, int] = field(default_factory=dict)  # cell index -> output bytes dropped
     restarts: list[int] = field(default_factory=list)
 
 
-def runner_cells(cells: list[dict]) -> list[dict]:
-    """The cells the runner gets: code cells whole (source, id, nbgrader metadata), Markdown reduced to its
-    headings, anything else empty."""
+def graded_cells(cells: list[dict]) -> list[dict]:
+    """The cells the engine runs: code cells (source, id, nbgrader metadata), Markdown reduced to its headings
+    (a student's 200 MB Markdown cell is never copied around), anything else empty."""
     out = []
     for cell in cells:
         kind = cell.get("cell_type")
-        meta = {"nbgrader": cell["metadata"]["nbgrader"]} if "nbgrader" in cell.get("metadata", {}) else {}
+        meta = {"nbgrader": dict(cell["metadata"]["nbgrader"])} if "nbgrader" in cell.get("metadata", {}) else {}
         if kind == "code":
             out.append({"cell_type": "code", "id": cell.get("id"), "metadata": meta, "source": source_of(cell),
                         "outputs": [], "execution_count": None})
@@ -63,56 +64,59 @@ def runner_cells(cells: list[dict]) -> list[dict]:
     return out
 
 
+def kernel_limits(limits: sandbox.Limits, sandboxed: bool) -> dict:
+    chosen = {"cpu": limits.cpu_seconds, "as": limits.memory_bytes, "fsize": limits.file_bytes, "core": 0}
+    if sandboxed:  # counts every process of the user: only meaningful in the sandbox's own user namespace
+        chosen["nproc"] = limits.processes
+    return chosen
+
+
 def run_submission(cells: list[dict], files: dict[str, bytes], cell_timeout: float, limits: sandbox.Limits,
                    sandboxed: bool = True) -> SubmissionRun:
-    """Run `cells` (a notebook's cell list) in a fresh runner whose working folder holds only `files`
+    """Run `cells` (a notebook's cell list) in a fresh kernel whose working folder holds only `files`
     (relative path -> bytes: e.g. the package of the modules the notebook builds on, never the graded one)."""
-    sent = runner_cells(cells)
-    job = json.dumps({"cells": sent, "cell_timeout": cell_timeout, "limits": sandbox.limits_dict(limits),
-                      "sandboxed": sandboxed}).encode()
-    with tempfile.TemporaryDirectory(prefix="tito-run-") as scratch:
-        workdir = Path(scratch) / "work"
+    from ..kernel import execute, nbformat_error
+    from ..testguard import TAMPERING, Guard, summary
+
+    notebook = {"cells": graded_cells(cells), "metadata": {"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    guard = Guard(notebook["cells"])
+    scratch = Path(tempfile.mkdtemp(prefix="tito-g-"))  # short: IPC socket paths are limited to ~100 bytes
+    try:
+        workdir, kernels = scratch / "w", scratch / "k"
+        kernels.mkdir()
         for rel, data in files.items():
             target = workdir / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         workdir.mkdir(exist_ok=True)
-        inner = [sys.executable, "-m", "tito.grade_runner"]
         if sandboxed:
-            result = sandbox.run(inner, workdir, limits, stdin=job, env=sandbox.base_env(extra_path=sandbox.WORKDIR))
+            env = sandbox.base_env(extra_path=sandbox.WORKDIR)
+            prefix, boot = sandbox.command([], workdir, env, shared=(kernels,)), sandbox.BOOT
         else:
-            home = Path(scratch) / "home"
+            home = scratch / "h"
             home.mkdir()
-            env = sandbox.base_env(extra_path=str(workdir), runner_path=str(Path(tito.__file__).resolve().parents[1]),
-                                   home=str(home))
-            result = sandbox.supervise(inner, limits, job, env, cwd=workdir)
-    if result.killed:
-        return SubmissionRun({}, f"stopped: {result.killed} exceeded", result.seconds, "sandbox")
-    return _read_reply(result, sent)
-
-
-def _read_reply(result, sent: list[dict]) -> SubmissionRun:
-    crashed = SubmissionRun({}, _crash(result), result.seconds, "sandbox")
-    try:
-        reply = json.loads(result.stdout)
-        cells = {}
-        for item in reply["cells"]:
-            index = int(item["index"])
-            if not (0 <= index < len(sent)) or sent[index]["cell_type"] != "code" or item["id"] != sent[index]["id"]:
-                return crashed
-            outputs = [o for o in item["outputs"] if isinstance(o, dict)]
-            cells[index] = CellResult(index, outputs, item.get("execution_count"), str(item["status"]),
-                                      None if item.get("error") is None else str(item["error"]))
-        if sorted(cells) != [i for i, c in enumerate(sent) if c["cell_type"] == "code"]:
-            return crashed
-        return SubmissionRun(cells, reply.get("aborted"), result.seconds, reply.get("reason"),
-                             {int(k): str(v) for k, v in (reply.get("tampering") or {}).items()},
-                             {int(k): int(v) for k, v in (reply.get("cut") or {}).items()},
-                             [int(i) for i in reply.get("restarts") or []])
-    except (ValueError, KeyError, TypeError):
-        return crashed
-
-
-def _crash(result) -> str:
-    last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-    return f"the grading run crashed ({last[:300]})"
+            env, prefix, boot = sandbox.base_env(extra_path=str(workdir), home=str(home)), None, None
+        result = execute(notebook, cwd=workdir, env=env, cell_timeout=cell_timeout,
+                         wall_timeout=limits.wall_seconds, allow_errors=True, continue_after_timeout=True,
+                         kernel_argv_prefix=prefix, run_dir=kernels, transport="ipc", probe=guard.probe,
+                         output_budget=limits.output_bytes,
+                         kernel_limits=kernel_limits(limits, sandboxed), boot_path=boot,
+                         process_limit=limits.processes)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    nb_cells = result.notebook.cells
+    tampering = {}
+    for index, changed in guard.verdicts(result.checks).items():
+        tampering[index] = summary(changed)
+        nb_cells[index].outputs.append(nbformat_error(TAMPERING, f"changed before or during this test: "
+                                                                 f"{tampering[index]}"))
+    out = {}
+    for run in result.cells:
+        cell = nb_cells[run.index]
+        status, error = (("error", f"{TAMPERING}: {tampering[run.index]}") if run.index in tampering
+                         else (run.status, run.error))
+        out[run.index] = CellResult(run.index, [dict(o) for o in cell.outputs], cell.get("execution_count"),
+                                    status, error)
+    return SubmissionRun(out, result.aborted, result.seconds, result.reason, tampering, dict(result.cut),
+                         list(result.restarts))

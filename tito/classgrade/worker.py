@@ -1,7 +1,7 @@
 """Grade one submission: Job in, Result out. Runs in a worker process or on a Dask worker.
 
 nbgrader's own Autograde converter does the grading with the course's configured chain, whose execute step is
-tito's (execute.py: the grading runner, sandboxed or not; chain.py), against a scratch course: the submission,
+tito's (execute.py: the grading engine, the kernel sandboxed or not; chain.py), against a scratch course: the submission,
 its timestamp.txt and a private copy of the assignment's gradebook. The scores nbgrader saved there are read
 back and returned; the course gradebook is written only by the parent (gradebook.py). Any failure becomes a
 Result with ok=False.
