@@ -1,24 +1,30 @@
 """Collect a class's submissions (a folder or a learning platform's .zip) into nbgrader's submitted layout.
 
-Everything is read and checked before anything is written: a file that is not a readable notebook, an id
-that fails validation and a second submission from one student are reported and not imported. Each
-accepted submission is staged in a temporary folder and swapped into place whole, with its
-`timestamp.txt`, so an interrupted collect leaves every student either old or new, never half-written.
-Collecting the same download twice changes nothing.
+The download is hostile input (collect_source.py reads it). Everything is checked before any submission is
+written: an entry that is not a notebook is reported without being read; a link, an unsafe or duplicate name,
+an encrypted, damaged or oversized entry, a file that is not a valid notebook, an id that fails validation and
+the older of two submissions from one student are reported and not imported; the rest of the class is. One
+notebook at a time is streamed (with a size cap) into a hidden scratch folder under `submitted/` and checked
+there, so memory holds at most one notebook, and the bytes checked are the bytes written. Then each accepted
+submission is swapped into place whole, with its `timestamp.txt`, so an interrupted collect leaves every
+student either old or new, never half-written; a submission that is replaced is backed up first. Collecting
+the same download twice changes nothing.
 """
 from __future__ import annotations
 
-import csv
+import filecmp
 import json
 import os
 import re
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from .backups import backup_file
+from .collect_source import MIB, Entry, EntryError, copy_capped, open_download
+from .collect_times import Override, read_overrides
 from .errors import UsageError
 from .grading import check_student_id
 
@@ -31,17 +37,10 @@ PRESETS = {
     # <student>.ipynb, or <student>/<any name>.ipynb when each student has a folder
     "plain": r"(?P<student>[^/]+)\.ipynb|(?P<folder>[^/]+)/[^/]+\.ipynb",
 }
-IGNORED = re.compile(r"(^|/)(__MACOSX|\.ipynb_checkpoints)(/|$)|(^|/)\.[^/]*$")
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
-
-
-@dataclass
-class Entry:
-    """One file of the download."""
-
-    name: str  # path inside the download, posix separators
-    data: bytes
-    time: datetime  # aware, UTC
+# An honest notebook full of plots can reach ~200 MB; a zip bomb is stopped here, one notebook at a time.
+DEFAULT_MAX_MB = 256
+NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass
@@ -59,9 +58,25 @@ class Rejected:
 
 
 @dataclass
+class UnusedTime:
+    """A `--timestamps` row whose student has no submission imported from this download."""
+
+    student: str
+    where: str  # file:line
+
+
+@dataclass
 class CollectReport:
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    unused_times: list[UnusedTime] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    entry: Entry
+    student: str
+    staged: Path  # the checked notebook, in the scratch folder
 
 
 def compile_pattern(preset: str | None, pattern: str | None) -> re.Pattern:
@@ -87,138 +102,145 @@ def student_of(name: str, pattern: re.Pattern) -> str | None:
     return groups.get("student") or groups.get("folder")
 
 
-def read_entries(source: Path) -> list[Entry]:
-    """Every file of a folder or a .zip, with its time (zip entry time or mtime), in UTC."""
-    source = Path(source)
-    if not source.exists():
-        raise UsageError(f"{source}: no such folder or zip file")
-    entries = []
-    if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            name = path.relative_to(source).as_posix()
-            entries.append(Entry(name, path.read_bytes(),
-                                 datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)))
-        return entries
-    try:
-        with zipfile.ZipFile(source) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                # Zip times carry no zone; platforms write them in UTC, and we read them so.
-                entries.append(Entry(info.filename, archive.read(info), datetime(*info.date_time, tzinfo=timezone.utc)))
-    except zipfile.BadZipFile:
-        raise UsageError(f"{source}: neither a folder nor a valid .zip file") from None
-    return entries
-
-
-def read_overrides(path: Path | None) -> dict[str, datetime]:
-    """`student,timestamp` rows (ISO 8601; no zone means UTC) that replace the download's times."""
-    if path is None:
-        return {}
-    from dateutil import parser
-
-    overrides = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        for line, row in enumerate(csv.DictReader(handle), start=2):
-            try:
-                student, stamp = row["student"].strip(), row["timestamp"].strip()
-            except (KeyError, AttributeError):
-                raise UsageError(f"{path}:{line}: needs the columns `student,timestamp`") from None
-            try:
-                when = parser.isoparse(stamp)
-            except ValueError:
-                raise UsageError(f"{path}:{line}: `{stamp}` is not an ISO 8601 time "
-                                 "(e.g. 2026-12-01T17:00:00Z)") from None
-            overrides[student] = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    return overrides
-
-
-def notebook_problem(data: bytes) -> str | None:
+def notebook_problem(path: Path) -> str | None:
+    """Why the file at `path` is not a valid notebook, or None. Holds one parsed copy of it at a time."""
     import nbformat
+    from nbformat.reader import reads
 
     try:
-        text = data.decode("utf-8")
-        json.loads(text)
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         return "not UTF-8 text (not a notebook)"
-    except json.JSONDecodeError as exc:
-        return f"line {exc.lineno}: not valid notebook JSON ({exc.msg})"
     try:
-        nbformat.validate(nbformat.reads(text, as_version=4))
+        nb = reads(text)  # the JSON is parsed once; the text can go
+    except nbformat.reader.NotJSONError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            return f"line {cause.lineno}: not valid notebook JSON ({cause.msg})"
+        return "not valid notebook JSON"
     except Exception as exc:  # nbformat raises several types for malformed notebooks
-        return f"not a valid notebook ({str(exc).splitlines()[0][:120]})"
+        return f"not a valid notebook ({_first_line(exc)})"
+    finally:
+        del text
+    try:
+        nbformat.validate(nbformat.convert(nb, 4))
+    except Exception as exc:
+        return f"not a valid notebook ({_first_line(exc)})"
     return None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:120]
 
 
 def stamp(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime(STAMP_FORMAT)
 
 
-def plan(entries: list[Entry], pattern: re.Pattern, overrides: dict[str, datetime]) -> tuple[dict, CollectReport]:
-    """Choose one notebook per student; report everything not imported. Writes nothing."""
+def plan(entries: list[Entry], pattern: re.Pattern, overrides: dict[str, Override], scratch: Path,
+         max_bytes: int) -> tuple[dict[str, _Candidate], CollectReport]:
+    """Choose one notebook per student, each streamed into `scratch` and checked there; report the rest."""
     report = CollectReport()
-    chosen: dict[str, Entry] = {}
-    for entry in entries:
-        if IGNORED.search(entry.name):
+    chosen: dict[str, _Candidate] = {}
+
+    def reject(entry: Entry, reason: str) -> None:
+        report.rejected.append(Rejected(entry.name, reason))
+
+    for index, entry in enumerate(entries):
+        if entry.problem:
+            reject(entry, entry.problem)
             continue
         if PurePosixPath(entry.name).suffix != ".ipynb":
-            report.rejected.append(Rejected(entry.name, "not a notebook (.ipynb)"))
+            reject(entry, "not a notebook (.ipynb); not read")
             continue
         student = student_of(entry.name, pattern)
         if student is None:
-            report.rejected.append(Rejected(entry.name, "file name does not match the id pattern"))
+            reject(entry, "file name does not match the id pattern")
             continue
         try:
             check_student_id(student)
         except UsageError as exc:
-            report.rejected.append(Rejected(entry.name, str(exc)))
+            reject(entry, str(exc))
             continue
-        problem = notebook_problem(entry.data)
+        if entry.time is None and student not in overrides:
+            reject(entry, f"no valid time in the download; give {student} one with --timestamps")
+            continue
+        staged = scratch / f"{index}.ipynb"
+        try:
+            copy_capped(entry, staged, max_bytes)
+        except EntryError as exc:
+            reject(entry, str(exc))
+            continue
+        problem = notebook_problem(staged)
         if problem:
-            report.rejected.append(Rejected(entry.name, problem))
+            staged.unlink()
+            reject(entry, problem)
             continue
+        candidate = _Candidate(entry, student, staged)
         if student in chosen:
-            older, newer = sorted([chosen[student], entry], key=lambda e: (e.time, e.name))
-            report.rejected.append(Rejected(older.name, f"older duplicate from {student}; kept {newer.name}"))
-            chosen[student] = newer
-        else:
-            chosen[student] = entry
-    for student, entry in overrides.items():
-        if student in chosen:
-            chosen[student].time = entry
+            older, newer = sorted([chosen[student], candidate], key=lambda c: (c.entry.time or NO_TIME, c.entry.name))
+            reject(older.entry, f"older duplicate from {student}; kept {newer.entry.name}")
+            older.staged.unlink()
+            candidate = newer
+        chosen[student] = candidate
     return chosen, report
 
 
 def collect(submitted: Path, slug: str, source: Path, preset: str | None = None, pattern: str | None = None,
-            timestamps: Path | None = None) -> CollectReport:
-    """Import `source` into `submitted/<student>/<slug>/<slug>.ipynb` + `timestamp.txt`."""
-    chosen, report = plan(read_entries(source), compile_pattern(preset, pattern), read_overrides(timestamps))
+            timestamps: Path | None = None, max_mb: int = DEFAULT_MAX_MB,
+            backup_root: Path | None = None) -> CollectReport:
+    """Import `source` into `submitted/<student>/<slug>/<slug>.ipynb` + `timestamp.txt`.
+
+    A submission that changes is first copied to `backup_root`/.tito/backups/ (default: `submitted`'s parent).
+    """
+    if max_mb < 1:
+        raise UsageError(f"--max-mb must be at least 1 (got {max_mb})")
+    compiled = compile_pattern(preset, pattern)
+    overrides = read_overrides(timestamps)
     submitted = Path(submitted)
-    submitted.mkdir(parents=True, exist_ok=True)
-    for student, entry in sorted(chosen.items()):
-        dest = submitted / student / slug
-        files = {f"{slug}.ipynb": entry.data, "timestamp.txt": (stamp(entry.time) + "\n").encode()}
-        status = _status(dest, files)
-        if status != "unchanged":
-            _swap_in(dest, files)
-        report.accepted.append(Accepted(student, entry.name, entry.time, status))
+    with open_download(source) as entries:
+        submitted.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".tito-collect-", dir=submitted) as scratch:
+            chosen, report = plan(entries, compiled, overrides, Path(scratch), max_mb * MIB)
+            for student, candidate in sorted(chosen.items()):
+                override = overrides.get(student)
+                when = override.time if override else candidate.entry.time
+                status = _install(submitted / student / slug, slug, candidate.staged, stamp(when),
+                                  backup_root or submitted.parent)
+                report.accepted.append(Accepted(student, candidate.entry.name, when, status))
+    report.unused_times = [UnusedTime(student, o.where) for student, o in overrides.items() if student not in chosen]
     return report
 
 
-def _status(dest: Path, files: dict[str, bytes]) -> str:
+def _install(dest: Path, slug: str, notebook: Path, when: str, backup_root: Path) -> str:
+    """Put `notebook` and its timestamp at `dest` unless they are there already; return new/updated/unchanged."""
+    target, timestamp = dest / f"{slug}.ipynb", (when + "\n").encode()
     if not dest.exists():
-        return "new"
-    same = all((dest / name).is_file() and (dest / name).read_bytes() == data for name, data in files.items())
-    return "unchanged" if same else "updated"
+        status = "new"
+    elif (target.is_file() and filecmp.cmp(notebook, target, shallow=False)
+          and (dest / "timestamp.txt").is_file() and (dest / "timestamp.txt").read_bytes() == timestamp):
+        return "unchanged"
+    else:
+        status = "updated"
+        if target.is_file():
+            backup_file(backup_root, target)  # a collected submission is a student's work: keep a copy
+    _swap_in(dest, {f"{slug}.ipynb": notebook, "timestamp.txt": timestamp})
+    return status
 
 
-def _swap_in(dest: Path, files: dict[str, bytes]) -> None:
-    """Stage the submission beside `dest`, then rename it into place (the old copy is removed last)."""
+def _swap_in(dest: Path, files: dict[str, Path | bytes]) -> None:
+    """Stage the submission beside `dest`, then rename it into place (the old copy is removed last).
+
+    A Path is moved into the stage (it lives on the same file system); bytes are written.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        for name, data in files.items():
-            (stage / name).write_bytes(data)
+        for name, content in files.items():
+            if isinstance(content, Path):
+                os.replace(content, stage / name)
+            else:
+                (stage / name).write_bytes(content)
         old = None
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")

@@ -25,7 +25,7 @@ from .kernelenv import apply_to_process
 from .nbutil import as_node, checksum_mismatches, source_of
 from .nbutil import read_notebook as nbutil_read
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 # Lines too generic to count as a leak when they also appear in a student notebook.
 TRIVIAL = re.compile(r"^\s*(pass|return|continue|break|raise|else:|try:|finally:|except( [\w.]+)?:"
@@ -335,7 +335,7 @@ def student_view(notebook):
 
 
 def check_student_id(student: str) -> str:
-    if not STUDENT_ID.match(student or "") or ".." in student:
+    if not STUDENT_ID.fullmatch(student or "") or ".." in student:  # fullmatch: a `$` anchor lets "id\n" through
         raise UsageError(f"invalid student id `{student}`: use letters, digits, '.', '_', '-' or '@' "
                          "(no slashes, no leading dot)")
     return student

@@ -3,7 +3,8 @@
 Colour is automatic: plain text when piped, NO_COLOR respected. Piped into a file or another program (and no
 $COLUMNS), output is not wrapped at 80 columns: a command or a path broken across two lines cannot be copied
 back. Text that is not ours (student code, test names, messages) goes through `esc` (rich's escape) before it
-is printed: `[adam]` or `[/2]` are rich markup otherwise.
+is printed: `[adam]` or `[/2]` are rich markup otherwise; `one_line` also makes control characters visible,
+for names an attacker chooses (a newline or an ANSI escape in a file name).
 """
 from __future__ import annotations
 
@@ -46,8 +47,15 @@ class _Console(Console):
         super().rule(*args, **kwargs)
 
 
-console = _Console(highlight=False)
-err_console = _Console(stderr=True, highlight=False)
+# emoji=False: `:smile:` in a student's file name or test name is printed as typed, not as a picture.
+console = _Console(highlight=False, emoji=False)
+err_console = _Console(stderr=True, highlight=False, emoji=False)
+
+
+def one_line(text: str) -> str:
+    """Text that is not ours, ready for a markup string and kept on one line: markup escaped, and control
+    characters (newline, ANSI escape, bidi override, an undecodable file name byte) shown as `\\n`, `\\x1b`..."""
+    return escape("".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
 
 
 def progress_bar() -> Progress:

@@ -8,10 +8,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import grading
+from ..collect import DEFAULT_MAX_MB
 from ..course import Course
 from ..errors import CheckFailed, UsageError
 from ..sandbox import Limits
-from .console import console, err_console, progress_bar
+from .console import console, err_console, one_line, progress_bar
 
 
 @click.group()
@@ -90,11 +91,17 @@ def _grade_table(report: grading.GradeReport) -> Table:
 @click.option("--pattern", help="Your own regular expression over each file's path in SOURCE, with a "
                                 "(?P<student>...) group; overrides --preset.")
 @click.option("--timestamps", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with columns student,timestamp (ISO 8601) overriding the download's file times.")
-def collect(module: str, source: Path, preset: str, pattern: str | None, timestamps: Path | None) -> None:
+              help="CSV with columns student,timestamp (ISO 8601) overriding the download's file times "
+                   "(UTF-8 or Excel's CSV UTF-8 / Unicode Text).")
+@click.option("--max-mb", type=click.IntRange(min=1), default=DEFAULT_MAX_MB, show_default=True,
+              help="Largest notebook accepted, in MiB; a bigger entry (or a zip bomb) is reported, not imported.")
+def collect(module: str, source: Path, preset: str, pattern: str | None, timestamps: Path | None,
+            max_mb: int) -> None:
     """Import SOURCE (a folder or an LMS .zip) into grading/submitted/<student>/<NN_name>/ with timestamp.txt.
 
-    Bad files, invalid ids and older duplicates are reported and not imported; re-collecting is idempotent.
+    Every file that is not imported is named with the reason (not a notebook, a link, damaged, encrypted,
+    too large, invalid id, older duplicate...) and the rest of the class is collected; re-collecting is
+    idempotent. Exit 2 when SOURCE or the timestamps CSV cannot be used (nothing is written then).
     """
     from ..collect import collect as run_collect
 
@@ -102,16 +109,22 @@ def collect(module: str, source: Path, preset: str, pattern: str | None, timesta
     chosen = course.resolve(module)
     api = grading._api(course.root)
     submitted = course.root / api.coursedir.submitted_directory
-    report = run_collect(submitted, chosen.slug, source, preset, pattern, timestamps)
+    with console.status(f"collecting {chosen.slug}"):
+        report = run_collect(submitted, chosen.slug, source, preset, pattern, timestamps, max_mb=max_mb,
+                             backup_root=course.root)
     table = Table(title=f"tito nbgrader collect {chosen.slug}")
     for col in ("student", "from", "submitted (UTC)", ""):
         table.add_column(col)
     for a in report.accepted:
         mark = {"new": "[green]new[/]", "updated": "[yellow]updated[/]", "unchanged": "[dim]unchanged[/]"}[a.status]
-        table.add_row(escape(a.student), escape(a.source), a.time.strftime("%Y-%m-%d %H:%M:%S"), mark)
-    console.print(table)
+        table.add_row(one_line(a.student), one_line(a.source), a.time.strftime("%Y-%m-%d %H:%M:%S"), mark)
+    if report.accepted:
+        console.print(table)
     for r in report.rejected:
-        console.print(f"[red]not imported:[/] {escape(r.source)}: {escape(r.reason)}", soft_wrap=True)
+        console.print(f"[red]not imported:[/] {one_line(r.source)}: {one_line(r.reason)}", soft_wrap=True)
+    for t in report.unused_times:
+        console.print(f"[yellow]time not used:[/] {one_line(t.where)}: no submission from `{one_line(t.student)}` "
+                      "was imported from this download", soft_wrap=True)
     console.print(f"{len(report.accepted)} submission(s) in {submitted.relative_to(course.root)}/, "
                   f"{len(report.rejected)} file(s) not imported")
 
