@@ -416,11 +416,12 @@ def status() -> None:
         console.print(f"  {tier:<13} {_bar(n, len(mods))} {n}/{len(mods)}")
     if stuck:
         needed = sorted({s for missing in stuck.values() for s in missing})
-        ids = ", ".join(s[:2] for s in needed)
-        console.print(f"\n[yellow]{', '.join(s[:2] for s in stuck)} stay completed in your progress, but their code "
-                      f"imports module{'s' if len(needed) > 1 else ''} {ids}, which {'are' if len(needed) > 1 else 'is'} "
-                      f"not completed: they do not import until you complete {ids} again "
-                      f"(`tito module complete {needed[0][:2]}`), and then work as before.[/]")
+        ids, many, several = ", ".join(s[:2] for s in needed), len(stuck) > 1, len(needed) > 1
+        console.print(f"\n[yellow]{', '.join(s[:2] for s in stuck)} {'stay' if many else 'stays'} completed in your "
+                      f"progress, but {'their' if many else 'its'} code imports module{'s' if several else ''} {ids}, "
+                      f"which {'are' if several else 'is'} not completed: {'they do' if many else 'it does'} not import "
+                      f"until you complete {ids} again (`tito module complete {needed[0][:2]}`), and then "
+                      f"{'work' if many else 'works'} as before.[/]")
     summary = overview(course, done)
     console.print()
     console.print(summary.progress_line)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from ..course import Course, Module
 from ..errors import TitoError
-from . import progress as store
-from .plan import requirements, working
+from .plan import requirements
 
 
 class PrerequisiteMissing(TitoError):
@@ -18,11 +17,6 @@ class PrerequisiteMissing(TitoError):
 def exported(course: Course) -> set[str]:
     """Slugs of the modules whose package file is in the package."""
     return {m.slug for m in course.modules if (course.root / m.package_file).is_file()}
-
-
-def working_modules(course: Course) -> set[str]:
-    """Completed modules whose code imports (what milestones and the course overview count as done)."""
-    return working(course, store.load(course.root, course).completed(), exported(course))
 
 
 def missing_requirements(course: Course, module: Module) -> list[Module]:
