@@ -284,7 +284,7 @@ def test_a_quick_milestone_run_never_replaces_the_full_result(edition, python):
         {k: full[k] for k in ("passed", "metrics", "date", "runs")}
     assert stored["quick"]["passed"] is True and stored["quick"]["runs"] == 1
     assert stored["quick"]["metrics"].keys() == full["metrics"].keys()
-    status = words(tito(edition, python, "milestone", "status")[1])
+    status = edition_run(edition, "-m", "tito", "milestone", "status", python=python, columns=None).stdout  # no wrap
     assert ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in full["metrics"].items()) \
         in status, status
     assert "--quick:" not in status
