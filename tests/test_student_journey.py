@@ -94,4 +94,5 @@ def test_completing_the_foundation_tier_unlocks_milestones_that_run_on_the_stude
                             cwd=root, env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True)
     assert marker.stdout.strip() == "the student", marker.stderr
     recorded = progress(root).get("milestones", {})
-    assert all(recorded[name]["passed"] for name in MILESTONES), recorded
+    # quick runs are kept apart from a milestone's (full) result
+    assert all(recorded[name]["quick"]["passed"] and "passed" not in recorded[name] for name in MILESTONES), recorded

@@ -219,8 +219,10 @@ def test_reset_backs_up_restores_and_forgets_completion(course):
     assert path.read_bytes() == (course / "release" / "01_adder" / "01_adder.ipynb").read_bytes()
     assert (course / "tinytorch" / "core" / "adder.py").read_bytes() == reference
     assert progress(course)["modules"]["01_adder"]["status"] == "in_progress"
-    backups = list((course / ".tito" / "backups").rglob("01_adder.ipynb"))
-    assert [b.read_bytes() for b in backups] == [mine]
+    # one copy as it passed `complete`, one made by the reset: both are the student's notebook
+    backups = sorted((course / ".tito" / "backups").rglob("01_adder.ipynb"))
+    assert [b.read_bytes() for b in backups] == [mine, mine]
+    assert [b.relative_to(course / ".tito" / "backups").parts[0].split("-")[-1] for b in backups] == ["completed", "reset"]
 
     out = tito("module", "reset", "01", "--list-backups")
     stamp = backups[0].relative_to(course / ".tito" / "backups").parts[0]
@@ -228,6 +230,30 @@ def test_reset_backs_up_restores_and_forgets_completion(course):
     out = tito("module", "reset", "01", "--restore", stamp, "--yes")
     assert out.exit_code == 0, out.output
     assert path.read_bytes() == mine
+
+
+def test_reset_in_the_course_repository_says_the_reference_code_comes_back(course):
+    tito("module", "start", "01", "--no-launch")
+    solve(course, extra="\nMINE = 1")
+    assert tito("module", "complete", "01").exit_code == 0
+    tito("module", "start", "02", "--no-launch")
+    solve(course, "02_twice")
+    assert tito("module", "complete", "02").exit_code == 0
+    mine = (course / "tinytorch" / "core" / "adder.py").read_bytes()
+
+    out = tito("module", "reset", "01")  # no terminal, no answer: explained, then how to confirm (exit 2)
+    said = " ".join(out.output.split())
+    assert out.exit_code == 2, out.output
+    assert "tinytorch/core/adder.py goes back to the reference code (your export is backed up first)" in said
+    assert "what depends on it: you completed 02 (twice)" in said
+    assert "They keep working, on the reference code of module 01." in said and "removed" not in said
+    assert "`tito module reset 01 --yes`" in said and "Aborted" not in said
+    assert (course / "tinytorch" / "core" / "adder.py").read_bytes() == mine
+
+    assert tito("module", "reset", "01", "--yes").exit_code == 0
+    status = tito("module", "status").output
+    row = next(line for line in status.splitlines() if line.startswith("│ 02"))
+    assert "completed" in row and "needs" not in row  # the reference code of 01 is there for it
 
 
 def test_source_export_keeps_the_students_package_file(course):

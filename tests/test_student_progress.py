@@ -88,3 +88,32 @@ def test_writes_are_atomic_no_temp_files_left(adder_course):
     for _ in range(3):
         store.record_started(adder_course, "01_adder")
     assert sorted(p.name for p in (adder_course / ".tito").iterdir()) == ["progress.json"]
+
+
+def test_completed_modules_whose_prerequisite_code_is_gone_are_blocked_not_forgotten():
+    from tito.student.plan import blocked, dependents, requirements, working
+
+    from .helpers.course import REPO
+
+    course = Course.load(REPO)
+    slugs = [m.slug for m in course.modules]
+    done = set(slugs[:6])  # 01-06 completed
+    present = done - {"01_tensor"}  # then 01 was reset in the student edition: its export is gone
+    stuck = blocked(course, done, present)
+    assert stuck == {slug: ["01_tensor"] for slug in slugs[1:6]}
+    assert working(course, done, present) == set()
+    assert working(course, done, done) == done and blocked(course, done, done) == {}
+    # through a module that lists only its direct prerequisites, the closure still finds 01
+    assert "01_tensor" in [m.slug for m in requirements(course, course.resolve("07"))]
+    assert [m.slug for m in dependents(course, course.resolve("10"))][:1] == ["11_embeddings"]
+
+
+def test_a_quick_milestone_run_is_kept_apart_from_the_full_result(adder_course):
+    store.record_milestone(adder_course, "01_perceptron", {"passed": True, "metrics": {"accuracy": 0.97}})
+    store.record_milestone(adder_course, "01_perceptron", {"passed": False, "metrics": {"accuracy": 0.5}}, quick=True)
+    result = store.milestone_results(adder_course)["01_perceptron"]
+    assert result["passed"] is True and result["metrics"] == {"accuracy": 0.97} and result["runs"] == 1
+    assert result["quick"]["passed"] is False and result["quick"]["metrics"] == {"accuracy": 0.5}
+    assert store.full_run(result) is result
+    store.record_milestone(adder_course, "02_xor", {"passed": True, "metrics": {}}, quick=True)
+    assert store.full_run(store.milestone_results(adder_course)["02_xor"]) is None

@@ -6,6 +6,7 @@ re-exported here (`from tinytorch import Tensor`). A module that has not been ex
 skipped, so the package imports at every point of the course.
 """
 import importlib as _importlib
+import sys as _sys
 from importlib.util import find_spec as _find_spec
 
 __version__ = "0.1.0"
@@ -34,17 +35,48 @@ _MODULES = [
 ]
 
 __all__ = []
+_BLOCKED = {}  # package path -> the module it imports whose code is not in the package (path, number, name)
+
+
+def _module_of(full):
+    """(path, number, name) of the course module whose package path is the dotted name `full`, else None."""
+    for path, _names, number, name in _MODULES:
+        if f"{__name__}.{path}" == full:
+            return path, number, name
+    return None
+
+
+class _NotExported:
+    """Last on sys.meta_path: reached only when no file provides a module's package path, it says which
+    course module to complete instead of Python's bare `No module named ...`."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        owner = _module_of(fullname)
+        if owner is None:
+            return None
+        raise ModuleNotFoundError(f"{fullname} comes from module {owner[1]} ({owner[2]}); "
+                                  f"complete it with `tito module complete {owner[1]}`", name=fullname)
+
+
+_sys.meta_path[:] = [f for f in _sys.meta_path if getattr(f, "__qualname__", None) != "_NotExported"
+                     or getattr(f, "__module__", None) != __name__]
+_sys.meta_path.append(_NotExported)
 
 
 def _load():
     for path, names, _number, _name in _MODULES:
+        full = f"{__name__}.{path}"
         try:
-            module = _importlib.import_module(f"{__name__}.{path}")
+            module = _importlib.import_module(full)
         except ModuleNotFoundError as error:
-            full = f"{__name__}.{path}"
             if error.name and (full == error.name or full.startswith(error.name + ".")):
                 continue  # not exported yet
-            raise
+            needed = _module_of(error.name)
+            if needed is None:
+                raise
+            _BLOCKED[path] = needed  # exported, but a module it imports is not (any more)
+            continue
         for name in names:
             if hasattr(module, name):
                 globals()[name] = getattr(module, name)
@@ -54,6 +86,11 @@ def _load():
 def __getattr__(name):
     for path, names, number, module_name in _MODULES:
         if name in names:
+            if path in _BLOCKED:
+                _path, needed, needed_name = _BLOCKED[path]
+                raise ImportError(f"{name} comes from module {number} ({module_name}), which needs module "
+                                  f"{needed} ({needed_name}); complete it with `tito module complete {needed}`",
+                                  name=__name__)
             file = "tinytorch/" + path.replace(".", "/") + ".py"
             try:
                 missing = _find_spec(f"{__name__}.{path}") is None

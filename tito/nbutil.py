@@ -112,19 +112,31 @@ def read_notebook(path: Path, error: type[TitoError] = TitoError, hint: str = ""
     """The notebook at `path` as a dict; `error` (naming file, line and `hint`) when it cannot be one.
     `schema=True` also validates it against the nbformat schema."""
     path = Path(path)
-    suffix = f"; {hint}" if hint else ""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: no such notebook") from None
+    return parse_notebook(data, path, error, hint, schema)
+
+
+def parse_notebook(data: bytes, path: Path, error: type[TitoError] = TitoError, hint: str = "",
+                   schema: bool = False) -> dict:
+    """`read_notebook` on bytes already read from `path` (what was checked is then exactly what was read)."""
+    suffix = f"; {hint}" if hint else ""
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise error(f"{path} is not a text file, so not a valid notebook{suffix}") from None
     try:
-        data = json.loads(text)
+        notebook = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(f"{path}:{exc.lineno}:{exc.colno}: not a valid notebook: not valid JSON ({exc.msg}); the file "
-                    f"was damaged outside Jupyter{suffix}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        # the text ends inside a string or where more JSON must follow: the file stops before the notebook does
+        cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(text.rstrip())
+        why = ("the file ends before the notebook does: it was cut off (a crash, a full disk, an interrupted copy)"
+               if cut else "the file was damaged outside Jupyter")
+        raise error(f"{path}:{exc.lineno}:{exc.colno}: not a valid notebook: not valid JSON ({exc.msg}); "
+                    f"{why}{suffix}") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise error(f"{path} is JSON but not a valid notebook (no `cells` list){suffix}")
     if schema:
         from . import fastimport
@@ -133,10 +145,10 @@ def read_notebook(path: Path, error: type[TitoError] = TitoError, hint: str = ""
         import nbformat
 
         try:
-            nbformat.validate(nbformat.from_dict(data))
+            nbformat.validate(nbformat.from_dict(notebook))
         except nbformat.ValidationError as exc:
             raise error(f"{path}: not a valid notebook ({exc.message}){suffix}") from None
-    return data
+    return notebook
 
 
 # --- nbgrader checksums ---------------------------------------------------------------------------

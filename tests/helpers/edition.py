@@ -33,17 +33,40 @@ def course_tito(root: Path, *args: str, timeout: int = 900) -> subprocess.Comple
                           timeout=timeout)
 
 
-def edition_run(edition: Path, *args: str, python: str | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    """`python ARGS` inside an edition, importing the edition's own `tito` and `tinytorch`.
+def edition_run(edition: Path, *args: str, python: str | None = None, timeout: int = 900,
+                input: str = "", columns: int | None = 200) -> subprocess.CompletedProcess:
+    """`python ARGS` inside an edition, importing the edition's own `tito` and `tinytorch`; `input` is its
+    stdin (never a terminal: a question tito asks reads it); `columns=None` leaves $COLUMNS unset, as in a
+    log file.
 
     Without `python` (a venv made from the edition), this interpreter runs with `-S` and the venv's
     site-packages on PYTHONPATH: its packages are there, but not this checkout's editable `tinytorch`
     (whose import hook would otherwise serve the reference package)."""
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH")}
-    env.update(NO_COLOR="1", COLUMNS="200")
+    env.pop("COLUMNS", None)
+    env.update(NO_COLOR="1", **({"COLUMNS": str(columns)} if columns else {}))
     if python is None:
         command = [sys.executable, "-S"]
         env["PYTHONPATH"] = os.pathsep.join([str(edition), sysconfig.get_paths()["purelib"]])
     else:
         command = [python]
-    return subprocess.run([*command, *args], cwd=edition, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*command, *args], cwd=edition, env=env, capture_output=True, text=True, timeout=timeout,
+                          input=input)
+
+
+def student_python(folder: Path) -> str:
+    """A virtual environment (made in `folder`, without pip: a second) that sees this interpreter's packages as
+    plain paths, so the editable install of this checkout's `tinytorch` stays out of it; returns its python.
+
+    What a student's `.venv` is to an edition, without installing anything: `python -m tito` in an edition (its
+    working folder) imports the edition's `tito` and `tinytorch`, and so do the kernels and pytest runs that
+    tito starts with this interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=300)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    # this interpreter's package folders (those a .pth file added too), as plain paths
+    paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+                           *(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))])
+    (Path(purelib) / "zz_tinytorch_test_parent.pth").write_text("\n".join(paths) + "\n")
+    return str(python)

@@ -2,9 +2,11 @@
 
 Colour is automatic: plain text when piped, NO_COLOR respected. Piped into a file or another program (and no
 $COLUMNS), output is not wrapped at 80 columns: a command or a path broken across two lines cannot be copied
-back. Text that is not ours (student code, test names, messages) goes through `esc` (rich's escape) before it
-is printed: `[adam]` or `[/2]` are rich markup otherwise; `one_line` also makes control characters visible,
-for names an attacker chooses (a newline or an ANSI escape in a file name).
+back. Boxes of prose (a milestone's story panel) are the exception: they fill the width they are given, so
+piped they get PROSE_WIDTH columns instead of PIPE_WIDTH. Text that is not ours (student code, test names,
+messages) goes through `esc` (rich's escape) before it is printed: `[adam]` or `[/2]` are rich markup otherwise;
+`one_line` also makes control characters visible, for names an attacker chooses (a newline or an ANSI escape
+in a file name).
 """
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import os
 from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.markup import escape as esc  # noqa: F401  (the short name the commands use)
+from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..course import find_root
 from ..errors import Interrupted, LintError, TitoError
 
 PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
+PROSE_WIDTH = 100  # a panel of prose, piped: readable in a log
 
 
 class _Console(Console):
@@ -35,8 +39,11 @@ class _Console(Console):
         Console.size.fset(self, new_size)
 
     def print(self, *objects, **kwargs) -> None:
-        if kwargs.get("soft_wrap") is None and self._piped():
-            kwargs["soft_wrap"] = True
+        if self._piped():
+            if kwargs.get("width") is None and any(isinstance(o, Panel) for o in objects):
+                kwargs["width"] = PROSE_WIDTH
+            elif kwargs.get("soft_wrap") is None:
+                kwargs["soft_wrap"] = True
         super().print(*objects, **kwargs)
 
     def rule(self, *args, **kwargs) -> None:  # a 400-column rule in a log helps nobody

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from ..course import Course, Module
-from ..errors import CheckFailed, TitoError
+from ..errors import CheckFailed, TitoError, UsageError
 from .console import console, err_console, esc
 
 
@@ -63,9 +63,23 @@ def _launch(course: Course, notebook, no_browser: bool, port: int | None) -> Non
     run_foreground(command, notebook.parent if notebook else None)
 
 
-def _open(course: Course, mod: Module, path, launch: bool, no_browser: bool, port: int | None) -> None:
-    console.print(f"  Next: fill in each `# YOUR CODE HERE`, run the cells, then `tito module test {mod.id}` "
-                  f"and `tito module complete {mod.id}`.")
+def _open(course: Course, mod: Module, path, launch: bool, no_browser: bool, port: int | None,
+          stubs: int | None = None) -> None:
+    """`stubs`: the solution cells still to write (None: a fresh copy of the release, all of them)."""
+    from ..student.workspace import release_changed
+
+    then = f"then `tito module test {mod.id}` and `tito module complete {mod.id}`."
+    if stubs is None:
+        console.print(f"  Next: fill in each `# YOUR CODE HERE`, run the cells, {then}")
+    elif stubs:
+        console.print(f"  Next: fill in the {stubs} `# YOUR CODE HERE` cell{'s' if stubs > 1 else ''} still to write, "
+                      f"run the cells, {then}")
+    else:
+        console.print(f"  Next: every `# YOUR CODE HERE` is filled in: run the cells, {then}")
+    if release_changed(course, mod):
+        console.print(f"  [magenta]The course updated this module's notebook since you started it:[/] "
+                      f"`tito module refresh {mod.id}` brings the update in and keeps your code "
+                      "(your notebook is backed up first).")
     if launch:
         _launch(course, path, no_browser, port)
     else:
@@ -115,10 +129,12 @@ def start(ident: str, force: bool, start_over: bool, no_browser: bool, no_launch
 
     With existing work on NN, that work is backed up first; on a terminal you are asked whether to resume it
     or start over, otherwise it is resumed (use --start-over to start from a fresh copy)."""
-    from ..backups import backup_file
     from ..student import progress as store
+    from ..student.leftoff import left_off
+    from ..student.notebook import notebook_problem
     from ..student.plan import missing_prerequisites
-    from ..student.workspace import notebook_path, prepare, restore_from_release
+    from ..student.recovery import DamagedNotebook
+    from ..student.workspace import backup_notebook, notebook_path, prepare, restore_from_release
 
     course = _load()
     mod = course.resolve(ident)
@@ -128,12 +144,16 @@ def start(ident: str, force: bool, start_over: bool, no_browser: bool, no_launch
         raise TitoError(f"{mod.slug} builds on {', '.join(missing)}, which you have not completed yet. "
                         f"Run `tito module start {first.id}` (or `tito module complete {first.id}` if you have "
                         f"finished it); use `tito module start {mod.id} --force` to start anyway")
-    _intro(mod)
     path = notebook_path(course.root, mod)
+    problem = notebook_problem(path, _rel(course, path)) if path.exists() else None
+    if problem and not start_over:  # never "kept", never backed up as if it were good work
+        raise DamagedNotebook(course.root, mod, problem)
+    _intro(mod)
+    stubs = None
     if path.exists():
-        backup = backup_file(course.root, path)
+        backup = backup_notebook(course.root, path, "start-over" if start_over else "start")
         console.print(f"You already have work on {mod.id} in {esc(_rel(course, path))}; "
-                      f"backed up to {esc(_rel(course, backup))}.")
+                      f"backed up to {esc(_rel(course, backup))}" + (" (it is damaged)." if problem else "."))
         if start_over:
             over = True
         elif _interactive():
@@ -147,6 +167,7 @@ def start(ident: str, force: bool, start_over: bool, no_browser: bool, no_launch
             console.print(f"[green]✓[/] Started over: {esc(_rel(course, path))} is a fresh copy of the release.")
         else:
             console.print(f"Resuming your notebook {esc(_rel(course, path))} (your work is kept).")
+            stubs = len(left_off(course, mod).stubs)
     else:
         path, _ = prepare(course, mod)
         console.print(f"[green]✓[/] Your notebook for [bold]{mod.id} {esc(mod.title)}[/] is ready: "
@@ -154,10 +175,11 @@ def start(ident: str, force: bool, start_over: bool, no_browser: bool, no_launch
     store.record_started(course.root, mod.slug, course)
     if missing:
         console.print(f"[yellow]note:[/] starting without {', '.join(missing)} completed (--force)")
-    _open(course, mod, path, not no_launch, no_browser, port)
+    _open(course, mod, path, not no_launch, no_browser, port, stubs)
 
 
-def _show_left_off(course: Course, mod: Module) -> None:
+def _show_left_off(course: Course, mod: Module) -> int:
+    """Print where the student left off; return how many solution cells still hold the stub."""
     from ..student.leftoff import left_off
 
     where = left_off(course, mod)
@@ -171,17 +193,18 @@ def _show_left_off(course: Course, mod: Module) -> None:
     run = where.last_test
     if not run:
         console.print(f"  No test run yet: `tito module test {mod.id}` when you are ready.")
-        return
+        return len(where.stubs)
     score = f"{run.get('score', 0):g}/{run.get('max_score', 0):g} points"
     problems = run.get("failures", []) + [{"cell": "error", "message": e} for e in run.get("errors", [])]
     if not problems:
         console.print(f"  Last test run ({_date_time(run.get('date'))}): all tests passed, {score}.")
-        return
+        return len(where.stubs)
     console.print(f"  Last test run ({_date_time(run.get('date'))}): {score}; {len(problems)} failing:")
     for failure in problems[:5]:
         console.print(f"    [red]✗[/] {esc(str(failure.get('cell')))}: {esc(str(failure.get('message', '')))}")
     if len(problems) > 5:
         console.print(f"    ... and {len(problems) - 5} more (`tito module test {mod.id}`)")
+    return len(where.stubs)
 
 
 def _date_time(iso: str | None) -> str:
@@ -213,9 +236,9 @@ def resume(ident: str | None, no_browser: bool, no_launch: bool, port: int | Non
     path = notebook_path(course.root, mod)
     if not path.exists():
         raise TitoError(f"you have no notebook for {mod.slug}; run `tito module start {mod.id}`")
-    _show_left_off(course, mod)
+    stubs = _show_left_off(course, mod)
     store.record_opened(course.root, mod.slug, course)
-    _open(course, mod, path, not no_launch, no_browser, port)
+    _open(course, mod, path, not no_launch, no_browser, port, stubs)
 
 
 # --- test / complete ------------------------------------------------------------------------------
@@ -320,6 +343,11 @@ def complete(ident: str, skip_tests: bool, timeout: int) -> None:
                   f"({time.perf_counter() - start:.1f} s)")
     if result.backup:
         console.print(f"  [dim]previous export backed up to {esc(_rel(course, result.backup))}[/]")
+    if result.notebook_backup:
+        console.print(f"  [dim]this notebook, as it passed, is kept at {esc(_rel(course, result.notebook_backup))}[/]")
+    if result.working_again:
+        console.print(f"  Your completed module{'s' if len(result.working_again) > 1 else ''} "
+                      f"{', '.join(m.id for m in result.working_again)} import again.")
     console.print(f"  Try it:  python -c \"{mod.import_line}\"")
     if mod.exports:
         console.print(f"  or:      from tinytorch import {', '.join(mod.exports)}")
@@ -349,11 +377,14 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 @module.command()
 def status() -> None:
     """Your progress: every module, its state, the next one to do, and progress per tier."""
-    from ..student.plan import overview
+    from ..student.package import exported
+    from ..student.plan import blocked, overview, working
     from ..student.workspace import release_changed
 
     course = _load()
     progress = _progress(course)
+    completed, present = progress.completed(), exported(course)
+    stuck = blocked(course, completed, present)
     table = Table(title="Your TinyTorch progress")
     for col in ("module", "title", "tier", "status", "date", "score"):
         table.add_column(col, justify="right" if col == "score" else "left")
@@ -361,7 +392,13 @@ def status() -> None:
         entry = progress.entry(mod.slug) or {}
         state = entry.get("status")
         if state == "completed":
-            shown = "[green]completed[/]" + (" [yellow](tests skipped)[/]" if entry.get("tests") == "skipped" else "")
+            if mod.slug in stuck:  # kept as completed, but its code imports a module that no longer is
+                shown = f"[yellow]needs {', '.join(s[:2] for s in stuck[mod.slug])}[/] (completed)"
+            elif mod.slug not in present:
+                shown = f"[yellow]export missing[/]: `tito module complete {mod.id}`"
+            else:
+                shown = "[green]completed[/]"
+            shown += " [yellow](tests skipped)[/]" if entry.get("tests") == "skipped" else ""
             date = _date(entry.get("completed"))
             score = entry.get("score")
             score = f"{score:g}/{entry.get('max_score', 0):g}" if isinstance(score, (int, float)) else "-"
@@ -373,10 +410,18 @@ def status() -> None:
             shown += f" [magenta](course updated: `tito module refresh {mod.id}`)[/]"
         table.add_row(mod.id, esc(mod.title), mod.tier, shown, date, score)
     console.print(table)
-    done = progress.completed()
+    done = working(course, completed, present)
     for tier, mods in course.tiers():
         n = sum(m.slug in done for m in mods)
         console.print(f"  {tier:<13} {_bar(n, len(mods))} {n}/{len(mods)}")
+    if stuck:
+        needed = sorted({s for missing in stuck.values() for s in missing})
+        ids, many, several = ", ".join(s[:2] for s in needed), len(stuck) > 1, len(needed) > 1
+        console.print(f"\n[yellow]{', '.join(s[:2] for s in stuck)} {'stay' if many else 'stays'} completed in your "
+                      f"progress, but {'their' if many else 'its'} code imports module{'s' if several else ''} {ids}, "
+                      f"which {'are' if several else 'is'} not completed: {'they do' if many else 'it does'} not import "
+                      f"until you complete {ids} again (`tito module complete {needed[0][:2]}`), and then "
+                      f"{'work' if many else 'works'} as before.[/]")
     summary = overview(course, done)
     console.print()
     console.print(summary.progress_line)
@@ -400,43 +445,122 @@ def list_() -> None:
     console.print(table)
 
 
-# --- reset ----------------------------------------------------------------------------------------
+# --- reset ---------------------------------------------------------------------------------------
+
+
+class NotConfirmed(TitoError):
+    """The student answered no: nothing was changed (exit 1)."""
+
+
+def _confirm(question: str, yes_command: str) -> None:
+    """Ask on the terminal. Without one, an answer piped to stdin counts; with none, a clear error (exit 2)."""
+    try:
+        agreed = click.confirm(question, default=False)
+    except click.Abort:
+        if _interactive():
+            raise
+        click.echo()  # end the prompt's line
+        raise UsageError(f"this changes your files, so it needs your confirmation, and there is no terminal to ask "
+                         f"on; to confirm, run `{yes_command}`") from None
+    if not _interactive():
+        click.echo()
+    if not agreed:
+        raise NotConfirmed("not confirmed; nothing was changed")
+
+
+def _list_backups(course: Course, mod: Module | None) -> None:
+    from ..backups import BACKUP_DIR, DAMAGED
+    from ..student import workspace
+    from ..student.notebook import notebook_problem
+    from ..student.recovery import why
+
+    found = workspace.backups(course.root, mod)
+    if not found:
+        console.print("No backups yet.")
+        return
+    table = Table(title=f"Notebook backups (newest first) in {BACKUP_DIR.as_posix()}/")
+    for col in ("BACKUP (use with --restore)", *(() if mod else ("module",)), "made", "why", "state"):
+        table.add_column(col, overflow="fold")
+    newest_good: set[str] = set()
+    for backup in found:
+        slug = backup.path.stem
+        owner = mod or next((m for m in course.modules if m.slug == slug), None)
+        bad = backup.reason == DAMAGED or notebook_problem(backup.path) is not None
+        if bad:
+            state = "[red]damaged: not a valid notebook[/]"
+        elif slug in newest_good:
+            state = "good"
+        else:
+            newest_good.add(slug)
+            state = "[green]newest good copy[/]"
+        reason = why(backup, owner) if owner else backup.reason
+        made = f"{backup.made:%Y-%m-%d %H:%M:%S}" if backup.made else ""
+        table.add_row(esc(backup.name), *(() if mod else (esc(slug),)), made, esc(reason), state)
+    console.print(table)
+
+
+def _explain_reset(course: Course, plan) -> None:
+    """Everything the reset will change, said before the student is asked."""
+    from ..student.reset import REFERENCE, REMOVED
+
+    mod = plan.module
+    console.print(f"[bold]Reset {mod.slug}[/]:")
+    if plan.has_notebook:
+        console.print(f"  • your notebook {esc(_rel(course, plan.notebook))} is backed up, then replaced by a fresh "
+                      "copy of the course's notebook")
+    else:
+        console.print(f"  • a fresh copy of the course's notebook is put at {esc(_rel(course, plan.notebook))}")
+    if plan.export == REMOVED:
+        console.print(f"  • your export {plan.package_file.as_posix()} is backed up, then removed (this edition has "
+                      "no reference code to put back)")
+    elif plan.export == REFERENCE:
+        console.print(f"  • {plan.package_file.as_posix()} goes back to the reference code (your export is backed "
+                      "up first)")
+    else:
+        console.print(f"  • {plan.package_file.as_posix()} stays as it is (none of your code is in it)")
+    if plan.dependents:
+        users = ", ".join(f"{m.id} ({m.name})" for m in plan.dependents)
+        console.print(f"  • what depends on it: you completed {users}; "
+                      f"{'their' if len(plan.dependents) > 1 else 'its'} code imports module {mod.id}")
+    if plan.stops_importing:
+        console.print(f"  • what stops importing until you complete {mod.id} again:")
+        for m in plan.stops_importing:
+            names = ", ".join(m.exports) if m.exports else m.import_path
+            console.print(f"      {m.id} ({m.name}): {esc(names)}")
+        if plan.dependents:
+            console.print(f"    Their progress is kept: `tito module status` shows them as \"needs {mod.id}\", and "
+                          f"completing {mod.id} again brings them back.")
+    elif plan.dependents and plan.export == REFERENCE:
+        console.print(f"    They keep working, on the reference code of module {mod.id}.")
 
 
 @module.command()
 @click.argument("ident", metavar="NN", required=False)
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed where there is no terminal).")
 @click.option("--list-backups", is_flag=True, help="List the backups of your notebook for NN (or of all modules).")
 @click.option("--restore", "restore", metavar="BACKUP", help="Put a backup (its folder name or path) back as your notebook.")
 @click.option("--locked-cells", is_flag=True, help="Only restore the locked/test cells from the release; keep your code.")
 def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None, locked_cells: bool) -> None:
-    """Start NN over: back up your notebook, restore it from the release, undo its export and completion."""
-    from ..backups import BACKUP_DIR
+    """Start NN over: back up your notebook, restore it from the release, undo its export and completion.
+
+    Before asking, it says what changes: the export is removed in the student edition (it goes back to the
+    reference code in the course repository), and which completed modules import NN."""
     from ..student import workspace
-    from ..student.complete import reset as do_reset
-    from ..student.complete import restore_locked_cells
+    from ..student.reset import plan_reset, restore_locked_cells
+    from ..student.reset import reset as do_reset
 
     course = _load()
     mod = course.resolve(ident) if ident else None
     if list_backups:
-        found = workspace.backups(course.root, mod)
-        if not found:
-            console.print("No backups yet.")
-            return
-        table = Table(title="Notebook backups (newest first)")
-        table.add_column("BACKUP (use with --restore)")
-        table.add_column("notebook")
-        for path in found:
-            table.add_row(esc(path.relative_to(course.root / BACKUP_DIR).parts[0]), esc(_rel(course, path)))
-        console.print(table)
+        _list_backups(course, mod)
         return
     if mod is None:
         raise click.UsageError("name the module to reset, e.g. `tito module reset 01`")
     if restore:
         backup = workspace.find_backup(course.root, mod, restore)
         if not yes:
-            click.confirm(f"Replace your notebook for {mod.slug} by {backup}? (the current one is backed up)",
-                          abort=True)
+            _confirm(f"Replace your notebook for {mod.slug} by {backup}? (the current one is backed up)",
+                     f"tito module reset {mod.id} --restore {restore} --yes")
         previous = workspace.restore_backup(course, mod, backup)
         console.print(f"[green]✓[/] Restored {esc(_rel(course, workspace.notebook_path(course.root, mod)))} "
                       f"from {esc(str(backup))}")
@@ -449,15 +573,23 @@ def reset(ident: str | None, yes: bool, list_backups: bool, restore: str | None,
                       + (f": {esc(', '.join(restored))}" if restored else "")
                       + f"; your notebook was backed up to {esc(_rel(course, backup))}")
         return
+    plan = plan_reset(course, mod)
     if not yes:
-        click.confirm(f"Reset {mod.slug}? Your notebook is backed up, then replaced by a fresh copy; "
-                      f"{mod.package_file} goes back to the reference code", abort=True)
+        _explain_reset(course, plan)
+        _confirm(f"Reset {mod.slug}?", f"tito module reset {mod.id} --yes")
     done = do_reset(course, mod)
     console.print(f"[green]✓[/] {mod.slug} reset: fresh notebook at "
                   f"{esc(_rel(course, workspace.notebook_path(course.root, mod)))}")
     for key, label in (("notebook_backup", "your notebook"), ("package_backup", f"your export ({mod.package_file})")):
         if done[key]:
             console.print(f"  {label} backed up to {esc(_rel(course, done[key]))}")
+    if plan.stops_importing:
+        others = ", ".join(m.id for m in plan.dependents)
+        console.print(f"  {mod.package_file.as_posix()} is removed: until you complete {mod.id} again, "
+                      f"{', '.join(mod.exports) or mod.import_path} does not import"
+                      + (f", and neither does the code of {others} (`tito module status` shows "
+                         f"{'them' if len(plan.dependents) > 1 else 'it'} as \"needs {mod.id}\")" if others else "")
+                      + ".")
     console.print(f"  Restore a backup with `tito module reset {mod.id} --list-backups` / `--restore BACKUP`.")
 
 

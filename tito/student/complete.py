@@ -10,17 +10,20 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backups import COMPLETED
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write, read_bytes
 from ..interrupt import Signalled
 from . import progress as store
 from . import runs
-from .notebook import CellProblem, NotebookError, read_notebook, render_student_package, syntax_problems, validate
-from .plan import recommended
+from .notebook import CellProblem, NotebookError, render_student_package, syntax_problems, validate
+from .package import exported, require_prerequisites
+from .plan import blocked, recommended
+from .recovery import read_notebook
 from .runner import DEFAULT_TIMEOUT, TestReport
 from .runner import test as run_tests
-from .workspace import notebook_path, origin_label
+from .workspace import backup_notebook, notebook_path, origin_label
 
 UNCHANGED = "your package and progress are unchanged"
 
@@ -37,10 +40,12 @@ class Completion:
     module: Module
     report: TestReport | None  # None with --skip-tests
     package_file: Path | None = None  # written when every check passed
-    backup: Path | None = None
+    backup: Path | None = None  # the previous export of the student's code
     next_module: Module | None = None
     milestone: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notebook_backup: Path | None = None  # the notebook that passed, as it was tested (a known-good copy)
+    working_again: list[Module] = field(default_factory=list)  # completed modules that import again
 
     @property
     def completed(self) -> bool:
@@ -48,10 +53,17 @@ class Completion:
 
 
 def workspace_notebook(course: Course, module: Module) -> tuple[Path, dict]:
+    path, notebook, _ = read_workspace(course, module)
+    return path, notebook
+
+
+def read_workspace(course: Course, module: Module) -> tuple[Path, dict, bytes]:
+    """(path, notebook, the bytes it was read from): what is tested is what `complete` backs up."""
     path = notebook_path(course.root, module)
-    if not path.exists():
+    data = read_bytes(path)
+    if data is None:
         raise TitoError(f"you have no notebook for {module.slug} yet ({path}); run `tito module start {module.id}`")
-    return path, read_notebook(path)
+    return path, read_notebook(path, course.root, module, data), data
 
 
 def _release(course: Course, module: Module) -> dict | None:
@@ -81,6 +93,7 @@ def test_module(course: Course, module: Module, timeout: int = DEFAULT_TIMEOUT, 
     """Run the student's notebook and the module's pytest file against the student's export."""
     try:
         path, notebook = workspace_notebook(course, module)
+        require_prerequisites(course, module)
         _exportable(course, module, path, notebook)
         package_text = render_student_package(module, notebook, origin_label(course.root, module))
         check = _validator(course, module, path, notebook) if validate_first else None
@@ -99,7 +112,8 @@ def complete(course: Course, module: Module, skip_tests: bool = False, timeout: 
 
 
 def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) -> Completion:
-    path, notebook = workspace_notebook(course, module)
+    path, notebook, data = read_workspace(course, module)
+    require_prerequisites(course, module)
     _exportable(course, module, path, notebook)
     package_text = render_student_package(module, notebook, origin_label(course.root, module))
     _compile_export(module, package_text)
@@ -115,6 +129,7 @@ def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) ->
     target = course.root / module.package_file
     backup = _backup_if_student_file(course.root, target)
     _ensure_package_inits(course)
+    stuck_before = blocked(course, store.load(course.root, course).completed(), exported(course))
     previous = read_bytes(target)
     atomic_write(target, package_text, read_only=True)
     try:
@@ -127,8 +142,16 @@ def _complete(course: Course, module: Module, skip_tests: bool, timeout: int) ->
         else:
             atomic_write(target, previous, read_only=True)
         raise
-    return Completion(module, report, target, backup, recommended(course, progress.completed()), module.milestone,
-                      list(progress.warnings))
+    done = progress.completed()
+    stuck_now = blocked(course, done, exported(course))
+    again = [m for m in course.modules if m.slug in stuck_before and m.slug not in stuck_now]
+    result = Completion(module, report, target, backup, recommended(course, done), module.milestone,
+                        list(progress.warnings), working_again=again)
+    try:
+        result.notebook_backup = backup_notebook(course.root, path, COMPLETED, data)
+    except OSError as exc:  # the module is completed; only the extra copy is missing
+        result.warnings.append(f"could not keep a copy of your completed notebook ({exc.strerror or exc})")
+    return result
 
 
 def _compile_export(module: Module, package_text: str) -> None:
@@ -141,14 +164,14 @@ def _compile_export(module: Module, package_text: str) -> None:
 
 def _backup_if_student_file(root: Path, target: Path) -> Path | None:
     """A previous export of the student's own work is kept (re-completing replaces it)."""
-    from ..backups import backup_file
+    from ..backups import KEEP, backup_file
     from ..render.package import origin_of
 
     current = read_bytes(target)
     if current is None:
         return None
     origin = origin_of(current.decode("utf-8", "replace")) or ""
-    return backup_file(root, target) if origin.startswith("workspace") else None
+    return backup_file(root, target, "replaced", keep=KEEP) if origin.startswith("workspace") else None
 
 
 def _ensure_package_inits(course: Course) -> None:
@@ -158,77 +181,3 @@ def _ensure_package_inits(course: Course) -> None:
     for path, text in package_inits(course):
         if not (course.root / path).exists():
             atomic_write(course.root / path, text, read_only=True)
-
-
-def reference_package(course: Course, module: Module) -> bytes:
-    from ..export import module_outputs
-
-    return next(o.content for o in module_outputs(course, module) if o.kind == "package")
-
-
-def reset(course: Course, module: Module) -> dict:
-    """Workspace notebook back to the release (backed up), package file back to the reference export,
-    completion forgotten. Returns the backups made."""
-    from ..backups import backup_file
-    from ..edition import is_edition
-    from .workspace import restore_from_release
-
-    done: dict[str, Path | None] = {"notebook_backup": restore_from_release(course, module), "package_backup": None}
-    target = course.root / module.package_file
-    # A student edition ships no reference code: resetting there removes the export.
-    reference = None if is_edition(course.root) else reference_package(course, module)
-    current = read_bytes(target)
-    if current != reference:
-        if current is not None:
-            done["package_backup"] = backup_file(course.root, target)
-        if reference is None:
-            target.unlink()
-        else:
-            atomic_write(target, reference, read_only=True)
-    store.forget_completion(course.root, module.slug, course)
-    return done
-
-
-def restore_locked_cells(course: Course, module: Module) -> tuple[list[str], Path]:
-    """Put every locked/graded cell back as released; the student's own cells are untouched."""
-    from ..backups import backup_file
-    from .notebook import nbgrader_meta
-    from .workspace import release_notebook
-
-    path, notebook = workspace_notebook(course, module)
-    release = json.loads(release_notebook(course, module).read_text(encoding="utf-8"))
-    originals = {nbgrader_meta(c).get("grade_id"): c for c in release["cells"]
-                 if nbgrader_meta(c).get("locked") or (nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution"))}
-    restored, cells, present = [], [], set()
-    for cell in notebook["cells"]:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in originals:
-            present.add(gid)
-            if cell.get("source") != originals[gid]["source"] or cell.get("metadata") != originals[gid]["metadata"]:
-                cell = dict(cell, source=originals[gid]["source"], metadata=originals[gid]["metadata"])
-                restored.append(gid)
-        cells.append(cell)
-    # A deleted locked cell goes back where it was: after the nearest cell that precedes it in the release
-    # and is still in the notebook (matched by cell id, else grade id), or first if none is left.
-    def key(cell: dict):
-        return cell.get("id") or nbgrader_meta(cell).get("grade_id")
-
-    release_cells = release["cells"]
-    for gid, original in originals.items():
-        if gid in present:
-            continue
-        at = next(i for i, c in enumerate(release_cells) if nbgrader_meta(c).get("grade_id") == gid)
-        position = 0
-        for earlier in reversed(release_cells[:at]):
-            k = key(earlier)
-            found = next((i for i, c in enumerate(cells) if k is not None and key(c) == k), None)
-            if found is not None:
-                position = found + 1
-                break
-        cells.insert(position, dict(original, outputs=[], execution_count=None)
-                     if original.get("cell_type") == "code" else dict(original))
-        restored.append(gid)
-    backup = backup_file(course.root, path)
-    if restored:
-        atomic_write(path, json.dumps(dict(notebook, cells=cells), indent=1, ensure_ascii=False) + "\n")
-    return restored, backup

@@ -100,14 +100,19 @@ def _writable(label: str, folder: Path) -> Check:
     return Check(f"{label} writable", True, str(folder))
 
 
-def checks(root: Path) -> list[Check]:
+def packages(root: Path) -> list[tuple[str, str, bool]]:
+    """The packages this checkout uses: the book is built in the course source repository, never in a student
+    edition, so an edition does not list jupyter-book."""
     from ..edition import is_edition
+
+    return [p for p in PACKAGES if not (is_edition(root) and p[0] == "jupyter_book")]
+
+
+def checks(root: Path) -> list[Check]:
     from .workspace import workspace_root
 
     found = [_python(), _venv()]
-    # The book is built in the course source repository, never in a student edition.
-    packages = [p for p in PACKAGES if not (is_edition(root) and p[0] == "jupyter_book")]
-    found += [_package(name, dist, required) for name, dist, required in packages]
+    found += [_package(name, dist, required) for name, dist, required in packages(root)]
     found += [_from_repo("tito", root), _from_repo("tinytorch", root), _kernel(),
               _writable("workspace", workspace_root(root)), _writable(".tito", Path(root) / ".tito")]
     return found
@@ -121,7 +126,7 @@ def info(root: Path) -> list[tuple[str, str]]:
 
     rows = [("python", f"{sys.version.split()[0]} ({sys.executable})"), ("platform", sys.platform),
             ("tinytorch (tito)", version("tinytorch"))]
-    rows += [(dist, version(dist)) for _, dist, _ in PACKAGES]
+    rows += [(dist, found if (found := version(dist)) != "?" else "not installed") for _, dist, _ in packages(root)]
     rows += [("course root", str(root)), ("workspace", f"{workspace_root(root)}"
                                           + (f"  (from ${ENV})" if os.environ.get(ENV) else "")),
              ("progress", str(Path(root) / STORE)), ("backups", str(Path(root) / BACKUP_DIR)),

@@ -1,6 +1,7 @@
 """Where a student left a module: `tito module resume` shows it before reopening the notebook."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -8,10 +9,12 @@ from pathlib import Path
 from ..course import Course, Module
 from ..nbutil import cell_name, nbgrader_meta, source_of
 from . import runs
-from .notebook import read_notebook
+from .recovery import read_notebook
 from .workspace import notebook_path
 
-STUB = "NotImplementedError"  # nbgrader's code stub (nbgrader_config.py: ClearSolutions.code_stub)
+# nbgrader's code stub (nbgrader_config.py: ClearSolutions.code_stub), as indented in its cell: a solution may
+# raise NotImplementedError itself (an abstract method), so the pair is what marks code still to write
+STUB = re.compile(r"#\s*YOUR CODE HERE[ \t]*\n[ \t]*raise NotImplementedError\(\)")
 
 
 @dataclass
@@ -31,9 +34,9 @@ class LeftOff:
 def left_off(course: Course, module: Module) -> LeftOff:
     """Read-only summary of the student's notebook and last test run (the notebook must exist)."""
     path = notebook_path(course.root, module)
-    notebook = read_notebook(path)
+    notebook = read_notebook(path, course.root, module)
     cells = notebook["cells"]
     solutions = [i for i, c in enumerate(cells) if c.get("cell_type") == "code" and nbgrader_meta(c).get("solution")]
-    stubs = [cell_name(cells, i) for i in solutions if STUB in source_of(cells[i])]
+    stubs = [cell_name(cells, i) for i in solutions if STUB.search(source_of(cells[i]))]
     return LeftOff(module, path, datetime.fromtimestamp(path.stat().st_mtime), stubs, len(solutions),
                    runs.last(course.root, module.slug))

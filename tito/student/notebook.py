@@ -33,9 +33,15 @@ class CellProblem:
     fix: str = ""
 
 
-def read_notebook(path: Path) -> dict:
-    return nbutil.read_notebook(path, NotebookError, "restore a backup (`tito module reset NN --list-backups`) "
-                                "or start over with `tito module reset NN`")
+def notebook_problem(path: Path, shown: str | None = None) -> str | None:
+    """Why the file at `path` (named `shown` in the message) is not a usable notebook (None: it is one)."""
+    try:
+        nbutil.parse_notebook(Path(path).read_bytes(), Path(shown or path), NotebookError)
+    except NotebookError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path}: cannot be read ({exc.strerror or exc})"
+    return None
 
 
 def checksum_problems(notebook: dict, module: Module, release: dict | None = None) -> list[CellProblem]:

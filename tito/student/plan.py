@@ -14,6 +14,44 @@ def missing_prerequisites(module: Module, done: set[str]) -> list[str]:
     return [slug for slug in module.prerequisites if slug not in done]
 
 
+def requirements(course: Course, module: Module) -> list[Module]:
+    """Every module `module` builds on: its prerequisites, theirs, and so on, in course order."""
+    by_slug = {m.slug: m for m in course.modules}
+    found: set[str] = set()
+    todo = list(module.prerequisites)
+    while todo:
+        slug = todo.pop()
+        if slug in found or slug not in by_slug:
+            continue
+        found.add(slug)
+        todo.extend(by_slug[slug].prerequisites)
+    return [m for m in course.modules if m.slug in found]
+
+
+def dependents(course: Course, module: Module) -> list[Module]:
+    """The modules that build on `module` (directly or through another module), in course order."""
+    return [m for m in course.modules if module in requirements(course, m)]
+
+
+def blocked(course: Course, done: set[str], exported: set[str]) -> dict[str, list[str]]:
+    """Completed modules whose code cannot import: slug -> the slugs of the modules it builds on whose code
+    is not in the package (after `tito module reset` of one of them). Their progress is kept: completing
+    those modules again makes them work again."""
+    stuck = {}
+    for module in course.modules:
+        if module.slug in done:
+            missing = [m.slug for m in requirements(course, module) if m.slug not in exported]
+            if missing:
+                stuck[module.slug] = missing
+    return stuck
+
+
+def working(course: Course, done: set[str], exported: set[str]) -> set[str]:
+    """The completed modules whose code is in the package and imports: what counts as done for the course."""
+    stuck = blocked(course, done, exported)
+    return {slug for slug in done if slug in exported and slug not in stuck}
+
+
 def recommended(course: Course, done: set[str]) -> Module | None:
     """The first module, in course order, not completed yet and whose prerequisites all are.
 

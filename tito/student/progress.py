@@ -5,7 +5,9 @@
      "modules": {"01_tensor": {"status": "completed", "started": "2025-01-31T10:02:11+00:00",
                                "completed": "2025-01-31T11:40:03+00:00", "score": 20.0, "max_score": 20.0,
                                "tests": "passed"}},          # or "skipped" after --skip-tests
-     "milestones": {"01_perceptron": {"passed": true, "date": "...", "metrics": {...}}}}
+     "milestones": {"01_perceptron": {"passed": true, "date": "...", "metrics": {...}, "best_passed": true, "runs": 2,
+                                      "quick": {"passed": true, "date": "...", "metrics": {...}, ...}}}}
+                                      # `quick`: the latest --quick run, kept apart from the full run
 
 A corrupt file, or one with an unknown version, is moved aside (the load result says where) and
 rebuilt from what the workspace and the package show: a workspace notebook means started, a package
@@ -194,22 +196,25 @@ def completed_modules(root: Path) -> set[str]:
     return load(root).completed()
 
 
-def record_milestone(root: Path, milestone_id: str, result: dict) -> Progress:
+def record_milestone(root: Path, milestone_id: str, result: dict, quick: bool = False) -> Progress:
     """Store a milestone run: `result` as `milestones.run()` returns it ({"passed": bool, "metrics": {...}}).
 
-    The latest run is kept, plus `best_passed` (once passed, it stays passed) and `runs` (a count)."""
+    A full run is the milestone's result: the latest is kept, plus `best_passed` (once passed, it stays passed)
+    and `runs` (a count). A `--quick` run (a smaller budget) never replaces it: it is kept apart under
+    `quick`, with its own `best_passed` and `runs`."""
     progress = load(root)
-    previous = progress.milestones.get(milestone_id, {})
+    entry = progress.milestones.setdefault(milestone_id, {})
     passed = bool(result.get("passed"))
-    progress.milestones[milestone_id] = {
-        "passed": passed,
-        "date": now(),
-        "metrics": _jsonable(result.get("metrics", {})),
-        "best_passed": passed or bool(previous.get("best_passed")),
-        "runs": int(previous.get("runs", 0)) + 1,
-    }
+    record = entry.setdefault("quick", {}) if quick else entry
+    record.update({"passed": passed, "date": now(), "metrics": _jsonable(result.get("metrics", {})),
+                   "best_passed": passed or bool(record.get("best_passed")), "runs": int(record.get("runs", 0)) + 1})
     save(progress)
     return progress
+
+
+def full_run(entry: dict | None) -> dict | None:
+    """The full (not `--quick`) run of a milestone entry, or None when there has been none."""
+    return entry if entry and "passed" in entry else None
 
 
 def milestone_results(root: Path) -> dict[str, dict]:

@@ -15,12 +15,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backups import backup_file
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write
-from .notebook import nbgrader_meta, read_notebook, source_of
-from .workspace import base_path, notebook_path, record_base, release_notebook
+from .notebook import nbgrader_meta, source_of
+from .recovery import read_notebook
+from .workspace import backup_notebook, base_path, notebook_path, record_base, release_notebook
 
 
 @dataclass
@@ -125,7 +125,7 @@ def refresh(course: Course, module: Module) -> Refresh:
     path = notebook_path(course.root, module)
     if not path.exists():
         raise TitoError(f"you have no notebook for {module.slug}; run `tito module start {module.id}`")
-    student = read_notebook(path)
+    student = read_notebook(path, course.root, module)
     release_file = release_notebook(course, module)
     release_bytes = release_file.read_bytes()
     new = json.loads(release_bytes)
@@ -138,7 +138,7 @@ def refresh(course: Course, module: Module) -> Refresh:
     text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
     report.changed = text != path.read_text(encoding="utf-8")
     if report.changed:
-        report.backup = backup_file(course.root, path)
+        report.backup = backup_notebook(course.root, path, "refresh")
         atomic_write(path, text)
     record_base(course.root, module, release_bytes)
     return report

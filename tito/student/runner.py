@@ -142,12 +142,21 @@ def collect_pytest(proc: subprocess.Popen, report_xml: Path, timeout: float) -> 
         if skipped is not None:
             continue
         message = _failure_message(failure) if failure is not None else ""
-        results.append(PytestResult(case.get("name", "?"), failure is None, message.strip()[:400]))
+        results.append(PytestResult(case.get("name", "?"), failure is None, clip(message.strip(), 400)))
     if proc.returncode not in (0, 1) and not any(not r.passed for r in results):
         # 2 interrupted/collection error, 4 usage error, 5 no tests: say why
         tail = "\n".join(output.strip().splitlines()[-15:])
         return results, f"pytest exited with code {proc.returncode}:\n{tail}"
     return results, ""
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` shortened to about `limit` characters at a word or line end, never mid-word, marked with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit + 1]
+    at = max(head.rfind(" "), head.rfind("\n"))
+    return (text[:at].rstrip() if at > 0 else text[:limit]) + " …"
 
 
 def _failure_message(failure) -> str:
@@ -184,7 +193,7 @@ def run_notebook(notebook: dict, cwd: Path, env: dict, timeout: float = DEFAULT_
                                         "not run (an earlier cell stopped the kernel)"))
             elif error is not None:
                 cells.append(CellResult(cell_id(cell, step.index), points, False,
-                                        f"{error.get('ename')}: {error.get('evalue', '')}".strip().rstrip(":")[:500],
+                                        clip(f"{error.get('ename')}: {error.get('evalue', '')}".strip().rstrip(":"), 500),
                                         failing_line(cell, error)))
             elif step.status != "ok":
                 cells.append(CellResult(cell_id(cell, step.index), points, False, step.error or step.status))
@@ -192,7 +201,7 @@ def run_notebook(notebook: dict, cwd: Path, env: dict, timeout: float = DEFAULT_
                 cells.append(CellResult(cell_id(cell, step.index), points, True))
         elif error is not None:
             line = failing_line(cell, error)
-            errors.append(f"{step.name}: {error.get('ename')}: {error.get('evalue', '')}"[:500]
+            errors.append(clip(f"{step.name}: {error.get('ename')}: {error.get('evalue', '')}", 500)
                           + (f" ({line})" if line else ""))
     return cells, errors
 

@@ -2,7 +2,7 @@
 
 Default: `<course>/workspace/NN_name/NN_name.ipynb` (git-ignored). Override with $TINYTORCH_WORKSPACE,
 or `{"workspace": "path"}` in `<course>/.tito/config.json` (relative paths are relative to the course).
-A notebook is never replaced without a timestamped copy under `.tito/backups/`.
+A notebook is never replaced without a timestamped copy under `.tito/backups/` (`backup_notebook`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..backups import BACKUP_DIR, backup_file
+from ..backups import DAMAGED, KEEP, Backup, backup_file, copies
 from ..course import Course, Module
 from ..errors import TitoError
 from ..fsutil import atomic_write
@@ -89,12 +89,23 @@ def prepare(course: Course, module: Module) -> tuple[Path, bool]:
     return target, True
 
 
-def restore_from_release(course: Course, module: Module, backup: bool = True) -> Path | None:
+def backup_notebook(root: Path, path: Path, reason: str, data: bytes | None = None) -> Path:
+    """A copy of the student's notebook (of `data`, the bytes read from it, when given) under .tito/backups,
+    named after `reason`; a file that is not a valid notebook is named `damaged` instead, so it is never
+    mistaken for good work. The copies of one notebook are bounded (backups.KEEP)."""
+    from .notebook import notebook_problem
+
+    if data is None and notebook_problem(path):
+        reason = DAMAGED
+    return backup_file(root, path, reason, keep=KEEP, content=data)
+
+
+def restore_from_release(course: Course, module: Module, backup: bool = True, reason: str = "reset") -> Path | None:
     """Replace the workspace notebook by a fresh copy of the release; return the backup (None if there was
     no notebook to back up, or the caller made the backup itself: backup=False)."""
     target = notebook_path(course.root, module)
     source = release_notebook(course, module)
-    backup = backup_file(course.root, target) if backup and target.exists() else None
+    backup = backup_notebook(course.root, target, reason) if backup and target.exists() else None
     data = source.read_bytes()
     atomic_write(target, data)
     record_base(course.root, module, data)
@@ -118,34 +129,31 @@ def release_changed(course: Course, module: Module) -> bool:
     return base.read_bytes() != release.read_bytes()
 
 
-def backups(root: Path, module: Module | None = None) -> list[Path]:
+def backups(root: Path, module: Module | None = None) -> list[Backup]:
     """Backed-up notebooks (of `module`, or of every module), newest first."""
-    folder = Path(root) / BACKUP_DIR
-    if not folder.is_dir():
-        return []
-    pattern = f"{module.slug}.ipynb" if module else "*.ipynb"
-    found = [p for p in folder.glob(f"*/**/{pattern}") if p.is_file()]
-    return sorted(found, key=lambda p: (p.relative_to(folder).parts[0], str(p)), reverse=True)
+    return copies(root, f"{module.slug}.ipynb" if module else "*.ipynb")
 
 
 def find_backup(root: Path, module: Module, name: str) -> Path:
-    """A backup given as a path, or as the timestamp folder name `tito module reset --list-backups` shows."""
+    """A backup given as a path, or as the folder name `tito module reset --list-backups` shows."""
     candidate = Path(name).expanduser()
     if candidate.is_file():
         return candidate
-    for path in backups(root, module):
-        if path.relative_to(Path(root) / BACKUP_DIR).parts[0] == name:
-            return path
+    for backup in backups(root, module):
+        if backup.name == name:
+            return backup.path
     raise TitoError(f"no backup `{name}` of {module.slug}; list them with `tito module reset {module.id} --list-backups`")
 
 
 def restore_backup(course: Course, module: Module, backup: Path) -> Path | None:
     """Put `backup` back as the workspace notebook (the current one is backed up first)."""
-    from .notebook import read_notebook
+    from .notebook import notebook_problem
 
-    read_notebook(backup)  # refuse to restore something that is not a notebook
+    problem = notebook_problem(backup)
+    if problem:  # refuse to restore something that is not a notebook
+        raise TitoError(f"{problem}; choose another backup: `tito module reset {module.id} --list-backups`")
     target = notebook_path(course.root, module)
-    previous = backup_file(course.root, target) if target.exists() else None
+    previous = backup_notebook(course.root, target, "restore") if target.exists() else None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.restore")
     shutil.copyfile(backup, tmp)
