@@ -9,17 +9,11 @@ import pytest
 
 from tito.classgrade.batch import grade_class
 
-from .helpers.class_submissions import tensor_course, variants
+from .helpers.class_submissions import submit, tensor_course, variants
 from .helpers.grading import plain_scores, run, tito
 from .helpers.postgres import Server
 
 KINDS = ("perfect", "stubbed", "wrong", "syntax")
-
-
-def submit(root, student: str, nb: dict) -> None:
-    folder = root / "grading" / "submitted" / student / "01_tensor"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "01_tensor.ipynb").write_text(json.dumps(nb))
 
 
 def db_scores(db_url: str) -> dict[str, dict[str, float]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 
 import pytest
@@ -20,16 +19,10 @@ from tito.classgrade.export import NOT_GRADED
 from tito.classgrade.jobs import Result
 from tito.cli import main
 
-from .helpers.class_submissions import tensor_course, variants
+from .helpers.class_submissions import submit, tensor_course, variants
 from .helpers.grading import plain_scores, tito
 
 pytestmark = pytest.mark.slow
-
-
-def submit(root, student: str, text: str) -> None:
-    folder = root / "grading" / "submitted" / student / "01_tensor"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "01_tensor.ipynb").write_text(text)
 
 
 def flat(text: str) -> str:
@@ -44,7 +37,7 @@ def export_rows(root) -> dict[str, dict]:
 def test_a_submission_that_failed_is_graded_again_and_stays_marked(tmp_path):
     course, module = tensor_course(tmp_path / "course")
     root = course.root
-    submit(root, "ada", json.dumps(variants(course, module)["perfect"]))
+    submit(root, "ada", variants(course, module)["perfect"])
     submit(root, "broken", "{ this is not a notebook")
 
     first = tito("nbgrader", "autograde", "01", "--all", "--jobs", "2", cwd=root, check=False)
@@ -74,7 +67,7 @@ def crashed(jobs, workers=None):
 def test_a_transient_failure_is_graded_on_the_next_run(tmp_path, monkeypatch):
     course, module = tensor_course(tmp_path / "course")
     root = course.root
-    submit(root, "ada", json.dumps(variants(course, module)["perfect"]))
+    submit(root, "ada", variants(course, module)["perfect"])
     monkeypatch.chdir(root)
     monkeypatch.setenv("TINYTORCH_ROOT", str(root))
     runner = CliRunner()

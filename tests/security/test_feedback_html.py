@@ -10,7 +10,6 @@ sanitizer missed (the same page without that policy runs it, so the harness can 
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bs4 import BeautifulSoup
 from tito import sandbox
 
 from ..helpers.book import chromium, load, recording_server
-from ..helpers.class_submissions import tensor_course, variants
+from ..helpers.class_submissions import submit, tensor_course, variants
 from ..helpers.grading import tito
 from ..helpers.payloads import names, script, with_payloads
 
@@ -45,10 +44,8 @@ def feedback(tmp_path_factory):
     root = course.root
     with recording_server(root / "grading" / "feedback") as (base, requests):
         perfect = variants(course, module)["perfect"]
-        for student, nb in (("ada", perfect), ("mallory", with_payloads(perfect, base))):
-            folder = root / "grading" / "submitted" / student / module.slug
-            folder.mkdir(parents=True)
-            (folder / f"{module.slug}.ipynb").write_text(json.dumps(nb))
+        submit(root, "ada", perfect)
+        submit(root, "mallory", with_payloads(perfect, base))
         graded = tito("nbgrader", "autograde", "01", "--all", "--jobs", "2", "--timeout", "30", cwd=root)
         written = tito("nbgrader", "feedback", "01", "--all", cwd=root)
         browser = chromium()
