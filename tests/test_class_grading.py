@@ -88,6 +88,8 @@ def test_feedback_has_scores_and_no_hidden_test_source(graded_class):
     assert grading.find_leaks(course, module, folder, hidden_only=True) == []
     page = (folder / "perfect1" / "01_tensor" / "01_tensor.html").read_text()
     assert "17" in page and "test-tensor-matmul" in page
+    # Inert: no script, and a policy that forbids any (tests/security/test_feedback_html.py loads pages in Chromium).
+    assert "<script" not in page and 'http-equiv="Content-Security-Policy"' in page
     # The same scan finds the hidden tests in plain nbgrader's feedback, so an empty scan above means something.
     plain = graded_class["plain"]
     run(["nbgrader", "generate_feedback", "01_tensor", "--force"], plain)

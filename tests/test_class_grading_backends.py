@@ -9,17 +9,11 @@ import pytest
 
 from tito.classgrade.batch import grade_class
 
-from .helpers.class_submissions import tensor_course, variants
+from .helpers.class_submissions import submit, tensor_course, variants
 from .helpers.grading import plain_scores, run, tito
 from .helpers.postgres import Server
 
 KINDS = ("perfect", "stubbed", "wrong", "syntax")
-
-
-def submit(root, student: str, nb: dict) -> None:
-    folder = root / "grading" / "submitted" / student / "01_tensor"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "01_tensor.ipynb").write_text(json.dumps(nb))
 
 
 def db_scores(db_url: str) -> dict[str, dict[str, float]]:
@@ -51,28 +45,35 @@ def copy_course(expected, dest):
 
 
 @pytest.fixture
-def postgres_url():
+def postgres():
     server = Server()
     try:
-        yield server.start()
+        server.start()
+        yield server
     finally:
         server.stop()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_parallel_graders_lose_no_update(backend, expected, tmp_path, request):
+    """PostgreSQL is configured as the instructor guide says: its db_url line, word for word but for the
+    server's user, host, port and database (`postgresql://` is psycopg 3 in SQLAlchemy 2)."""
     root = tmp_path / "course"
     shutil.copytree(expected[0].root, root, ignore=shutil.ignore_patterns("autograded", "gradebook.db", ".tito"))
     if backend == "postgresql":
-        url = request.getfixturevalue("postgres_url")
+        server = request.getfixturevalue("postgres")
+        url = server.guide_url()
+        assert url.startswith("postgresql://"), url
         with open(root / "nbgrader_config.py", "a") as config:
-            config.write(f"\nc.CourseDirectory.db_url = {url!r}\n")
+            config.write(f'\nc.CourseDirectory.db_url = "{url}"\n')
     else:
         url = f"sqlite:///{root / 'gradebook.db'}"
     tito("nbgrader", "generate", "01", "--force", cwd=root)
     out = tito("nbgrader", "autograde", "01", "--all", "--jobs", "2", cwd=root).stdout
     assert "graded 4, failed 0" in out, out
     assert db_scores(url) == expected[1]
+    if backend == "postgresql":  # the psycopg2 driver, named explicitly, reads the same gradebook
+        assert db_scores(server.url("postgresql+psycopg2")) == expected[1]
 
 
 def test_dask_cluster_grades_like_plain_nbgrader(expected, tmp_path):

@@ -85,6 +85,34 @@ def served(directory: Path):
         server.server_close()
 
 
+@contextmanager
+def recording_server(directory: Path):
+    """Serve `directory` on 127.0.0.1 and record every requested path; yield (base URL, paths). The list is
+    complete once the block has ended (closing the server waits for the request threads)."""
+    from http.server import ThreadingHTTPServer
+
+    from tito.book.build import serve_handler
+
+    paths: list[str] = []
+    base = serve_handler(directory)
+
+    class Recording(base.func):
+        def parse_request(self) -> bool:
+            ok = super().parse_request()
+            if ok:
+                paths.append(self.path)
+            return ok
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Recording(*a, **base.keywords))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def chromium() -> str:
     """Path of a Chromium binary; a missing browser fails the test (deselect these with -m "not browser")."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

@@ -31,6 +31,7 @@ class ClassReport:
     module: Module
     results: list[Result] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # unchanged since they were last graded
+    ungraded: list[str] = field(default_factory=list)  # whose last grading failed, this run or an earlier one
 
     @property
     def failed(self) -> list[Result]:
@@ -107,7 +108,8 @@ def prepare(course: Course, module: Module, *, student: str | None = None, force
                   stamp.read_text(encoding="utf-8") if stamp.exists() else None,
                   snapshot, config, definition, limits or Limits(), sandbox, files)
         last = state.get(module.slug, name)
-        if not force and last and last["key"] == job.key and name in already:
+        # Only a successful grading of the same bytes is final; one that failed is tried again.
+        if not force and last and last.get("ok") and last["key"] == job.key and name in already:
             skipped.append(name)
         else:
             jobs.append(job)
@@ -129,6 +131,7 @@ def run(batch: Batch, results: Iterator[Result], module: Module,
         raise Signalled.of(exc, f"{len(report.results)} submission(s) graded and recorded before the stop; run "
                                 "the same command again to grade the rest") from None
     report.results.sort(key=lambda r: r.student)
+    report.ungraded = batch.state.ungraded(module.slug)
     return report
 
 

@@ -8,6 +8,7 @@ from .state import GradingState
 
 SUBMISSION_COLUMNS = ["student", "module", "score", "max_score", "late_penalty", "final_score",
                       "needs_manual_grade", "timestamp", "flags"]
+NOT_GRADED = "could not be graded: score 0 until it is graded again or by hand"
 TEST_COLUMNS = ["student", "module", "test", "score", "max_score", "needs_manual_grade"]
 
 
@@ -37,9 +38,17 @@ def rows(db_url: str, course_id: str, state: GradingState, per_test: bool = Fals
                     "final_score": _num(max(0.0, submission.score - penalty)),
                     "needs_manual_grade": submission.needs_manual_grade,
                     "timestamp": submission.timestamp.isoformat() if submission.timestamp else "",
-                    "flags": "; ".join(entry.get("flags", [])),
+                    "flags": "; ".join(_flags(entry)),
                 })
     return out
+
+
+def _flags(entry: dict) -> list[str]:
+    """tito's flags of one submission; one that could not be graded says so first (its score is a placeholder)."""
+    flags = list(entry.get("flags", []))
+    if entry and not entry.get("ok"):
+        flags.insert(0, NOT_GRADED)
+    return flags
 
 
 def _num(value) -> str:

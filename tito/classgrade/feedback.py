@@ -4,7 +4,8 @@ Upstream nbgrader renders the autograded notebook, whose test cells hold the ori
 the gradebook, hidden ones included (jupyter/nbgrader#917). HideHiddenTests runs before the HTML export:
 it removes each hidden-test region with nbgrader's own ClearHiddenTests and cuts a test cell's error
 tracebacks down to the exception line, since a traceback quotes the failing source lines. The scores
-(GetGrades) and each test's pass/fail output stay.
+(GetGrades) and each test's pass/fail output stay. The page is written by InertFeedbackExporter
+(feedback_html.py): whatever HTML a submission produced is shown, never run.
 """
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def class_feedback(course: Course, module: Module, student: str | None = None) -
     """One HTML file per autograded student (or just `student`); returns the files written."""
     from traitlets.config import Config
 
+    from .feedback_html import InertFeedbackExporter
+
     extra = Config()
     extra.GenerateFeedback.preprocessors = feedback_chain()
+    extra.GenerateFeedback.exporter_class = InertFeedbackExporter
     api = _api(course.root, extra=extra)
     autograded = course.root / api.coursedir.autograded_directory
     students = sorted(p.parent.name for p in autograded.glob(f"*/{module.slug}") if p.is_dir())

@@ -27,6 +27,10 @@ class GradingState:
     def get(self, assignment: str, student: str) -> dict | None:
         return self.data.get(self.db_url, {}).get(assignment, {}).get(student)
 
+    def ungraded(self, assignment: str) -> list[str]:
+        """Students whose last grading of `assignment` failed: they have no score yet."""
+        return sorted(s for s, e in self.data.get(self.db_url, {}).get(assignment, {}).items() if not e.get("ok"))
+
     def put(self, result: Result) -> None:
         self._entries(result.assignment)[result.student] = {
             "key": result.key, "ok": result.ok, "flags": result.flags, "error": result.error,

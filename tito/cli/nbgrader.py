@@ -164,6 +164,13 @@ def _class_table(report) -> Table:
     return table
 
 
+def _class_summary(report) -> str:
+    ok = [r for r in report.results if r.ok]
+    names = report.ungraded[:10] + (["..."] if len(report.ungraded) > 10 else [])
+    return (f"graded {len(ok)}, failed {len(report.failed)}, unchanged {len(report.skipped)}; "
+            f"{len(report.ungraded)} still ungraded" + (f" ({escape(', '.join(names))})" if names else ""))
+
+
 @nbgrader.command()
 @click.argument("module")
 @click.option("--all", "all_", is_flag=True, help="Grade every collected submission of MODULE.")
@@ -185,7 +192,8 @@ def autograde(module: str, all_: bool, student: str | None, notebook: Path | Non
 
     Every submission runs in a bubblewrap sandbox that sees only itself, the tests and the package of the
     earlier modules: no course files, no gradebook, no other submission, no network. Exit 1 when any
-    submission could not be graded (it is recorded; the others are graded); exit 2 when bubblewrap is missing.
+    submission could not be graded (it is recorded with score 0, the others are graded, and the next run tries
+    it again); exit 2 when bubblewrap is missing.
     """
     course = Course.load(strict=False)  # a broken module elsewhere must not stop grading this one
     chosen = course.resolve(module)
@@ -227,11 +235,13 @@ def autograde(module: str, all_: bool, student: str | None, notebook: Path | Non
                              on_result=graded)
     if report.results:
         console.print(_class_table(report))
-    ok = [r for r in report.results if r.ok]
-    console.print(f"graded {len(ok)}, failed {len(report.failed)}, unchanged {len(report.skipped)}")
+    console.print(_class_summary(report))
     if report.failed:
         raise CheckFailed(f"{len(report.failed)} submission(s) could not be graded (recorded with score 0, "
-                          "needs manual grading); the others were graded")
+                          "needs manual grading); the others were graded. The next run tries them again")
+    if report.ungraded:
+        console.print(f"[yellow]{len(report.ungraded)} submission(s) of {chosen.slug} failed to grade earlier; "
+                      f"`tito nbgrader autograde {chosen.id} --all` tries them again[/]")
 
 
 @nbgrader.command()
