@@ -57,7 +57,7 @@ def test_a_submission_that_failed_is_graded_again_and_stays_marked(tmp_path):
     assert rows["ada"]["flags"] == "" and rows["ada"]["score"] == "17"
 
 
-def crashed(jobs, workers=None):
+def crashed(jobs, workers=None, pool=None):
     """What run_local yields for a job whose worker process died twice."""
     for job in jobs:
         yield Result(job.student, job.assignment, job.key, ok=False, timestamp=job.timestamp, flags=["worker crash"],
