@@ -195,7 +195,7 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         EditionFile(Path("README.md"), files.readme(course, version).encode()),
         EditionFile(Path("pyproject.toml"), files.pyproject(version, student_dependencies(course)).encode()),
         EditionFile(Path(".gitignore"), files.gitignore(course).encode()),
-        EditionFile(Path("setup-environment.sh"), files.setup_script().encode(), executable=True),
+        EditionFile(Path("setup-environment.sh"), files.setup_script(edition=True).encode(), executable=True),
         EditionFile(Path("activate.sh"), files.ACTIVATE.encode()),
         EditionFile(config / "labconfig" / "page_config.json", files.lab_page_config().encode()),
         EditionFile(config / "jupyter_server_config.json", files.server_config().encode()),

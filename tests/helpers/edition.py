@@ -47,3 +47,20 @@ def edition_run(edition: Path, *args: str, python: str | None = None, timeout: i
     else:
         command = [python]
     return subprocess.run([*command, *args], cwd=edition, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+# A student's machine: a git identity, and no git configuration of this machine's (no global, no system file).
+STUDENT_GIT = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.invalid",
+               "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.invalid",
+               "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def student_shell(cwd: Path, script: str, timeout: int = 1800, **extra: str) -> subprocess.CompletedProcess:
+    """A bash command as a student types it in their copy of the edition (after `source activate.sh` where they
+    would): no course variables, this test run's environment off PATH, a fresh git configuration."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH",
+                                                            "VIRTUAL_ENV", "JUPYTER_CONFIG_PATH")}
+    env.update(STUDENT_GIT, NO_COLOR="1", COLUMNS="200", PATH=os.environ.get("PATH", "").replace(
+        str(Path(sys.executable).parent) + os.pathsep, ""))
+    env.update(extra)
+    return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
