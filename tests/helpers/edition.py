@@ -55,12 +55,20 @@ STUDENT_GIT = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@exampl
                "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
-def student_shell(cwd: Path, script: str, timeout: int = 1800, **extra: str) -> subprocess.CompletedProcess:
-    """A bash command as a student types it in their copy of the edition (after `source activate.sh` where they
-    would): no course variables, this test run's environment off PATH, a fresh git configuration."""
+def student_env(**extra: str) -> dict:
+    """A student's environment for a command in their copy of the edition: no course variables, this test run's
+    environment off PATH, a fresh git configuration."""
     env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH",
                                                             "VIRTUAL_ENV", "JUPYTER_CONFIG_PATH")}
     env.update(STUDENT_GIT, NO_COLOR="1", COLUMNS="200", PATH=os.environ.get("PATH", "").replace(
         str(Path(sys.executable).parent) + os.pathsep, ""))
     env.update(extra)
-    return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def student_shell(cwd: Path, script: str, timeout: int = 1800, input: str | None = None,
+                  **extra: str) -> subprocess.CompletedProcess:
+    """A bash command as a student types it in their copy of the edition (after `source activate.sh` where they
+    would), in student_env(); `input` is what they type at its prompts."""
+    return subprocess.run(["bash", "-c", script], cwd=cwd, env=student_env(**extra), capture_output=True, text=True,
+                          timeout=timeout, input=input)
