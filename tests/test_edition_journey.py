@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .helpers.course import REPO
-from .helpers.edition import course_copy, course_tito, student_shell
+from .helpers.edition import course_copy, course_tito, publish, student_shell
 from .helpers.notebooks import fill_solutions, grade_id, load, source_of
 
 FOUNDATION = ["01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd", "06_optimizers", "07_training"]
@@ -63,10 +63,7 @@ def course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def published(course, tmp_path_factory) -> Path:
     """Edition v1, built with --git: the repository the instructor publishes."""
-    out = tmp_path_factory.mktemp("published") / "tinytorch-student"
-    done = course_tito(course, "dist", "student", str(out), "--git", "--version", "v1")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+    return publish(course, tmp_path_factory.mktemp("published") / "tinytorch-student", "v1")
 
 
 @pytest.fixture(scope="module")

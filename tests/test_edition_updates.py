@@ -21,7 +21,7 @@ from tito.course import Course
 from tito.render.package import package_inits
 
 from .helpers.course import REPO
-from .helpers.edition import course_copy, course_tito, edition_run, student_shell
+from .helpers.edition import course_copy, course_tito, edition_run, publish, student_shell
 from .helpers.notebooks import load, save
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edition-updates")]
@@ -54,10 +54,10 @@ def publish_update(course: Path, published: Path, version: str, slug: str) -> No
     text = source.read_text(encoding="utf-8")
     title = re.search(r"^# # Module \d\d: .*$", text, re.M).group(0)
     source.write_text(text.replace(title, f"{title} ({version})", 1), encoding="utf-8")
-    for args in (("source", "export", slug[:2]), ("nbgrader", "generate", slug[:2]),
-                 ("dist", "student", str(published), "--git", "--version", version)):
+    for args in (("source", "export", slug[:2]), ("nbgrader", "generate", slug[:2])):
         done = course_tito(course, *args)
         assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+    publish(course, published, version)
 
 
 def student_work(repo: Path, export: bool = True) -> dict[str, str]:
@@ -102,10 +102,7 @@ def course(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def published(course, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("published") / "course-edition"
-    done = course_tito(course, "dist", "student", str(out), "--git", "--version", "v1")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+    return publish(course, tmp_path_factory.mktemp("published") / "course-edition", "v1")
 
 
 def test_the_edition_tracks_none_of_the_students_files(published):

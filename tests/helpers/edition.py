@@ -33,6 +33,13 @@ def course_tito(root: Path, *args: str, timeout: int = 900) -> subprocess.Comple
                           timeout=timeout)
 
 
+def publish(course: Path, out: Path, version: str) -> Path:
+    """`tito dist student OUT --git --version VERSION`: the instructor builds and commits the edition they publish."""
+    done = course_tito(course, "dist", "student", str(out), "--git", "--version", version)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
 def edition_run(edition: Path, *args: str, python: str | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
     """`python ARGS` inside an edition, importing the edition's own `tito` and `tinytorch`.
 
