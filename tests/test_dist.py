@@ -248,3 +248,58 @@ def test_a_forced_milestone_on_an_empty_edition_says_which_module_to_complete(bu
     assert re.search(r"needs tinytorch\.core\.(\w+), which module (\d\d) \(\1\) exports; "
                      r"complete it with `tito module complete \2`", message), message
     assert "Traceback" not in done.stderr
+
+
+def _git(root: Path, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="Instructor", GIT_AUTHOR_EMAIL="instructor@example.invalid",
+               GIT_COMMITTER_NAME="Instructor", GIT_COMMITTER_EMAIL="instructor@example.invalid")
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_build_from_uncommitted_changes_is_named_by_their_content(tmp_path):
+    root = course_copy(tmp_path / "course")
+    _git(root, "init", "--quiet", "--initial-branch=main")
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "-m", "course")
+    head = _git(root, "rev-parse", "--short=10", "HEAD")
+    out = tmp_path / "edition"
+
+    def build() -> str:
+        done = course_tito(root, "dist", "student", str(out), "--git")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return (out / "COURSE_VERSION").read_text().strip()
+
+    def last_message() -> str:
+        return _git(out, "log", "-1", "--format=%s")
+
+    clean = build()
+    assert clean == f"0.1.0+{head}" and last_message() == f"TinyTorch student edition {clean}"
+
+    notebook = root / "release" / "02_activations" / "02_activations.ipynb"
+    original = notebook.read_text()
+    notebook.write_text(original.replace("Activations", "Activation functions", 1))
+    first = build()
+    assert re.fullmatch(rf"0\.1\.0\+{head}\.dirty\.[0-9a-f]{{8}}", first), first
+    assert last_message() == f"TinyTorch student edition {first}", "a different course got the clean build's name"
+    assert "Activation functions" in (out / "release/02_activations/02_activations.ipynb").read_text()
+
+    notebook.write_text(original.replace("Activations", "Activation layers", 1))  # other edits, other name
+    second = build()
+    assert second != first and second.startswith(f"0.1.0+{head}.dirty.")
+    notebook.write_text(original.replace("Activations", "Activation functions", 1))  # the same edits: same name
+    assert build() == first
+
+    notebook.write_text(original)
+    (root / "milestones" / "notes.txt").write_text("an untracked file the edition ships\n")
+    untracked = build()
+    assert untracked.startswith(f"0.1.0+{head}.dirty.") and untracked not in (first, second)
+    done = course_tito(root, "dist", "student", str(out))
+    assert "uncommitted changes" in " ".join(done.stdout.split())
+
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "-m", "notes")
+    assert build() == f"0.1.0+{_git(root, 'rev-parse', '--short=10', 'HEAD')}"
+    assert course_tito(root, "dist", "student", str(out), "--version", "2027.1").returncode == 0
+    assert (out / "COURSE_VERSION").read_text() == "2027.1\n", "--version is taken as given"

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .helpers.course import REPO
-from .helpers.edition import course_copy, course_tito
+from .helpers.edition import course_copy, course_tito, publish, student_shell
 from .helpers.notebooks import fill_solutions, grade_id, load, source_of
 
 FOUNDATION = ["01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd", "06_optimizers", "07_training"]
@@ -26,20 +24,13 @@ LINEAR = "from tinytorch import Linear; print(Linear(10, 5))"
 PROSE = ("# # Module 02: Activations", "# # Module 02: Activations, revised")
 VISIBLE_TEST = ('f"bias gradient should be the column sums, got {out}"',
                 'f"the bias gradient sums the batch axis away (column sums), got {out}"')
-GIT_ID = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.invalid",
-          "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.invalid"}
 
 # One xdist worker runs both tests in order: the update test continues the first test's student clone.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edition-journey")]
 
 
 def shell(cwd: Path, script: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """A bash command as the student types it in their clone (after `source activate.sh` where they would)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH",
-                                                            "VIRTUAL_ENV")}
-    env.update(GIT_ID, NO_COLOR="1", COLUMNS="200", PATH=os.environ.get("PATH", "").replace(
-        str(Path(sys.executable).parent) + os.pathsep, ""))
-    return subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return student_shell(cwd, script, timeout)
 
 
 def tito(clone: Path, args: str) -> subprocess.CompletedProcess:
@@ -72,10 +63,7 @@ def course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def published(course, tmp_path_factory) -> Path:
     """Edition v1, built with --git: the repository the instructor publishes."""
-    out = tmp_path_factory.mktemp("published") / "tinytorch-student"
-    done = course_tito(course, "dist", "student", str(out), "--git", "--version", "v1")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
+    return publish(course, tmp_path_factory.mktemp("published") / "tinytorch-student", "v1")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import edition
+from . import edition, sourcestate
 from .course import Course
 from .errors import TitoError, UsageError
 from .grading import LeakScan, scan_folder, secret_lines
@@ -52,6 +52,7 @@ class BuildReport:
     scan: LeakScan | None = None
     seconds: float = 0.0
     commit: str | None = None  # the git commit made (None: no --git, or nothing changed)
+    dirty: bool = False  # built from a course checkout with uncommitted changes (the version says so)
 
     @property
     def size(self) -> int:
@@ -95,22 +96,13 @@ def student_dependencies(course: Course) -> list[str]:
 
 
 def course_version(course: Course, override: str | None = None) -> str:
-    """`--version`, else the project version plus the source commit (when the course is a git checkout)."""
+    """`--version`, else the project version plus the source commit (when the course is a git checkout), marked
+    `.dirty.<digest>` when the checkout has uncommitted changes (sourcestate.describe)."""
     if override:
         return override.strip()
     version = str(_project(course).get("version", "0"))
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=course.root, capture_output=True,
-                              text=True, timeout=30)
-        if head.returncode == 0 and head.stdout.strip() and _is_git_root(course.root):
-            version += "+" + head.stdout.strip()
-    except OSError:
-        pass
-    return version
-
-
-def _is_git_root(root: Path) -> bool:
-    return (Path(root) / ".git").exists()
+    state = sourcestate.describe(course.root)
+    return f"{version}+{state}" if state else version
 
 
 def tito_files() -> list[Path]:
@@ -203,7 +195,7 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         EditionFile(Path("README.md"), files.readme(course, version).encode()),
         EditionFile(Path("pyproject.toml"), files.pyproject(version, student_dependencies(course)).encode()),
         EditionFile(Path(".gitignore"), files.gitignore(course).encode()),
-        EditionFile(Path("setup-environment.sh"), files.setup_script().encode(), executable=True),
+        EditionFile(Path("setup-environment.sh"), files.setup_script(edition=True).encode(), executable=True),
         EditionFile(Path("activate.sh"), files.ACTIVATE.encode()),
         EditionFile(config / "labconfig" / "page_config.json", files.lab_page_config().encode()),
         EditionFile(config / "jupyter_server_config.json", files.server_config().encode()),
@@ -232,8 +224,8 @@ def build(course: Course, out: Path, version: str | None = None, git: bool = Fal
     started = time.perf_counter()
     out = Path(out).resolve()
     _refuse_unsafe(course, out)
-    version = course_version(course, version)
-    report = BuildReport(out, version, plan(course, version))
+    named = course_version(course, version)
+    report = BuildReport(out, named, plan(course, named), dirty=not version and sourcestate.DIRTY in named)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
@@ -246,7 +238,7 @@ def build(course: Course, out: Path, version: str | None = None, git: bool = Fal
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if git:
-        report.commit = commit(out, version)
+        report.commit = commit(out, named)
     report.seconds = time.perf_counter() - started
     return report
 

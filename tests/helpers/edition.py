@@ -33,6 +33,13 @@ def course_tito(root: Path, *args: str, timeout: int = 900) -> subprocess.Comple
                           timeout=timeout)
 
 
+def publish(course: Path, out: Path, version: str) -> Path:
+    """`tito dist student OUT --git --version VERSION`: the instructor builds and commits the edition they publish."""
+    done = course_tito(course, "dist", "student", str(out), "--git", "--version", version)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
 def edition_run(edition: Path, *args: str, python: str | None = None, timeout: int = 900,
                 input: str = "", columns: int | None = 200) -> subprocess.CompletedProcess:
     """`python ARGS` inside an edition, importing the edition's own `tito` and `tinytorch`; `input` is its
@@ -70,3 +77,28 @@ def student_python(folder: Path) -> str:
                            *(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))])
     (Path(purelib) / "zz_tinytorch_test_parent.pth").write_text("\n".join(paths) + "\n")
     return str(python)
+
+
+# A student's machine: a git identity, and no git configuration of this machine's (no global, no system file).
+STUDENT_GIT = {"GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "student@example.invalid",
+               "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "student@example.invalid",
+               "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def student_env(**extra: str) -> dict:
+    """A student's environment for a command in their copy of the edition: no course variables, this test run's
+    environment off PATH, a fresh git configuration."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYTORCH_ROOT", "TINYTORCH_WORKSPACE", "PYTHONPATH",
+                                                            "VIRTUAL_ENV", "JUPYTER_CONFIG_PATH")}
+    env.update(STUDENT_GIT, NO_COLOR="1", COLUMNS="200", PATH=os.environ.get("PATH", "").replace(
+        str(Path(sys.executable).parent) + os.pathsep, ""))
+    env.update(extra)
+    return env
+
+
+def student_shell(cwd: Path, script: str, timeout: int = 1800, input: str | None = None,
+                  **extra: str) -> subprocess.CompletedProcess:
+    """A bash command as a student types it in their copy of the edition (after `source activate.sh` where they
+    would), in student_env(); `input` is what they type at its prompts."""
+    return subprocess.run(["bash", "-c", script], cwd=cwd, env=student_env(**extra), capture_output=True, text=True,
+                          timeout=timeout, input=input)

@@ -26,7 +26,9 @@ def _print_scan(scan) -> None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--git", "use_git", is_flag=True, help="Make OUT a git repository and commit this build (named after the course version).")
 @click.option("--check", "check_only", is_flag=True, help="Only scan the edition already in OUT for leaks; write nothing.")
-@click.option("--version", "version", metavar="TEXT", help="Course version to name the build (default: project version + source commit).")
+@click.option("--version", "version", metavar="TEXT",
+              help="Course version to name the build (default: project version + source commit, plus "
+                   "`.dirty.<digest>` when the checkout has uncommitted changes).")
 def student(out: Path, use_git: bool, check_only: bool, version: str | None) -> None:
     """Build the student edition into OUT: student tito, released notebooks, an empty tinytorch skeleton,
     package tests, milestones, datasets, README and setup scripts; no solution or hidden test.
@@ -56,6 +58,9 @@ def student(out: Path, use_git: bool, check_only: bool, version: str | None) -> 
     _print_scan(report.scan)
     console.print(f"[green]✓[/] Student edition {escape(report.version)} in {escape(str(report.out))}: "
                   f"{len(report.files)} files, {report.size / 1e6:.2f} MB ({report.seconds:.1f} s)")
+    if report.dirty:
+        console.print("  [yellow]![/] The course has uncommitted changes: the version names them by a digest of "
+                      "their content. Commit them first for a version that names a commit alone.")
     if use_git:
         console.print(f"  git: {'committed ' + report.commit[:10] if report.commit else 'nothing changed, no commit'}")
     console.print("  Publish it: push OUT to an empty repository (mark it a template); students clone it, "

@@ -45,14 +45,42 @@ tito module status          # where am I? (also marks modules whose notebook the
 tito milestone run 01       # run a historical milestone on your own code
 ```
 
-Your notebooks live in `workspace/` and your exported code in `tinytorch/`; both are yours. Commit your
-`workspace/` as often as you like. The course never tracks those files, so `git pull` of a course update
-never conflicts with your work. When `tito module status` says a module's notebook was updated, run
-`tito module refresh NN`: it rebuilds your notebook from the new release, carries your code over cell by cell
-and backs up the old notebook first.
+Your notebooks live in `workspace/`, your exported code in `tinytorch/` and your progress in `.tito/`.
+When `tito module status` says a module's notebook was updated, run `tito module refresh NN`: it rebuilds
+your notebook from the new release, carries your code over cell by cell and backs up the old notebook first.
 
 Until you complete a module, its names are not in the package:
 `from tinytorch import Tensor` says which module to complete.
+
+## Getting the course's updates
+
+Your notebooks are yours to commit; your exports and progress stay out of git (`.gitignore`). The course
+tracks none of them, so its updates merge with your work without conflict:
+
+```bash
+git add workspace && git commit -m "my work"     # as often as you like
+git pull --no-edit                                # the course's updates, merged with your commits
+```
+
+`./setup-environment.sh` sets this clone to merge on `git pull` (`git config pull.rebase false`), so git
+does not stop to ask how to reconcile your commits with the course's.
+
+**Made from a template?** A repository created with GitHub's "Use this template" starts a history of its
+own, unrelated to the course's. Link it to the course repository once (GitHub shows its address under your
+repository's name: "generated from OWNER/NAME", so `https://github.com/OWNER/NAME.git`) and pull from it:
+
+```bash
+git remote add upstream COURSE_URL
+git pull --no-edit --no-rebase --allow-unrelated-histories -X theirs upstream main   # the first time only
+```
+
+That first pull joins the two histories: where a course file differs between them, the course's version is
+taken (`-X theirs`; git has no common version to compare them with yet). Your own files are not in the
+course, so they stay as they are. Every later update:
+
+```bash
+git pull --no-edit --no-rebase upstream main
+```
 
 ## Modules
 
@@ -125,9 +153,14 @@ __pycache__/
 """
 
 
-def setup_script(extras: str = "") -> str:
-    """`./setup-environment.sh`: a virtual environment in .venv with the project installed (editable)."""
+def setup_script(extras: str = "", edition: bool = False) -> str:
+    """`./setup-environment.sh`: a virtual environment in .venv with the project installed (editable).
+
+    The student edition's script also installs the edition's JupyterLab settings into that environment, and
+    makes `git pull` merge in its clone."""
     target = f'".[{extras}]"' if extras else "."
+    git_pull = EDITION_GIT_PULL if edition else ""
+    jupyter = EDITION_JUPYTER.format(config=JUPYTER_CONFIG, name=EDITION_SETTINGS) if edition else ""
     return f"""#!/usr/bin/env bash
 # Set up TinyTorch once: a virtual environment in .venv with everything the course needs.
 # Then, in each new shell: source activate.sh
@@ -138,7 +171,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     echo "error: TinyTorch needs Python 3.10 or newer; set PYTHON=/path/to/python3.x and run this again" >&2
     exit 2
 fi
-if [ ! -x .venv/bin/python ]; then
+{git_pull}if [ ! -x .venv/bin/python ]; then
     echo "Creating the virtual environment in .venv ..."
     "$PYTHON" -m venv .venv
 fi
@@ -146,9 +179,25 @@ echo "Installing TinyTorch and its dependencies ..."
 PINS=()
 if [ -f constraints.txt ]; then PINS=(-c constraints.txt); fi  # the versions the course was tested with
 .venv/bin/python -m pip install --quiet ${{PINS[@]+"${{PINS[@]}}"}} -e {target}
-.venv/bin/tito system health
+{jupyter}.venv/bin/tito system health
 echo
 echo "Ready. In each new shell run:  source activate.sh"
+"""
+
+
+EDITION_SETTINGS = "tinytorch.json"  # sorts after nbgrader.json in jupyter_server_config.d, so it wins
+EDITION_GIT_PULL = """\
+if command -v git >/dev/null && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ] \\
+        && ! git config pull.rebase >/dev/null; then
+    git config pull.rebase false  # `git pull` merges the course's updates into your commits, without asking how
+fi
+"""
+# Jupyter reads the settings of the environment it runs from ({sys.prefix}/etc/jupyter), however JupyterLab is
+# started (tito, `jupyter lab` after activate.sh, `.venv/bin/jupyter lab`): the edition's go there as drop-in files.
+EDITION_JUPYTER = """\
+mkdir -p .venv/etc/jupyter/labconfig/page_config.d .venv/etc/jupyter/jupyter_server_config.d
+cp {config}/labconfig/page_config.json .venv/etc/jupyter/labconfig/page_config.d/{name}
+cp {config}/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.d/{name}
 """
 
 
