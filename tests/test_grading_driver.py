@@ -152,3 +152,27 @@ def test_grading_config_carries_no_run_time_class(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     config = portable(grading.nbgrader_config(tmp_path))
     assert pickle.loads(pickle.dumps(config)).Autograde.autograde_preprocessors[0] == GRADING_EXECUTE
+
+
+def test_a_snapshot_gradebook_has_exactly_the_schema_nbgrader_makes(tmp_path):
+    """The snapshot skips nbgrader's `alembic` subprocess by recording the schema version itself: the tables,
+    indexes and version row must be what nbgrader's own Gradebook creates."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    from tito.classgrade.snapshot import stamp_schema
+
+    stamp_schema(tmp_path / "ours.db")
+    for name in ("ours.db", "nbgraders.db"):
+        Gradebook(f"sqlite:///{tmp_path / name}").close()
+
+    def schema(name):
+        db = sqlite3.connect(tmp_path / name)
+        try:
+            return (sorted(db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()),
+                    db.execute("SELECT version_num FROM alembic_version").fetchall())
+        finally:
+            db.close()
+
+    assert schema("ours.db") == schema("nbgraders.db")

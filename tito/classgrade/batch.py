@@ -121,11 +121,12 @@ def run(batch: Batch, results: Iterator[Result], module: Module,
     """Record each Result as it arrives; the state file is saved after every one (an interrupt loses none)."""
     report = ClassReport(module, skipped=batch.skipped)
     try:
-        for result in results:
-            _record(batch, result)
-            report.results.append(result)
-            if on_result:
-                on_result(result)
+        with gradebook.opened(batch.db_url, batch.course_id) as gb:
+            for result in results:
+                _record(batch, gb, result)
+                report.results.append(result)
+                if on_result:
+                    on_result(result)
     except KeyboardInterrupt as exc:
         getattr(results, "close", lambda: None)()  # a generator: stops the workers now (see local.py)
         raise Signalled.of(exc, f"{len(report.results)} submission(s) graded and recorded before the stop; run "
@@ -135,8 +136,8 @@ def run(batch: Batch, results: Iterator[Result], module: Module,
     return report
 
 
-def _record(batch: Batch, result: Result) -> None:
-    gradebook.record(batch.db_url, batch.course_id, result)
+def _record(batch: Batch, gb, result: Result) -> None:
+    gradebook.record(gb, result)
     folder = batch.autograded / result.student / result.assignment
     if result.ok and result.autograded is not None:
         atomic_write(folder / f"{result.assignment}.ipynb", result.autograded)

@@ -6,7 +6,9 @@ late penalty, in one transaction. Plain `nbgrader export` and formgrader read th
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Iterator
 
 from .jobs import Result
 
@@ -19,29 +21,36 @@ def _when(timestamp: str | None) -> datetime | None:
     return parse_utc(timestamp.strip())
 
 
-def record(db_url: str, course_id: str, result: Result) -> None:
+@contextmanager
+def opened(db_url: str, course_id: str) -> Iterator:
+    """The course gradebook, open for a whole batch of `record` calls (opening it costs a schema check)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url, course_id) as gb:
-        gb.update_or_create_student(result.student)
-        when = _when(result.timestamp)
-        if when is not None:
-            gb.update_or_create_submission(result.assignment, result.student, timestamp=when)
-        else:
-            gb.update_or_create_submission(result.assignment, result.student)
-        notebook = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
-        scores = {g.cell: g.auto_score for g in result.grades}
-        for grade in notebook.grades:
-            # A submission that could not be graded scores zero and is marked for a human to look at.
-            auto = scores.get(grade.cell.name) if result.ok else 0.0
-            grade.auto_score = auto
-            grade.needs_manual_grade = (grade.manual_score is not None) or auto is None or not result.ok \
-                or result.review
-        for comment in notebook.comments:
-            if comment.cell.name in result.comments:
-                comment.auto_comment = result.comments[comment.cell.name]
-        notebook.late_submission_penalty = result.late_penalty if result.ok else None
-        gb.db.commit()
+        yield gb
+
+
+def record(gb, result: Result) -> None:
+    """Store `result` in the open gradebook `gb`, in one transaction."""
+    gb.update_or_create_student(result.student)
+    when = _when(result.timestamp)
+    if when is not None:
+        gb.update_or_create_submission(result.assignment, result.student, timestamp=when)
+    else:
+        gb.update_or_create_submission(result.assignment, result.student)
+    notebook = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
+    scores = {g.cell: g.auto_score for g in result.grades}
+    for grade in notebook.grades:
+        # A submission that could not be graded scores zero and is marked for a human to look at.
+        auto = scores.get(grade.cell.name) if result.ok else 0.0
+        grade.auto_score = auto
+        grade.needs_manual_grade = (grade.manual_score is not None) or auto is None or not result.ok \
+            or result.review
+    for comment in notebook.comments:
+        if comment.cell.name in result.comments:
+            comment.auto_comment = result.comments[comment.cell.name]
+    notebook.late_submission_penalty = result.late_penalty if result.ok else None
+    gb.db.commit()
 
 
 def graded(db_url: str, course_id: str, assignment: str) -> set[str]:

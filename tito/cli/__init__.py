@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from .. import fastimport
 from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
 from ..errors import TitoError, UsageError
 from ..interrupt import as_error, raise_on_signals, signals_ignored
@@ -18,6 +19,7 @@ class TitoGroup(click.Group):
     """Shows engine errors with rich, then exits with the error's own code."""
 
     def invoke(self, ctx: click.Context):
+        fastimport.prepare()  # before anything imports jsonschema (nbformat, nbgrader): most of a second saved
         try:
             try:
                 with raise_on_signals():  # SIGTERM unwinds like Ctrl-C: kernels and pytest stop, exit 143
