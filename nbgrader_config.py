@@ -22,5 +22,5 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ExecutePreprocessor.timeout = 60
 # Late work (timestamp.txt after the due date set with `tito nbgrader due NN DATE`) loses this share of its score
 # for every started day late, capped at the whole score.
-c.AssignLatePenalties.plugin_class = "tito.classgrade.late.PerDayPenalty"
+c.AssignLatePenalties.plugin_class = "tito.instructor.classgrade.late.PerDayPenalty"
 c.PerDayPenalty.percent_per_day = 10.0

@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--module", default=None, help="module to edit (default: the first one)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from tito.course import Course
+    from tito.core.course import Course
 
     with tempfile.TemporaryDirectory(prefix="tito-bench-book-") as tmp:
         root = Path(tmp)

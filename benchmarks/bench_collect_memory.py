@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_collect_memory.py [--cases bomb,three,three-other,honest] [--keep DIR]
 
-Each case is a Canvas-style zip built in a temporary folder, collected by `tito.collect.collect` in a fresh
+Each case is a Canvas-style zip built in a temporary folder, collected by `tito.instructor.collect.collect` in a fresh
 Python process; its peak resident set size is the kernel's high-water mark for that process (VmHWM), so
 nothing else on the machine is counted. The cases:
   bomb         a 1 GiB notebook-named entry of zeros (about 1 MB compressed) beside three honest notebooks
@@ -113,7 +113,7 @@ def declare_size(path: Path, name: str, size: int) -> None:
 def peak_rss_mb(download: Path, out: Path) -> tuple[float, str]:
     """The child's VmHWM: its peak resident memory since exec (getrusage's ru_maxrss would include what this
     parent process had used when it started the child)."""
-    script = ("import sys; from tito.collect import collect; "
+    script = ("import sys; from tito.instructor.collect import collect; "
               "r = collect(sys.argv[1], '01_tensor', sys.argv[2], preset='canvas'); "
               "print(len(r.accepted), 'accepted;', '; '.join(f'{x.source}: {x.reason}' for x in r.rejected))")
     probe = "import atexit; atexit.register(lambda: print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]))"

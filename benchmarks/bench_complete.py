@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 
 def scratch_course(source_root: Path, module_id: str) -> tuple[Path, str]:
-    from tito.course import Course
+    from tito.core.course import Course
 
     course = Course.load(source_root)
     module = course.resolve(module_id)
@@ -48,7 +48,7 @@ def tito(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def solve(root: Path, slug: str) -> None:
-    from tito.render.package import export_code
+    from tito.core.render.package import export_code
 
     def gid(cell):
         return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

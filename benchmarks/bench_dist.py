@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     sys.path.insert(0, str(REPO))
-    from tito import dist
-    from tito.course import Course
+    from tito.core.course import Course
+    from tito.instructor import dist
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-dist-"))
     try:

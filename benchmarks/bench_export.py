@@ -27,8 +27,8 @@ def scratch_course() -> Path:
 
 
 def engine_once(root: Path, check: bool = False) -> float:
-    from tito import export
-    from tito.course import Course
+    from tito.core.course import Course
+    from tito.instructor import export
 
     start = time.perf_counter()
     course = Course.load(root)

@@ -18,10 +18,10 @@ sys.path.insert(0, str(REPO))
 
 
 def time_cells(path: Path) -> tuple[float, list[tuple[float, int, str]]]:
-    """Run the notebook as tito does (tito.kernel, tito's kernel environment); time each code cell."""
-    from tito.kernel import execute
-    from tito.kernelenv import kernel_env
-    from tito.nbutil import source_of
+    """Run the notebook as tito does (tito.core.kernel, tito's kernel environment); time each code cell."""
+    from tito.core.kernel import execute
+    from tito.core.kernelenv import kernel_env
+    from tito.core.nbutil import source_of
 
     notebook = json.loads(path.read_text(encoding="utf-8"))
     marks: list[tuple[float, int]] = []
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("modules", nargs="*")
     parser.add_argument("--top", type=int, default=5)
     args = parser.parse_args()
-    from tito.course import Course
+    from tito.core.course import Course
 
     course = Course.load(REPO)
     modules = course.select(args.modules)

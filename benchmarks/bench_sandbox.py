@@ -24,7 +24,7 @@ COPIED = ("pyproject.toml", "nbgrader_config.py", "src", "modules", "release", "
 
 
 def course_copy(base: Path):
-    from tito.course import Course
+    from tito.core.course import Course
 
     root = base / "course"
     root.mkdir()
@@ -35,7 +35,7 @@ def course_copy(base: Path):
 
 
 def grade(course, module, sandbox: bool):
-    from tito.classgrade.batch import grade_class
+    from tito.instructor.classgrade.batch import grade_class
 
     report = grade_class(course, module, workers=1, force=True, sandbox=sandbox)
     (result,) = report.results

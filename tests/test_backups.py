@@ -1,7 +1,7 @@
 """`.tito/backups`: copies named after why they were made, bounded per file, the last good copy always kept."""
 from __future__ import annotations
 
-from tito.backups import BACKUP_DIR, KEEP, backup_file, copies, describe
+from tito.core.backups import BACKUP_DIR, KEEP, backup_file, copies, describe
 
 
 def test_backups_of_one_file_are_bounded_and_the_newest_completed_copy_is_kept(tmp_path):

@@ -120,7 +120,7 @@ def test_no_solution_or_hidden_test_line_anywhere_in_the_site(book):
 
 
 def test_chapters_show_the_student_view(book):
-    from tito.course import Course
+    from tito.core.course import Course
 
     course = Course.load(book)
     assert course.modules, "src/ has no modules"
@@ -139,7 +139,7 @@ def test_chapters_show_the_student_view(book):
 def test_screenshots_of_the_landing_page_the_workflow_and_a_chapter(book, site, screenshots):
     """For a human to look at: saved to $TINYTORCH_SCREENSHOTS or a temporary folder, whose path the test
     session prints at the end. They must be real images."""
-    from tito.course import Course
+    from tito.core.course import Course
 
     browser = chromium()
     course = Course.load(book)
@@ -164,8 +164,8 @@ def test_milestones_page_shows_training_curves_of_the_reference_runs(book, site,
     """Each recorded reference run's history is drawn as images at build time, and the page shows them."""
     import urllib.request
 
-    from tito import milestones
-    from tito.course import Course
+    from tito.core import milestones
+    from tito.core.course import Course
 
     course = Course.load(book)
     found = milestones.discover(course)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tito.cli import main
-from tito.course import Course
-from tito.errors import TitoError
+from tito.core.course import Course
+from tito.core.errors import TitoError
 
 from .helpers.book import copy_course, tito, visible_text
 from .helpers.course import module_text, write_module
@@ -79,7 +79,7 @@ def _text(nb: dict) -> str:
 
 
 def test_toc_lists_hand_pages_then_tiers(book_course):
-    from tito.render.toc import render_toc
+    from tito.core.render.toc import render_toc
 
     toc = render_toc(Course.load(book_course))
     lines = toc.splitlines()
@@ -93,7 +93,7 @@ def test_toc_lists_hand_pages_then_tiers(book_course):
 
 
 def test_learning_path_draws_direct_dependencies_only(book_course):
-    from tito.book.pages import learning_path
+    from tito.instructor.book.pages import learning_path
 
     write_module(book_course, "03_both", module_text(name="both", title="Both", exports="add",
                                                      prereqs="[01_adder, 02_scaler]"))
@@ -115,7 +115,7 @@ def test_source_export_check_fails_when_toc_is_stale(book_course):
 
 
 def test_chapters_are_the_student_view_with_real_outputs(book_course):
-    from tito.book.build import generate
+    from tito.instructor.book.build import generate
 
     report = generate(Course.load(book_course), main)
     assert sorted(report.executed) == ["01_adder", "02_scaler"]
@@ -143,7 +143,7 @@ def test_chapters_are_the_student_view_with_real_outputs(book_course):
 
 @pytest.mark.slow
 def test_markdown_edit_rebuilds_one_chapter_without_a_kernel(book_course):
-    from tito.book.build import build
+    from tito.instructor.book.build import build
 
     first = build(Course.load(book_course), main)
     assert first.ok, first.broken
@@ -161,7 +161,7 @@ def test_markdown_edit_rebuilds_one_chapter_without_a_kernel(book_course):
 
 
 def test_code_edit_reexecutes_that_module(book_course):
-    from tito.book.build import generate
+    from tito.instructor.book.build import generate
 
     generate(Course.load(book_course), main)
     src = book_course / "src" / "02_scaler" / "02_scaler.py"
@@ -173,7 +173,7 @@ def test_code_edit_reexecutes_that_module(book_course):
 
 
 def test_failing_notebook_fails_the_build_naming_the_cell(book_course):
-    from tito.book.build import generate
+    from tito.instructor.book.build import generate
 
     src = book_course / "src" / "02_scaler" / "02_scaler.py"
     src.write_text(src.read_text().replace('print("scaled:", scale(add(1, 2), 10))', "1 / 0"))
@@ -185,9 +185,9 @@ def test_failing_notebook_fails_the_build_naming_the_cell(book_course):
 
 
 def test_an_output_that_shows_a_solution_line_is_refused():
-    from tito.book.build import student_chapter
-    from tito.course import Module
-    from tito.render.book import chapter_notebook, output_leaks
+    from tito.core.course import Module
+    from tito.core.render.book import chapter_notebook, output_leaks
+    from tito.instructor.book.build import student_chapter
 
     module = Module(number=1, name="t", src=Path("src/01_t/01_t.py"), title="T", summary="", tier="foundation",
                     minutes=30, prerequisites=(), objectives=(), exports=(), milestones=(), package="core.t")
@@ -222,10 +222,11 @@ def test_broken_reference_fails_the_build_every_time(book_course):
 
 
 def test_command_reference_is_generated_from_the_cli_help():
-    from tito.book.pages import command_reference
     from tito.cli import main
+    from tito.instructor.book.pages import command_reference
 
     text = command_reference(main)
+    main.list_commands(None)  # registers every group (done on first use)
     for name, command in main.commands.items():
         assert f"## tito {name}\n" in text
         for sub in getattr(command, "commands", {}):
@@ -241,7 +242,7 @@ def test_book_commands_have_help(book_course):
 
 
 def test_served_site_uses_only_local_addresses(book_course):
-    from tito.book.build import serve
+    from tito.instructor.book.build import serve
 
     (book_course / "_build" / "html").mkdir(parents=True)
     with pytest.raises(TitoError, match="tito book build"):

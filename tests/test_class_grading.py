@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tito import grading
+from tito.core import leaks
 
 from .helpers.class_submissions import deleted_test, edited_locked, tensor_course, variants
 from .helpers.grading import plain_scores, run, tito
@@ -84,8 +84,8 @@ def test_feedback_has_scores_and_no_hidden_test_source(graded_class):
     folder = course.root / "grading" / "feedback"
     files = sorted(folder.rglob("*.html"))
     assert [f.parent.parent.name for f in files] == graded_class["students"]
-    assert grading.leak_lines(course, module, hidden_only=True)
-    assert grading.find_leaks(course, module, folder, hidden_only=True) == []
+    assert leaks.leak_lines(course, module, hidden_only=True)
+    assert leaks.find_leaks(course, module, folder, hidden_only=True) == []
     page = (folder / "perfect1" / "01_tensor" / "01_tensor.html").read_text()
     assert "17" in page and "test-tensor-matmul" in page
     # Inert: no script, and a policy that forbids any (tests/security/test_feedback_html.py loads pages in Chromium).
@@ -93,7 +93,7 @@ def test_feedback_has_scores_and_no_hidden_test_source(graded_class):
     # The same scan finds the hidden tests in plain nbgrader's feedback, so an empty scan above means something.
     plain = graded_class["plain"]
     run(["nbgrader", "generate_feedback", "01_tensor", "--force"], plain)
-    assert grading.find_leaks(course, module, plain / "grading" / "feedback", hidden_only=True)
+    assert leaks.find_leaks(course, module, plain / "grading" / "feedback", hidden_only=True)
 
 
 def test_export_rows_and_plain_nbgrader_export(graded_class):

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tito.classgrade.batch import grade_class
+from tito.instructor.classgrade.batch import grade_class
 
 from .helpers.class_submissions import submit, tensor_course, variants
 from .helpers.grading import plain_scores, run, tito
@@ -92,8 +92,8 @@ def test_dask_cluster_grades_like_plain_nbgrader(expected, tmp_path):
 
 
 def test_crash_and_memory_blowup_fail_only_their_submission(expected, tmp_path):
-    from tito.course import Course
-    from tito.sandbox import Limits
+    from tito.core.course import Course
+    from tito.instructor.sandbox import Limits
 
     course, _ = expected
     root = tmp_path / "course"

@@ -14,10 +14,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from tito.classgrade import local
-from tito.classgrade.export import NOT_GRADED
-from tito.classgrade.jobs import Result
 from tito.cli import main
+from tito.instructor.classgrade import local
+from tito.instructor.classgrade.export import NOT_GRADED
+from tito.instructor.classgrade.jobs import Result
 
 from .helpers.class_submissions import submit, tensor_course, variants
 from .helpers.grading import plain_scores, tito

@@ -7,8 +7,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from tito import errors
 from tito.cli import main
+from tito.core import errors
 
 from .helpers.course import REPO
 
@@ -30,7 +30,7 @@ def test_the_cli_never_calls_sys_exit():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                  and n.func.attr == "exit" and isinstance(n.func.value, ast.Name) and n.func.value.id == "sys"]
-        assert not calls, f"{path.relative_to(REPO)}:{calls[0]}: raise a tito.errors exception instead of sys.exit"
+        assert not calls, f"{path.relative_to(REPO)}:{calls[0]}: raise a tito.core.errors exception instead of sys.exit"
 
 
 def test_the_cli_builds_progress_bars_in_one_place():
@@ -45,12 +45,12 @@ def in_course(adder_course, monkeypatch):
 
 
 def test_ctrl_c_exits_130(in_course, monkeypatch):
-    import tito.export
+    import tito.instructor.export
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tito.export, "lint", interrupted)
+    monkeypatch.setattr(tito.instructor.export, "lint", interrupted)
     out = CliRunner().invoke(main, ["source", "lint"])
     assert out.exit_code == 130 and "interrupted" in out.output
 

@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 import nbformat
 import pytest
 
-from tito.collect import UnusedTime, collect
-from tito.collect_source import Entry, EntryError, copy_capped
-from tito.collect_times import read_overrides
-from tito.errors import UsageError
+from tito.core.errors import UsageError
+from tito.instructor.collect import UnusedTime, collect
+from tito.instructor.collect_source import Entry, EntryError, copy_capped
+from tito.instructor.collect_times import read_overrides
 
 from .helpers.course import REPO
 from .helpers.grading import tito
@@ -316,7 +316,7 @@ def test_collect_memory_stays_bounded_on_zip_bombs(tmp_path):
                 for _ in range(size >> 20):
                     handle.write(block)
     patch_zip(download, "liar_3_3_01_tensor.ipynb", declare_size=100 << 20)  # under the cap: read, then refused
-    script = ("import sys; from tito.collect import collect; "
+    script = ("import sys; from tito.instructor.collect import collect; "
               "r = collect(sys.argv[1], '01_tensor', sys.argv[2], preset='canvas'); "
               "print(sorted(a.student for a in r.accepted), sorted(x.source for x in r.rejected)); "
               "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tito.course import Course
-from tito.grading import secret_lines
-from tito.render.package import package_inits
+from tito.core.course import Course
+from tito.core.leaks import secret_lines
+from tito.core.render.package import package_inits
 
 from .helpers.book import secret_lines as independent_secrets
 from .helpers.book import visible_text
@@ -55,10 +55,9 @@ def test_the_edition_holds_the_student_course(built):
 
 def test_the_edition_never_holds_answers_or_instructor_material(built):
     names = set(files_of(built))
-    for folder in ("src/", "modules/", "book/", "benchmarks/", "tito/book/", ".tito/"):
+    for folder in ("src/", "modules/", "book/", "benchmarks/", "tito/instructor/", ".tito/"):
         assert not any(n.startswith(folder) for n in names), folder
-    for name in ("nbgrader_config.py", "AUTHORING.md", "_toc.yml", "_config.yml", "tito/grading.py", "tito/dist.py",
-                 "tito/integrity.py", "tito/export.py", "tito/cli/source.py", "tito/cli/nbgrader.py", "tito/cli/book.py"):
+    for name in ("nbgrader_config.py", "AUTHORING.md", "_toc.yml", "_config.yml"):
         assert name not in names, name
     skeleton = {path.as_posix() for path, _ in package_inits(Course.load(REPO))}  # __init__ and alias files
     implementation = [n for n in names if n.startswith("tinytorch/") and n not in skeleton]
@@ -215,7 +214,7 @@ def test_git_makes_one_commit_per_build_named_after_the_version(tmp_path):
 
 
 def test_this_repository_has_the_same_setup_scripts_as_the_edition():
-    from tito.render.edition import ACTIVATE, setup_script
+    from tito.instructor.edition_files import ACTIVATE, setup_script
 
     assert (REPO / "setup-environment.sh").read_text() == setup_script("all")
     assert os.access(REPO / "setup-environment.sh", os.X_OK)

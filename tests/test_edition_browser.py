@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tito.render.edition import DISABLED_LAB_PLUGINS
+from tito.instructor.edition_files import DISABLED_LAB_PLUGINS
 from tito.student.jupyter import lab_command, lab_env
 
 from .helpers.book import CHROME_FLAGS, chromium

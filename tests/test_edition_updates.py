@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tito.course import Course
-from tito.render.package import package_inits
+from tito.core.course import Course
+from tito.core.render.package import package_inits
 
 from .helpers.course import REPO
 from .helpers.edition import course_copy, course_tito, edition_run, publish, student_shell

@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from tito.course import Course
-from tito.export import check, plan, write
+from tito.core.course import Course
+from tito.instructor.export import check, plan, write
 
 from .helpers.course import module_text, write_module
 

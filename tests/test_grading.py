@@ -6,9 +6,11 @@ import shutil
 
 import pytest
 
-from tito import grading
-from tito.classgrade.batch import grade_one
-from tito.errors import TitoError, UsageError
+from tito.core import leaks
+from tito.core.errors import TitoError, UsageError
+from tito.instructor import nbgrader as grading
+from tito.instructor.classgrade.batch import grade_one
+from tito.instructor.classgrade.feedback import class_feedback
 
 from .helpers.course import REPO, exported
 from .helpers.notebooks import edit_cell, fill_solutions, grade_id, load, save, source_of
@@ -34,7 +36,7 @@ def test_release_strips_solutions_and_hidden_tests(tensor_course):
     text = "\n".join(source_of(c) for c in release["cells"])
     assert "### BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
     assert "raise NotImplementedError()" in text
-    assert grading.find_leaks(course, module, (course.root / module.release_file).parent) == []
+    assert leaks.find_leaks(course, module, (course.root / module.release_file).parent) == []
     assert sorted((course.root / module.release_file).parent.iterdir()) == [course.root / module.release_file]
 
 
@@ -52,7 +54,7 @@ def test_full_marks_for_reference_solution_and_zero_for_stubs(tensor_course, tmp
     tests = [r for r in report.rows if r.kind == "autograded"]
     assert tests and all(r.score == 0 for r in tests), [(r.grade_id, r.score) for r in tests]
 
-    feedback = grading.feedback(course, module, "ada")
+    (feedback,) = class_feedback(course, module, "ada")
     assert feedback.exists() and feedback.suffix == ".html"
 
 

@@ -8,11 +8,11 @@ import textwrap
 import pytest
 from traitlets.config import Config
 
-from tito import grading
-from tito.classgrade.batch import grade_class
-from tito.classgrade.chain import GRADING_EXECUTE, LIMIT_CELL_SIZE, grading_chain
-from tito.errors import UsageError
-from tito.sandbox import Limits
+from tito.core.errors import UsageError
+from tito.instructor import nbgrader as grading
+from tito.instructor.classgrade.batch import grade_class
+from tito.instructor.classgrade.chain import GRADING_EXECUTE, LIMIT_CELL_SIZE, grading_chain
+from tito.instructor.sandbox import Limits
 
 from .helpers.class_submissions import tensor_course, variants
 from .helpers.notebooks import grade_id
@@ -147,7 +147,7 @@ def test_grading_config_carries_no_run_time_class(tmp_path):
     """The config the parent hands to workers pickles (Dask and spawned workers need it)."""
     import pickle
 
-    from tito.classgrade.batch import portable
+    from tito.instructor.classgrade.batch import portable
 
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     config = portable(grading.nbgrader_config(tmp_path))
@@ -161,7 +161,7 @@ def test_a_snapshot_gradebook_has_exactly_the_schema_nbgrader_makes(tmp_path):
 
     from nbgrader.api import Gradebook
 
-    from tito.classgrade.snapshot import stamp_schema
+    from tito.instructor.classgrade.snapshot import stamp_schema
 
     stamp_schema(tmp_path / "ours.db")
     for name in ("ours.db", "nbgraders.db"):

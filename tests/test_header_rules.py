@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tito.course import Course
-from tito.errors import LintError
-from tito.export import lint
-from tito.milestones import discover, unlocked_by
+from tito.core.course import Course
+from tito.core.errors import LintError
+from tito.core.milestones import discover, unlocked_by
+from tito.instructor.export import lint
 
 from .helpers.course import REPO, module_text, write_module
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tito import integrity
-from tito.course import Course
+from tito.core.course import Course
+from tito.instructor import integrity
 
 from .helpers.course import REPO, exported, module_text, write_module
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO, module_text, write_module
 
@@ -40,7 +40,7 @@ UNCHANGED = "interrupted; your package and progress are unchanged"
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A one-module course, exported and released by nbgrader once for this file."""
-    from tito import grading
+    from tito.instructor import nbgrader as grading
 
     root = tmp_path_factory.mktemp("released")
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n")
@@ -185,9 +185,9 @@ def test_endless_loop_in_the_reference_fails_source_check_naming_the_cell(course
 
 
 def test_endless_loop_fails_the_book_build_naming_the_cell(course_dir):
-    from tito.book.build import generate
     from tito.cli import main
-    from tito.errors import TitoError
+    from tito.core.errors import TitoError
+    from tito.instructor.book.build import generate
 
     write_module(course_dir, "01_adder", module_text() + "\n# %%\nwhile True:\n    pass\n")
     with pytest.raises(TitoError, match=r"01_adder: cell `Adding numbers › code cell 5` timed out after 2 s"):

@@ -1,4 +1,4 @@
-"""The execution engine (tito.kernel) and the notebook helpers (tito.nbutil), on small notebooks with real kernels."""
+"""The execution engine (tito.core.kernel) and the notebook helpers (tito.core.nbutil), on small notebooks with real kernels."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tito import kernel, nbutil
-from tito.errors import TitoError, UsageError
-from tito.kernelenv import kernel_env
+from tito.core import kernel, nbutil
+from tito.core.errors import TitoError, UsageError
+from tito.core.kernelenv import kernel_env
 
 
 def notebook(*cells: tuple[str, str]) -> dict:

@@ -44,8 +44,8 @@ def test_tito_discovers_and_lists_it():
     from click.testing import CliRunner
 
     from tito.cli import main
-    from tito.course import Course
-    from tito.milestones import resolve
+    from tito.core.course import Course
+    from tito.core.milestones import resolve
 
     m = resolve(Course.load(REPO), "06")
     assert m.slug == "06_systems" and m.year == "2018" and "17_memoization" in m.requires

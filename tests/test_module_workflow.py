@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from tito.cli import main
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO, module_text, write_module
 from .helpers.notebooks import grade_id, load
@@ -75,7 +75,7 @@ def test_named_step(name):
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
-    from tito import grading
+    from tito.instructor import nbgrader as grading
 
     root = tmp_path_factory.mktemp("workflow")
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n\n[tool.tinytorch]\ncourse = 'fixture'\n")

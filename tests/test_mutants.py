@@ -6,11 +6,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tito import grading, integrity
 from tito.cli import main
-from tito.course import Course
-from tito.mutants import Mutant, MutantError, mutate_source
-from tito.source import parse_text
+from tito.core import leaks
+from tito.core.course import Course
+from tito.core.mutants import Mutant, MutantError, mutate_source
+from tito.core.source import parse_text
+from tito.instructor import integrity
+from tito.instructor import nbgrader as grading
 
 from .helpers.course import REPO, exported, module_text, write_module
 
@@ -185,7 +187,7 @@ def test_mutants_appear_in_no_generated_file_and_count_as_secrets(course_dir):
             if path.is_file() and path.suffix in (".ipynb", ".py"):
                 text = path.read_text(encoding="utf-8")
                 assert "mutant_only_offset" not in text and "mutant=" not in text and "stray offset" not in text, path
-    secrets = grading.leak_lines(course, module)
+    secrets = leaks.leak_lines(course, module)
     assert marker in secrets and "return a - b" in secrets
 
 
@@ -195,10 +197,10 @@ def test_every_course_mutant_lints_and_stays_out_of_the_committed_outputs():
         parsed = course.parse(module)
         assert not [p for p in parsed.problems if "mutant" in p.message], module.slug
         everywhere_else = {l.strip() for c in parsed.cells for l in c.lines}
-        for other in course.modules:  # a line any source shows openly is no secret (grading.secret_lines)
-            everywhere_else |= grading.public_lines(course, other)
-        mutant_code = grading.significant([l for m in parsed.mutants for l in m.code.split("\n")]) - everywhere_else
-        assert mutant_code <= grading.leak_lines(course, module), module.slug
+        for other in course.modules:  # a line any source shows openly is no secret (leaks.secret_lines)
+            everywhere_else |= leaks.public_lines(course, other)
+        mutant_code = leaks.significant([l for m in parsed.mutants for l in m.code.split("\n")]) - everywhere_else
+        assert mutant_code <= leaks.leak_lines(course, module), module.slug
         for path in (REPO / module.notebook_file, REPO / module.release_file, REPO / module.package_file):
             if not path.exists():
                 continue

@@ -63,7 +63,7 @@ def test_the_whole_course_check_passes_at_the_lowest_supported_numpy(tmp_path, r
                NO_COLOR="1", COLUMNS="200")
 
     # What a kernel sees (it starts in a scratch folder, so the copy's tinytorch/ is not on its path).
-    probe = subprocess.run([str(python), "-c", "import json, sys, numpy, tinytorch, tito; from tito.kernel import kernel_command; "
+    probe = subprocess.run([str(python), "-c", "import json, sys, numpy, tinytorch, tito; from tito.core.kernel import kernel_command; "
                             "print(json.dumps([numpy.__version__, numpy.__file__, tito.__file__, tinytorch.__file__, "
                             "sys.executable, kernel_command()[0]]))"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert probe.returncode == 0, probe.stderr

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tito import parsecache
-from tito.course import Course
+from tito.core import parsecache
+from tito.core.course import Course
 
 
 def parse(root):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tito.course import Course
-from tito.export import plan
+from tito.core.course import Course
+from tito.instructor.export import plan
 
 from .helpers.course import REPO, module_text, write_module
 from .helpers.package import render_reference_package

@@ -7,10 +7,10 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from tito import grading
 from tito.cli import main
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor import nbgrader as grading
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tito.render.package import chunks_from_source
-from tito.source import parse_text
+from tito.core.render.package import chunks_from_source
+from tito.core.source import parse_text
 
 from .helpers.course import REPO, module_text
 
@@ -169,7 +169,7 @@ def test_disagreement_with_jupytext_is_a_problem_not_a_shift():
 
 
 def test_parse_cache_is_keyed_on_the_jupytext_version(tmp_path, monkeypatch):
-    from tito import parsecache
+    from tito.core import parsecache
 
     src = tmp_path / "src" / "01_adder" / "01_adder.py"
     src.parent.mkdir(parents=True)

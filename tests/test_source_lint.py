@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from tito.course import Course
-from tito.errors import LintError, UsageError
-from tito.export import lint, plan
-from tito.source import parse_text
+from tito.core.course import Course
+from tito.core.errors import LintError, UsageError
+from tito.core.source import parse_text
+from tito.instructor.export import lint, plan
 
 from .helpers.course import module_text, write_module
 

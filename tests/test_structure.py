@@ -1,4 +1,5 @@
-"""The shape DESIGN.md promises: dependencies point down, no import cycles, pure renderers."""
+"""The shape DESIGN.md promises: three packages whose dependencies point down (core <- student <- cli, and
+instructor above them all), no import cycles, pure renderers."""
 from __future__ import annotations
 
 import ast
@@ -17,7 +18,7 @@ def module_name(path: Path) -> str:
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-CLI = ("tito.cli", "tito.__main__")  # `python -m tito` is the CLI's entry point
+CLI = ("tito.cli", "tito.__main__", "tito.instructor.cli")  # `python -m tito` is the CLI's entry point
 
 
 def imports_of(name: str) -> set[str]:
@@ -80,9 +81,10 @@ def find_cycle() -> list[str] | None:
 
 
 def test_the_graph_walk_sees_real_edges():
-    assert "tito.render.toc" in GRAPH["tito.export"], "export calls the toc renderer explicitly"
-    assert "tito.errors" in GRAPH["tito.course"]
-    assert "tito.cli.source" in GRAPH["tito.cli"]
+    assert "tito.core.render.toc" in GRAPH["tito.instructor.export"], "export calls the toc renderer explicitly"
+    assert "tito.core.errors" in GRAPH["tito.core.course"]
+    assert "tito.instructor.cli" in GRAPH["tito.cli"]
+    assert "tito.core.kernel" in GRAPH["tito.student.runner"]
 
 
 def test_no_import_cycle_in_tito():
@@ -97,9 +99,9 @@ def test_the_engine_never_imports_the_cli():
 
 def test_renderers_are_pure():
     """render/ turns data into text: no grading, no files, no execution, no CLI, no errors to raise."""
-    allowed = {"tito.course", "tito.source", "tito.render", "tito.render.notebook", "tito.render.package",
-               "tito.render.toc", "tito.render.book", "tito.nbutil"}  # nbutil: the shared notebook text helpers
-    for name in (n for n in MODULES if n.startswith("tito.render")):
+    allowed = {"tito.core.course", "tito.core.source", "tito.core.render", "tito.core.render.notebook", "tito.core.render.package",
+               "tito.core.render.toc", "tito.core.render.book", "tito.core.nbutil"}  # nbutil: the shared notebook text helpers
+    for name in (n for n in MODULES if n.startswith("tito.core.render")):
         assert GRAPH[name] <= allowed, f"{name} imports {sorted(GRAPH[name] - allowed)}"
         tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
         raises = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise)]
@@ -131,5 +133,40 @@ def test_every_tito_module_imports_on_its_own():
 def test_every_command_group_is_registered_explicitly():
     from tito.cli import main
 
-    files = {p.stem for p in (PACKAGE / "cli").glob("*.py")} - {"__init__", "console"}
+    files = {p.stem for folder in (PACKAGE / "cli", PACKAGE / "instructor" / "cli") for p in folder.glob("*.py")}
+    files -= {"__init__", "console"}
+    main.list_commands(None)  # registers every group (done on first use)
     assert files <= set(main.commands), f"command modules not registered: {sorted(files - set(main.commands))}"
+
+
+def layer(name: str) -> str:
+    """core | student | cli | instructor | top (tito, tito.__main__)."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ("core", "student", "cli", "instructor") else "top"
+
+
+# What each layer may import (itself included). The student edition ships everything but `instructor`.
+ALLOWED = {"core": {"core"}, "student": {"core", "student"}, "cli": {"core", "student", "cli"},
+           "instructor": {"core", "student", "cli", "instructor"}, "top": {"cli"}}
+
+
+def test_the_three_packages_point_down():
+    """Core imports only core, student only core and student, the student CLI only those: student code never
+    reaches instructor code, lazily or not. The one exception is the composition root, tito/cli/__init__.py,
+    which registers the instructor's command groups where that package is installed."""
+    offenders = {}
+    for name, deps in GRAPH.items():
+        bad = sorted(d for d in deps - parents(name) if layer(d) not in ALLOWED[layer(name)]
+                     and not (name == "tito.cli" and d == "tito.instructor.cli"))
+        if bad:
+            offenders[name] = bad
+    assert offenders == {}
+
+
+def test_the_edition_ships_every_package_but_the_instructors():
+    from tito.instructor.dist import SHIPPED, tito_files
+
+    shipped = {Path(p).parts[0] for p in tito_files()}
+    assert shipped == {"__init__.py", "__main__.py", "cli", "core", "student"} == set(SHIPPED)
+    everything = {p.relative_to(PACKAGE) for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
+    assert set(map(Path, tito_files())) == {p for p in everything if p.parts[0] != "instructor"}

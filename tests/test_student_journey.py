@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from tito.cli import main
-from tito.course import Course
-from tito.export import plan, write
-from tito.render.package import origin_of
+from tito.core.course import Course
+from tito.core.render.package import origin_of
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO
 from .helpers.notebooks import load

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from tito.cli import main
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO, module_text, write_module
 from .helpers.notebooks import edit_cell, grade_id, load, save, source_of
@@ -36,7 +36,7 @@ def test_add_on_exported_code():
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A two-module course, exported and released by nbgrader once for the whole file."""
-    from tito import grading
+    from tito.instructor import nbgrader as grading
 
     root = tmp_path_factory.mktemp("released")
     (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n")

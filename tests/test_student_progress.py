@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tito.course import Course
+from tito.core.course import Course
 from tito.student import progress as store
 from tito.student.workspace import notebook_path
 

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from tito.cli import main
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor.export import plan, write
 
 from .helpers.course import REPO
 from .helpers.notebooks import load
@@ -25,7 +25,7 @@ MARKER = '\nTensor.student_marker = "my own Tensor"'
 
 @pytest.fixture(scope="module")
 def tensor_release(tmp_path_factory) -> Path:
-    from tito.grading import ensure_release
+    from tito.instructor.nbgrader import ensure_release
 
     root = tmp_path_factory.mktemp("tensor")
     for name in ("pyproject.toml", "nbgrader_config.py"):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tito.course import Course
+from tito.core.course import Course
 
 from .helpers.course import REPO
 from .helpers.edition import course_tito, student_env, student_shell

@@ -73,7 +73,7 @@ def page_title(root: Path, doc: str) -> str:
 @contextmanager
 def served(directory: Path):
     """Serve `directory` on 127.0.0.1 (a free port) from a thread; yield the base URL."""
-    from tito.book.build import serve
+    from tito.instructor.book.build import serve
 
     server = serve(directory, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -91,7 +91,7 @@ def recording_server(directory: Path):
     complete once the block has ended (closing the server waits for the request threads)."""
     from http.server import ThreadingHTTPServer
 
-    from tito.book.build import serve_handler
+    from tito.instructor.book.build import serve_handler
 
     paths: list[str] = []
     base = serve_handler(directory)
@@ -160,8 +160,8 @@ def visible_text(path: Path) -> str:
 def secret_lines(root: Path) -> dict[str, str]:
     """{stripped line: module} for every solution and hidden-test line of every module, minus trivial
     lines (blank, pass, return, brackets, comments) and lines that also appear outside any region."""
-    from tito.course import Course
-    from tito.grading import TRIVIAL
+    from tito.core.course import Course
+    from tito.core.leaks import TRIVIAL
 
     course = Course.load(root)
     secrets: dict[str, str] = {}

@@ -5,9 +5,9 @@ import json
 import shutil
 from pathlib import Path
 
-from tito import grading
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor import nbgrader as grading
+from tito.instructor.export import plan, write
 
 from .course import REPO  # noqa: E402
 from .notebooks import fill_solutions, grade_id, load, source_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tito.course import Course
-from tito.export import plan, write
+from tito.core.course import Course
+from tito.instructor.export import plan, write
 
 REPO = Path(__file__).resolve().parents[2]
 

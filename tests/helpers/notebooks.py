@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tito.render.package import export_code
+from tito.core.render.package import export_code
 
 
 def load(path: Path) -> dict:

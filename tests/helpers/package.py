@@ -9,8 +9,8 @@ import importlib.machinery
 import sys
 from pathlib import Path
 
-from tito.course import Course
-from tito.export import plan
+from tito.core.course import Course
+from tito.instructor.export import plan
 
 from .course import REPO
 

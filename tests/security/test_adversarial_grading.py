@@ -17,9 +17,9 @@ import threading
 
 import pytest
 
-from tito import sandbox
-from tito.classgrade.batch import grade_class
-from tito.sandbox import Limits
+from tito.instructor import sandbox
+from tito.instructor.classgrade.batch import grade_class
+from tito.instructor.sandbox import Limits
 
 from ..helpers.class_submissions import tensor_course, variants
 
@@ -151,7 +151,7 @@ print(f'rewrote {rewritten} notebook files; test cells blanked from here on')
         "guard-replace": ("wrong", """
 import numpy as np
 try:
-    import tito.testguard as guard
+    import tito.instructor.testguard as guard
     guard.check = lambda *a, **k: ''
     print('ATTACK note: the guard module was importable')
 except ImportError:
@@ -370,7 +370,7 @@ def test_a_cell_that_ignores_the_interrupt_keeps_every_point(graded):
 
 
 def test_the_instructors_environment_reaches_no_output_and_no_feedback(graded):
-    from tito.classgrade.feedback import class_feedback
+    from tito.instructor.classgrade.feedback import class_feedback
 
     shown = attack_output(graded, "environ")
     assert "/proc/1/environ" in shown, shown[:1000]
@@ -381,7 +381,7 @@ def test_the_instructors_environment_reaches_no_output_and_no_feedback(graded):
 
 
 def test_a_huge_markdown_cell_is_graded_in_full_and_cut_only_in_the_copy_shown(graded):
-    from tito.classgrade.feedback import class_feedback
+    from tito.instructor.classgrade.feedback import class_feedback
 
     result = graded["results"]["huge-md"]
     assert result.score == FULL, result.flags

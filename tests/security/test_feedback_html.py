@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from tito import sandbox
+from tito.instructor import sandbox
 
 from ..helpers.book import chromium, load, recording_server
 from ..helpers.class_submissions import submit, tensor_course, variants

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from tito import sandbox
-from tito.classgrade.run import run_submission
+from tito.instructor import sandbox
+from tito.instructor.classgrade.run import run_submission
 
 LIMITS = sandbox.Limits(wall_seconds=180, cpu_seconds=120, memory_bytes=2 << 30, processes=64,
                         output_bytes=8 << 20)
@@ -213,5 +213,5 @@ def test_nothing_of_the_instructors_environment_is_readable_inside(monkeypatch, 
 
 def test_the_kernel_cannot_import_tito():
     """The test guard has no object in the kernel to import or replace."""
-    run = execute(notebook("import tito.testguard"), {}, 30, LIMITS)
+    run = execute(notebook("import tito.instructor.testguard"), {}, 30, LIMITS)
     assert run.cells[0].error.startswith("ModuleNotFoundError"), run.cells[0].error

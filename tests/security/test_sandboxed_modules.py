@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from tito.classgrade.batch import grade_class
-from tito.classgrade.sandbox_files import sandbox_files
-from tito.course import Course
+from tito.core.course import Course
+from tito.instructor.classgrade.batch import grade_class
+from tito.instructor.classgrade.sandbox_files import sandbox_files
 
 from ..helpers.course import REPO
 from ..helpers.notebooks import fill_solutions, load

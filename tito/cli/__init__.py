@@ -2,21 +2,39 @@
 
 Exit codes: 0 success; 1 a check or test failed (stale outputs, failing tests, leaks);
 2 bad input (unknown module, invalid source, bad arguments); 130 interrupted. They come from the
-exception raised (tito.errors subclasses click.ClickException), shown here in one place.
+exception raised (tito.core.errors subclasses click.ClickException), shown here in one place.
 """
 from __future__ import annotations
 
+import importlib.util
+
 import click
 
-from .. import fastimport
-from ..edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
-from ..errors import TitoError, UsageError
-from ..interrupt import as_error, raise_on_signals, signals_ignored
+from ..core import fastimport
+from ..core.edition import INSTRUCTOR_COMMANDS, INSTRUCTOR_MESSAGE, installed_as_edition
+from ..core.errors import TitoError, UsageError
+from ..core.interrupt import as_error, raise_on_signals, signals_ignored
 from .console import show_error
 
 
 class TitoGroup(click.Group):
-    """Shows engine errors with rich, then exits with the error's own code."""
+    """Shows engine errors with rich, then exits with the error's own code. The command groups are registered
+    on first use, not at import: the instructor's groups import this package's console in turn."""
+
+    registered = False
+
+    def _ensure_registered(self) -> None:
+        if not TitoGroup.registered:
+            TitoGroup.registered = True
+            _register()
+
+    def get_command(self, ctx, cmd_name):
+        self._ensure_registered()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self._ensure_registered()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
         fastimport.prepare()  # before anything imports jsonschema (nbformat, nbgrader): most of a second saved
@@ -56,29 +74,23 @@ def _edition_refusal(name: str) -> click.Command:
 
 
 def _register() -> None:
-    """Every command group, imported explicitly: a missing or broken one fails loudly here. A student
-    edition ships only the student groups; each instructor group is there a refusal (the edition has no
-    instructor code to import)."""
+    """Every command group, imported explicitly: a missing or broken one fails loudly here. The student
+    commands (tito/cli, tito/student, tito/core) are always there; the instructor commands only where the
+    `tito.instructor` package is installed. The student edition ships without it, so there each instructor
+    command is a refusal. This is the one place student-side code reaches for instructor code."""
     from .milestone import milestone
     from .module import module
     from .system import system
 
     for group in (module, system, milestone):
         main.add_command(group)
-    if installed_as_edition():
+    if importlib.util.find_spec("tito.instructor") is None or installed_as_edition():
         main.help = ("tito: work through the TinyTorch course (student edition).\n\n\b\n"
                      "Start here:  tito system health / tito module start 01\n"
                      "Then:        tito module complete 01 / tito module status / tito milestone run 01")
         for name in INSTRUCTOR_COMMANDS:
             main.add_command(_edition_refusal(name))
         return
-    from .book import book
-    from .dist import dist
-    from .nbgrader import nbgrader
-    from .source import source
+    from ..instructor.cli import register
 
-    for group in (source, nbgrader, book, dist):
-        main.add_command(group)
-
-
-_register()
+    register(main)

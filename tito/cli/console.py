@@ -18,8 +18,8 @@ from rich.markup import escape as esc  # noqa: F401  (the short name the command
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from ..course import find_root
-from ..errors import Interrupted, LintError, TitoError
+from ..core.course import find_root
+from ..core.errors import Interrupted, LintError, TitoError
 
 PIPE_WIDTH = 400  # wide enough that tables and commands never wrap; a terminal uses its own width
 PROSE_WIDTH = 100  # a panel of prose, piped: readable in a log

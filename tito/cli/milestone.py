@@ -4,9 +4,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from .. import milestones as engine
-from ..course import Course
-from ..errors import CheckFailed, TitoError
+from ..core import milestones as engine
+from ..core.course import Course
+from ..core.errors import CheckFailed, TitoError
 from .console import console, esc
 
 
@@ -92,7 +92,7 @@ def status() -> None:
 def _locked(course: Course, m, missing: list[str], stuck: dict[str, list[str]]) -> str:
     """Why milestone `m` cannot run yet, and what to do: complete its modules. The course repository can also
     run it with --force on the reference code; a student edition has no reference code to fall back on."""
-    from ..edition import is_edition
+    from ..core.edition import is_edition
     from ..student import progress
 
     pending, note = _to_do(missing, stuck)

@@ -7,8 +7,8 @@ import time
 import click
 from rich.table import Table
 
-from ..course import Course, Module
-from ..errors import CheckFailed, TitoError, UsageError
+from ..core.course import Course, Module
+from ..core.errors import CheckFailed, TitoError, UsageError
 from .console import console, err_console, esc
 
 
@@ -469,7 +469,7 @@ def _confirm(question: str, yes_command: str) -> None:
 
 
 def _list_backups(course: Course, mod: Module | None) -> None:
-    from ..backups import BACKUP_DIR, DAMAGED
+    from ..core.backups import BACKUP_DIR, DAMAGED
     from ..student import workspace
     from ..student.notebook import notebook_problem
     from ..student.recovery import why

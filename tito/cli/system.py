@@ -5,8 +5,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from ..course import find_root
-from ..errors import CheckFailed
+from ..core.course import find_root
+from ..core.errors import CheckFailed
 from .console import console
 
 

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backups import COMPLETED
-from ..course import Course, Module
-from ..errors import TitoError
-from ..fsutil import atomic_write, read_bytes
-from ..interrupt import Signalled
+from ..core.backups import COMPLETED
+from ..core.course import Course, Module
+from ..core.errors import TitoError
+from ..core.fsutil import atomic_write, read_bytes
+from ..core.interrupt import Signalled
 from . import progress as store
 from . import runs
 from .notebook import CellProblem, NotebookError, render_student_package, syntax_problems, validate
@@ -164,8 +164,8 @@ def _compile_export(module: Module, package_text: str) -> None:
 
 def _backup_if_student_file(root: Path, target: Path) -> Path | None:
     """A previous export of the student's own work is kept (re-completing replaces it)."""
-    from ..backups import KEEP, backup_file
-    from ..render.package import origin_of
+    from ..core.backups import KEEP, backup_file
+    from ..core.render.package import origin_of
 
     current = read_bytes(target)
     if current is None:
@@ -176,7 +176,7 @@ def _backup_if_student_file(root: Path, target: Path) -> Path | None:
 
 def _ensure_package_inits(course: Course) -> None:
     """`from tinytorch import X` needs the generated __init__ files; write only the missing ones."""
-    from ..render.package import package_inits
+    from ..core.render.package import package_inits
 
     for path, text in package_inits(course):
         if not (course.root / path).exists():

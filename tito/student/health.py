@@ -52,7 +52,7 @@ def _venv() -> Check:
 
 
 def _package(name: str, dist: str, required: bool) -> Check:
-    from .. import fastimport
+    from ..core import fastimport
 
     fastimport.prepare()
     try:
@@ -103,7 +103,7 @@ def _writable(label: str, folder: Path) -> Check:
 def packages(root: Path) -> list[tuple[str, str, bool]]:
     """The packages this checkout uses: the book is built in the course source repository, never in a student
     edition, so an edition does not list jupyter-book."""
-    from ..edition import is_edition
+    from ..core.edition import is_edition
 
     return [p for p in PACKAGES if not (is_edition(root) and p[0] == "jupyter_book")]
 
@@ -120,7 +120,7 @@ def checks(root: Path) -> list[Check]:
 
 def info(root: Path) -> list[tuple[str, str]]:
     """Versions and paths, for bug reports."""
-    from ..backups import BACKUP_DIR
+    from ..core.backups import BACKUP_DIR
     from .progress import STORE
     from .workspace import ENV, workspace_root
 

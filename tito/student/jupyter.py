@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..errors import TitoError
+from ..core.errors import TitoError
 
 
 def available() -> bool:
@@ -36,8 +36,8 @@ def lab_command(workspace: Path, notebook: Path | None = None, no_browser: bool 
 def lab_env(root: Path | None = None) -> dict:
     """The environment for JupyterLab: in a student edition, its `.jupyter/` settings come first (they switch
     off nbgrader's instructor tools and the news prompt)."""
-    from ..course import find_root
-    from ..edition import is_edition
+    from ..core.course import find_root
+    from ..core.edition import is_edition
 
     env = dict(os.environ)
     try:

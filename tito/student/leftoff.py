@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..course import Course, Module
-from ..nbutil import cell_name, nbgrader_meta, source_of
+from ..core.course import Course, Module
+from ..core.nbutil import cell_name, nbgrader_meta, source_of
 from . import runs
 from .recovery import read_notebook
 from .workspace import notebook_path

@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import nbutil
-from ..course import Module
-from ..errors import TitoError
-from ..nbutil import cell_id, cell_name, is_test_cell, nbgrader_meta, source_of
-from ..render.package import Chunk, export_code
-from ..source import DIRECTIVE
+from ..core import nbutil
+from ..core.course import Module
+from ..core.errors import TitoError
+from ..core.nbutil import cell_id, cell_name, is_test_cell, nbgrader_meta, source_of
+from ..core.render.package import Chunk, export_code
+from ..core.source import DIRECTIVE
 
 # IPython-only lines (magics, shell escapes, help) are not Python; blank them before compiling.
 IPYTHON_LINE = re.compile(r"^\s*(%|!|\?)|\?\s*$")
@@ -102,7 +102,7 @@ def student_chunks(notebook: dict, origin: str) -> list[Chunk]:
 
 
 def render_student_package(module: Module, notebook: dict, origin: str) -> str:
-    from ..render.package import render_package
+    from ..core.render.package import render_package
 
     chunks = student_chunks(notebook, origin)
     if not chunks:

@@ -5,8 +5,8 @@ it); in the course repository the reference code fills every file the student ha
 """
 from __future__ import annotations
 
-from ..course import Course, Module
-from ..errors import TitoError
+from ..core.course import Course, Module
+from ..core.errors import TitoError
 from .plan import requirements
 
 

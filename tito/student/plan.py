@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..course import Course, Module
+from ..core.course import Course, Module
 
 
 def missing_prerequisites(module: Module, done: set[str]) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..core.fsutil import atomic_write
 
 VERSION = 1
 STORE = Path(".tito") / "progress.json"
@@ -113,8 +113,8 @@ def load(root: Path, course=None) -> Progress:
 
 def rebuild(root: Path, course=None) -> dict:
     """Progress as the files show it: workspace notebook -> started; package exported from the workspace -> completed."""
-    from ..course import Course
-    from ..render.package import origin_of
+    from ..core.course import Course
+    from ..core.render.package import origin_of
     from .workspace import notebook_path
 
     data = empty()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import nbutil
-from ..backups import COMPLETED, DAMAGED, Backup
-from ..course import Module
+from ..core import nbutil
+from ..core.backups import COMPLETED, DAMAGED, Backup
+from ..core.course import Module
 from .notebook import NotebookError, notebook_problem
 
 WHY = {COMPLETED: "passed `tito module complete {id}`", "start": "before `tito module start {id}`",

@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course import Course, Module
-from ..errors import TitoError
-from ..fsutil import atomic_write
+from ..core.course import Course, Module
+from ..core.errors import TitoError
+from ..core.fsutil import atomic_write
 from .notebook import nbgrader_meta, source_of
 from .recovery import read_notebook
 from .workspace import backup_notebook, base_path, notebook_path, record_base, release_notebook

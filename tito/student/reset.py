@@ -11,10 +11,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backups import KEEP, backup_file
-from ..course import Course, Module
-from ..edition import is_edition
-from ..fsutil import atomic_write, read_bytes
+from ..core.backups import KEEP, backup_file
+from ..core.course import Course, Module
+from ..core.edition import is_edition
+from ..core.fsutil import atomic_write, read_bytes
+from ..core.render.package import reference_package as render_reference
 from . import progress as store
 from .complete import workspace_notebook
 from .package import exported
@@ -55,9 +56,7 @@ def plan_reset(course: Course, module: Module) -> ResetPlan:
 
 
 def reference_package(course: Course, module: Module) -> bytes:
-    from ..export import module_outputs
-
-    return next(o.content for o in module_outputs(course, module) if o.kind == "package")
+    return render_reference(course, module).encode()
 
 
 def reset(course: Course, module: Module) -> dict:

@@ -1,7 +1,7 @@
 """Run a module's tests on the student's own work.
 
 Two checks, run at the same time (the machine has more than one core, and each needs its own
-interpreter start): (1) the workspace notebook executes in a fresh kernel (`tito.kernel`) and every
+interpreter start): (1) the workspace notebook executes in a fresh kernel (`tito.core.kernel`) and every
 graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see `tinytorch` as
 a *staged* package: a temporary copy of the package as it stands (earlier modules hold the student's
 own exports) with this module's file rendered from the student's notebook, first on sys.path.
@@ -21,9 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course import Course, Module
-from ..kernelenv import kernel_env
-from ..nbutil import cell_id, is_test_cell, nbgrader_meta, source_of, strip_ansi
+from ..core.course import Course, Module
+from ..core.kernelenv import kernel_env
+from ..core.nbutil import cell_id, is_test_cell, nbgrader_meta, source_of, strip_ansi
 
 DEFAULT_TIMEOUT = 120
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
@@ -75,7 +75,7 @@ class TestReport:
 @contextmanager
 def staged_package(course: Course, module: Module, package_text: str):
     """Yield a folder whose `tinytorch/` is the current package with `module`'s file replaced."""
-    from ..render.package import package_inits
+    from ..core.render.package import package_inits
 
     with tempfile.TemporaryDirectory(prefix="tito-stage-") as scratch:
         stage = Path(scratch)
@@ -116,7 +116,7 @@ def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.P
     # conftest.py: the repo suite's conftest would put the reference package ahead of the stage.
     # Started through the kernels' boot wrapper: a SIGKILLed tito takes pytest (and an endless loop in the
     # student's code under it) along.
-    from ..kernel import BOOT
+    from ..core.kernel import BOOT
 
     args = [sys.executable, str(BOOT), "--parent", str(os.getpid()), "pytest", "-q", "-p", "no:cacheprovider",
             "--import-mode=importlib", "-c", os.devnull, "--rootdir", str(test_file.parent), "--noconftest",
@@ -175,7 +175,7 @@ def run_notebook(notebook: dict, cwd: Path, env: dict, timeout: float = DEFAULT_
                  while_starting=None) -> tuple[list[CellResult], list[str]]:
     """Execute every cell in a fresh kernel (errors allowed, so each graded cell is scored); return graded
     results and other errors (failing ungraded cells, a timeout or a dead kernel, naming the cell)."""
-    from .. import kernel
+    from ..core import kernel
 
     run = kernel.execute(notebook, cwd=cwd, env=env, cell_timeout=timeout, allow_errors=True,
                          while_starting=while_starting)

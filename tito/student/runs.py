@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..core.fsutil import atomic_write
 from .progress import now
 
 RUNS = Path(".tito") / "runs"

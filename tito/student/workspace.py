@@ -11,10 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
-from ..backups import DAMAGED, KEEP, Backup, backup_file, copies
-from ..course import Course, Module
-from ..errors import TitoError
-from ..fsutil import atomic_write
+from ..core.backups import DAMAGED, KEEP, Backup, backup_file, copies
+from ..core.course import Course, Module
+from ..core.errors import TitoError
+from ..core.fsutil import atomic_write
 
 ENV = "TINYTORCH_WORKSPACE"
 CONFIG = Path(".tito") / "config.json"
@@ -61,17 +61,13 @@ def release_notebook(course: Course, module: Module) -> Path:
     path = course.root / module.release_file
     if path.exists():
         return path
-    from ..edition import is_edition
+    from ..core.edition import is_edition
 
     if is_edition(course.root):
         raise TitoError(f"{module.release_file} is missing from your copy of the course; restore it with "
                         f"`git checkout -- {module.release_file.as_posix()}` (or `git pull`)")
-    if not (course.root / module.notebook_file).exists():
-        raise TitoError(f"{module.release_file} is missing and so is {module.notebook_file}; "
-                        f"an instructor must run `tito source export {module.id}` and `tito nbgrader generate {module.id}`")
-    from ..grading import ensure_release
-
-    return ensure_release(course, module)
+    raise TitoError(f"{module.release_file} is missing: the student notebook of module {module.id} has not been "
+                    f"released; run `tito nbgrader generate {module.id}` (after `tito source export {module.id}`)")
 
 
 def prepare(course: Course, module: Module) -> tuple[Path, bool]:
