@@ -36,6 +36,10 @@ class TitoGroup(click.Group):
         self._ensure_registered()
         return super().list_commands(ctx)
 
+    def format_help_text(self, ctx, formatter):
+        self._ensure_registered()  # registration decides the text (the edition has its own)
+        super().format_help_text(ctx, formatter)
+
     def invoke(self, ctx: click.Context):
         fastimport.prepare()  # before anything imports jsonschema (nbformat, nbgrader): most of a second saved
         try:
