@@ -214,11 +214,12 @@ def test_git_makes_one_commit_per_build_named_after_the_version(tmp_path):
 
 
 def test_this_repository_has_the_same_setup_scripts_as_the_edition():
-    from tito.instructor.edition_files import ACTIVATE, setup_script
+    from tito.instructor.edition_files import activate_script, setup_script
 
-    assert (REPO / "setup-environment.sh").read_text() == setup_script("all")
+    title = Course.load(REPO).config.title
+    assert (REPO / "setup-environment.sh").read_text() == setup_script(title, "all")
     assert os.access(REPO / "setup-environment.sh", os.X_OK)
-    assert (REPO / "activate.sh").read_text() == ACTIVATE
+    assert (REPO / "activate.sh").read_text() == activate_script(title)
     script = subprocess.run(["bash", "-n", str(REPO / "setup-environment.sh")], capture_output=True, text=True)
     assert script.returncode == 0, script.stderr
 

@@ -138,7 +138,7 @@ def test_venv_jupyter_lab_without_activate_hides_the_instructor_tools(tmp_path):
         assert hidden not in student_view, hidden
 
     # the control: the same environment without the settings setup-environment.sh installed shows the tools
-    installed = sorted((edition / ".venv" / "etc" / "jupyter").rglob("tinytorch.json"))
+    installed = sorted((edition / ".venv" / "etc" / "jupyter").rglob("tito.json"))
     assert [p.parent.name for p in installed] == ["jupyter_server_config.d", "page_config.d"], installed
     for settings in installed:
         settings.unlink()

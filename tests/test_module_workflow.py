@@ -290,11 +290,12 @@ def test_course_root_needs_the_tinytorch_marker(tmp_path):
     (other / "pyproject.toml").write_text("[project]\nname = 'other'\n")
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
     env.pop("TINYTORCH_ROOT", None)
+    env.pop("TITO_ROOT", None)
     for args in (["module", "status"], ["system", "health"], ["module", "start", "01", "--no-launch"]):
         out = subprocess.run([sys.executable, "-m", "tito", *args], cwd=other, env=env, capture_output=True,
                              text=True)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
-        assert "no TinyTorch course found" in out.stderr and "[tool.tinytorch]" in out.stderr
+        assert "no course found" in out.stderr and "[tool.tito]" in out.stderr
         assert "pip install" not in out.stdout + out.stderr
     assert sorted(p.name for p in other.iterdir()) == ["pyproject.toml", "src"]  # no .tito/, no workspace/
 

@@ -17,6 +17,13 @@ from ..core.interrupt import as_error, raise_on_signals, signals_ignored
 from .console import show_error
 
 
+def _distribution() -> str:
+    """The installed distribution that holds this `tito` (the course's, e.g. `tinytorch`) for --version."""
+    from importlib.metadata import packages_distributions
+
+    return next(iter(packages_distributions().get("tito", [])), "tito")
+
+
 class TitoGroup(click.Group):
     """Shows engine errors with rich, then exits with the error's own code. The command groups are registered
     on first use, not at import: the instructor's groups import this package's console in turn."""
@@ -55,9 +62,9 @@ class TitoGroup(click.Group):
 
 
 @click.group(cls=TitoGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="tinytorch", prog_name="tito")
+@click.version_option(version=None, prog_name="tito", package_name=_distribution())
 def main() -> None:
-    """tito: build the TinyTorch course and work through it.
+    """tito: build a course and work through it.
 
     \b
     Students:     tito module start 01 / complete 01 / status
@@ -89,7 +96,7 @@ def _register() -> None:
     for group in (module, system, milestone):
         main.add_command(group)
     if importlib.util.find_spec("tito.instructor") is None or installed_as_edition():
-        main.help = ("tito: work through the TinyTorch course (student edition).\n\n\b\n"
+        main.help = ("tito: work through the course (student edition).\n\n\b\n"
                      "Start here:  tito system health / tito module start 01\n"
                      "Then:        tito module complete 01 / tito module status / tito milestone run 01")
         for name in INSTRUCTOR_COMMANDS:

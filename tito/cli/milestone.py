@@ -1,4 +1,4 @@
-"""`tito milestone ...`: reproduce historical results on the student's own tinytorch."""
+"""`tito milestone ...`: reproduce historical results on the student's own package."""
 from __future__ import annotations
 
 import click
@@ -52,7 +52,7 @@ def _to_do(missing: list[str], stuck: dict[str, list[str]]) -> tuple[list[str], 
 def list_() -> None:
     """Show every milestone, what it proves and which modules it needs."""
     course = Course.load(strict=False)
-    table = Table(title="TinyTorch milestones")
+    table = Table(title=f"{esc(course.config.title)} milestones")
     for col in ("id", "milestone", "year", "needs modules", "goal"):
         table.add_column(col)
     for m in engine.discover(course):
@@ -106,7 +106,7 @@ def _locked(course: Course, m, missing: list[str], stuck: dict[str, list[str]]) 
             + f". Next: `tito module {verb} {first.id}`")
     if is_edition(course.root):
         return text
-    return text + "; or pass --force to run it on tinytorch/ as it stands (the reference code of each module you " \
+    return text + f"; or pass --force to run it on {course.package}/ as it stands (the reference code of each module you " \
                   "have not completed)"
 
 
@@ -117,7 +117,7 @@ def _locked(course: Course, m, missing: list[str], stuck: dict[str, list[str]]) 
 @click.option("--record-reference", is_flag=True,
               help="(instructors) Keep this run as the reference run the book shows: milestones/NN_name/reference.json.")
 def run(ident: str, quick: bool, force: bool, record_reference: bool) -> None:
-    """Run milestone IDENT on the tinytorch package as it stands (your exports); exit 1 if it misses its goal."""
+    """Run milestone IDENT on the course's package as it stands (your exports); exit 1 if it misses its goal."""
     from ..student import progress
 
     course = Course.load(strict=False)

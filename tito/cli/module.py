@@ -317,7 +317,7 @@ def test_(ident: str, timeout: int) -> None:
 @click.option("--skip-tests", is_flag=True, help="Export without running the tests (recorded as such).")
 @click.option("--timeout", default=120, show_default=True, help="Seconds a single cell may run.")
 def complete(ident: str, skip_tests: bool, timeout: int) -> None:
-    """Validate and test your notebook for NN, then export it into the tinytorch package."""
+    """Validate and test your notebook for NN, then export it into the course's package."""
     from ..student.complete import ValidationError
     from ..student.complete import complete as run
 
@@ -350,7 +350,7 @@ def complete(ident: str, skip_tests: bool, timeout: int) -> None:
                       f"{', '.join(m.id for m in result.working_again)} import again.")
     console.print(f"  Try it:  python -c \"{mod.import_line}\"")
     if mod.exports:
-        console.print(f"  or:      from tinytorch import {', '.join(mod.exports)}")
+        console.print(f"  or:      from {mod.top} import {', '.join(mod.exports)}")
     if result.milestone:
         console.print(f"  [bold magenta]Milestone unlocked:[/] {result.milestone}: `tito milestone run {result.milestone}`")
     if result.next_module:
@@ -385,7 +385,7 @@ def status() -> None:
     progress = _progress(course)
     completed, present = progress.completed(), exported(course)
     stuck = blocked(course, completed, present)
-    table = Table(title="Your TinyTorch progress")
+    table = Table(title=f"Your {esc(course.config.title)} progress")
     for col in ("module", "title", "tier", "status", "date", "score"):
         table.add_column(col, justify="right" if col == "score" else "left")
     for mod in course.modules:
@@ -437,7 +437,7 @@ def status() -> None:
 def list_() -> None:
     """Every module of the course with its title and summary."""
     course = _load()
-    table = Table(title="TinyTorch modules")
+    table = Table(title=f"{esc(course.config.title)} modules")
     for col in ("module", "title", "tier", "minutes", "summary"):
         table.add_column(col, overflow="fold")
     for mod in course.modules:

@@ -1,9 +1,10 @@
 """The course manifest: every module, derived from `src/NN_name/NN_name.py`, never hand-kept.
 
 Number and slug come from the folder name; title, summary, tier, minutes, prerequisites,
-objectives, exported names and milestone come from the file's `jupyter: tinytorch:` header;
-the package path comes from `#| default_exp`. The CLI, the renderers, the book and the tests
-all read this one manifest.
+objectives, exported names and milestone come from the file's `jupyter: <package>:` header;
+the package path comes from `#| default_exp`. The course's own settings (package name, title, tiers) come
+from its pyproject.toml (`config.py`). The CLI, the renderers, the book and the tests all read this one
+manifest.
 """
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, TypeVar
 
+from . import config as course_config
+from .config import LEGACY, CourseConfig
 from .edition import MODULE_FIELDS, is_edition
 from .edition import read as read_edition
 from .errors import LintError, Problem, UsageError
 from .source import DIRECTIVE, ParsedSource, read_header
 
 FOLDER = re.compile(r"^(?P<num>\d{2})_(?P<name>[a-z][a-z0-9_]*)$")
-TIERS = ("foundation", "architecture", "optimization", "capstone")
+# $TITO_ROOT names the course folder; the legacy name from before courses were configurable still works.
+ROOT_ENV = ("TITO_ROOT", f"{LEGACY.env_prefix}_ROOT")
 
 
 class Numbered:
@@ -51,8 +55,9 @@ class Module(Numbered):
     objectives: tuple[str, ...]
     exports: tuple[str, ...]
     milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
-    package: str  # dotted path under tinytorch, e.g. "core.tensor"
-    aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> tinytorch.autograd
+    package: str  # dotted path under the course's package, e.g. "core.tensor"
+    aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> <top>.autograd
+    top: str = LEGACY.package  # the course's package (its `[tool.tito] package`), e.g. "tinytorch"
 
     @property
     def milestone(self) -> str | None:
@@ -61,12 +66,12 @@ class Module(Numbered):
 
     @property
     def import_path(self) -> str:
-        return f"tinytorch.{self.package}"
+        return f"{self.top}.{self.package}"
 
     @property
     def package_file(self) -> Path:
         """Relative path of the exported package file."""
-        return Path("tinytorch", *self.package.split(".")).with_suffix(".py")
+        return Path(self.top, *self.package.split(".")).with_suffix(".py")
 
     @property
     def notebook_file(self) -> Path:
@@ -93,19 +98,20 @@ class Course:
 
     @classmethod
     def load(cls, root: Path | None = None, strict: bool = True) -> "Course":
-        """Scan `root/src` (root defaults to the course holding the cwd, or $TINYTORCH_ROOT).
+        """Scan `root/src` (root defaults to the course holding the cwd, or $TITO_ROOT).
 
         strict: any problem in any module raises LintError (export, lint, book: they need every module).
         Otherwise problems are collected per module into `broken` and the healthy modules load."""
         root = Path(root) if root is not None else find_root()
+        settings = course_config.load(root)
         if is_edition(root) and not (root / "src").is_dir():  # a student edition: its manifest, no src/
-            return cls(root, _edition_modules(root))
+            return cls(root, _edition_modules(root, settings))
         broken: dict[str, list[Problem]] = {}
         read: list[Module] = []
         folders = _module_dirs(root / "src", broken)
         for folder in folders:
             found: list[Problem] = []
-            module = _read_module(folder, found)
+            module = _read_module(folder, found, settings)
             if found:
                 broken.setdefault(folder.name, []).extend(found)
             if module:
@@ -115,6 +121,16 @@ class Course:
             raise LintError([p for problems in broken.values() for p in problems])
         modules = [m for m in read if m.slug not in broken]
         return cls(root, sorted(modules, key=lambda m: m.number), broken)
+
+    @property
+    def config(self) -> CourseConfig:
+        """The course's settings (`[tool.tito]` in its pyproject.toml)."""
+        return course_config.load(self.root)
+
+    @property
+    def package(self) -> str:
+        """The importable package the modules export into (e.g. `tinytorch`)."""
+        return self.config.package
 
     @property
     def problems(self) -> list[Problem]:
@@ -158,24 +174,28 @@ class Course:
         return self._cache[key]
 
     def tiers(self) -> list[tuple[str, list[Module]]]:
-        return [(t, [m for m in self.modules if m.tier == t]) for t in TIERS if any(m.tier == t for m in self.modules)]
+        return [(t, [m for m in self.modules if m.tier == t]) for t in self.config.tiers
+                if any(m.tier == t for m in self.modules)]
 
     def next_after(self, module: Module) -> Module | None:
         later = [m for m in self.modules if m.number > module.number]
         return later[0] if later else None
 
 
-MARKER_TABLE = re.compile(r"^\s*\[\s*tool\s*\.\s*tinytorch\s*[\].]", re.MULTILINE)
-
-
 def is_course_root(folder: Path) -> bool:
-    """A TinyTorch course (instructor repo or student edition) declares itself with a `[tool.tinytorch]`
-    table in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is someone else's project."""
+    """A course (instructor repo or student edition) declares itself with a `[tool.tito]` table (or the legacy
+    `[tool.tinytorch]`) in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is someone
+    else's project. A pyproject.toml that is not valid TOML counts when it names the table, so that
+    `course_config.load` can report the error instead of tito looking further up."""
     try:
         text = (Path(folder) / "pyproject.toml").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return MARKER_TABLE.search(text) is not None
+    try:
+        return course_config.course_table(text) is not None
+    except ValueError:
+        return any(re.search(rf"^\s*\[\s*tool\s*\.\s*{name}\s*[\].]", text, re.MULTILINE)
+                   for name in (course_config.TABLE, LEGACY.package))
 
 
 N = TypeVar("N", bound=Numbered)
@@ -195,20 +215,20 @@ def resolve_ident(items: Iterable[N], ident: str | int, what: str, empty: str = 
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The course: $TINYTORCH_ROOT, else the nearest parent of `start` (or of the cwd) whose pyproject.toml
-    has a `[tool.tinytorch]` table. Never a guess: outside a course, tito says so and writes nothing."""
-    env = os.environ.get("TINYTORCH_ROOT")
+    """The course: $TITO_ROOT, else the nearest parent of `start` (or of the cwd) whose pyproject.toml
+    has a `[tool.tito]` table. Never a guess: outside a course, tito says so and writes nothing."""
+    env = next((os.environ[name] for name in ROOT_ENV if os.environ.get(name)), None)
     if env:
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if is_course_root(candidate):
             return candidate
-    raise UsageError(f"no TinyTorch course found at or above {here} (a course's pyproject.toml has a "
-                     "`[tool.tinytorch]` table); run tito from the course folder or set TINYTORCH_ROOT")
+    raise UsageError(f"no course found at or above {here} (a course's pyproject.toml has a "
+                     f"`[tool.{course_config.TABLE}]` table); run tito from the course folder or set {ROOT_ENV[0]}")
 
 
-def _edition_modules(root: Path) -> list[Module]:
+def _edition_modules(root: Path, settings: CourseConfig) -> list[Module]:
     """A student edition's manifest (it has no src/ to scan)."""
     modules = []
     for record in read_edition(root)["modules"]:
@@ -219,7 +239,7 @@ def _edition_modules(root: Path) -> list[Module]:
                              "`git checkout -- edition.json`") from None
         values = {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}
         slug = f"{int(values['number']):02d}_{values['name']}"
-        modules.append(Module(src=Path(root) / "src" / slug / f"{slug}.py", **values))
+        modules.append(Module(src=Path(root) / "src" / slug / f"{slug}.py", top=settings.package, **values))
     return sorted(modules, key=lambda m: m.number)
 
 
@@ -242,15 +262,15 @@ def _module_dirs(src: Path, broken: dict[str, list[Problem]]) -> list[Path]:
     return dirs
 
 
-def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
+def _read_module(folder: Path, problems: list[Problem], settings: CourseConfig) -> Module | None:
     """Read the header and `#| default_exp` only: the manifest must be cheap to build."""
     path = folder / f"{folder.name}.py"
     text = path.read_text(encoding="utf-8")
-    header, _, header_problems = read_header(text, path)
+    header, _, header_problems = read_header(text, path, settings.header_key)
     problems.extend(header_problems)
     m = FOLDER.match(folder.name)
     number, name = int(m.group("num")), m.group("name")
-    meta = header.get("tinytorch") or {}
+    meta = header.get(settings.header_key) or {}
     package = None
     for line in text.split("\n"):
         d = DIRECTIVE.match(line)
@@ -275,9 +295,10 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
             return ()
         return tuple(str(v) for v in value)
 
-    tier = str(meta.get("tier") or "foundation")
-    if tier not in TIERS:
-        problems.append(Problem(path, line_of("tier"), f"unknown tier `{tier}`", f"use one of: {', '.join(TIERS)}"))
+    tier = str(meta.get("tier") or settings.tiers[0])
+    if tier not in settings.tiers:
+        problems.append(Problem(path, line_of("tier"), f"unknown tier `{tier}`",
+                                f"use one of: {', '.join(settings.tiers)} ({settings.origin or 'pyproject.toml'} `tiers`)"))
     minutes = meta.get("minutes", 60)
     if not isinstance(minutes, int) or minutes <= 0:
         problems.append(Problem(path, line_of("minutes"), f"`minutes` must be a positive integer, not {minutes!r}",
@@ -302,6 +323,7 @@ def _read_module(folder: Path, problems: list[Problem]) -> Module | None:
         milestones=listing("milestone"),
         package=package,
         aliases=aliases,
+        top=settings.package,
     )
 
 

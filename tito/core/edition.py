@@ -38,7 +38,7 @@ def read(root: Path) -> dict:
         raise UsageError(f"{path}: cannot read the edition manifest ({exc}); restore it with "
                          f"`git checkout -- {MARKER}`") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("modules"), list):
-        raise UsageError(f"{path}: not a TinyTorch student edition manifest (schema {SCHEMA}); restore it with "
+        raise UsageError(f"{path}: not a student edition manifest (schema {SCHEMA}); restore it with "
                          f"`git checkout -- {MARKER}`")
     return data
 

@@ -1,6 +1,6 @@
 """Lint rules that tie a module's header to its code and to the milestones.
 
-- `exports:` names must be defined by the module's `#| export` cells, so `from tinytorch import X`
+- `exports:` names must be defined by the module's `#| export` cells, so `from <package> import X`
   cannot fail after a clean export.
 - `milestone:` must name milestones whose `requires` include the module, and must list every milestone
   the module unlocks (derived from the milestones' `requires` alone: the one each milestone needs last).

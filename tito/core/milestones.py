@@ -1,4 +1,4 @@
-"""Milestones: historical results students reproduce on their own `tinytorch` exports.
+"""Milestones: historical results students reproduce on their own exports of the course's package.
 
 Each `milestones/NN_name/run.py` declares `MILESTONE = {"title", "year", "requires", "goal"}` and
 `run(quick=False, console=None) -> {"passed": bool, "metrics": {...}}` (a training milestone also takes
@@ -45,7 +45,7 @@ def _literal(path: Path) -> dict:
 
 
 def discover(course: Course) -> list[Milestone]:
-    folder = course.root / "milestones"
+    folder = course.root / course.config.milestones
     found = []
     for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
         m = FOLDER.match(entry.name)
@@ -75,7 +75,7 @@ def missing_modules(milestone: Milestone, completed: set[str]) -> list[str]:
 
 def run(milestone: Milestone, quick: bool = False, console=None, course: Course | None = None) -> dict:
     """Import the milestone script fresh and run it; its result dict must say `passed`."""
-    name = f"_tinytorch_milestone_{milestone.slug}"
+    name = f"_tito_milestone_{milestone.slug}"
     spec = importlib.util.spec_from_file_location(name, milestone.path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -57,7 +57,10 @@ def cache_dir(root: Path) -> Path | None:
 
 def parse_cached(path: Path, root: Path) -> ParsedSource:
     """`source.parse_file(path)`, served from the cache when the file and the parser are unchanged."""
+    from .config import load
+
     path = Path(path)
+    key = load(root).header_key
     raw = path.read_bytes()
     folder = cache_dir(root)
     try:
@@ -65,18 +68,18 @@ def parse_cached(path: Path, root: Path) -> ParsedSource:
     except UnicodeDecodeError:
         from .source import parse_file
 
-        return parse_file(path)
+        return parse_file(path, key)
     if folder is None:
-        return parse_text(text, path)
-    key = hashlib.sha256(_parser_version().encode() + str(path).encode() + b"\0" + raw).hexdigest()
-    entry = folder / f"{key}.pickle"
+        return parse_text(text, path, key)
+    digest = hashlib.sha256(_parser_version().encode() + str(path).encode() + b"\0" + key.encode() + b"\0" + raw)
+    entry = folder / f"{digest.hexdigest()}.pickle"
     try:
         cached = pickle.loads(entry.read_bytes())
         if isinstance(cached, ParsedSource):
             return cached
     except Exception:  # missing, truncated or from another Python: parse afresh
         pass
-    parsed = parse_text(text, path)
+    parsed = parse_text(text, path, key)
     try:
         atomic_write(entry, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
         _prune(entry.parent)

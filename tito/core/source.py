@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from .config import LEGACY
 from .errors import Problem
 from .mutants import NAME as MUTANT_NAME
 from .mutants import Mutant, MutantError, mutate_source, split_body
@@ -106,10 +107,11 @@ class ParsedSource:
     # Mutant cells are taken out of `cells` (so no renderer can show them) and kept here.
     mutants: list[Mutant] = field(default_factory=list)
     mutant_cells: list[Cell] = field(default_factory=list)
+    meta_key: str = LEGACY.header_key  # the header's course-metadata key (the course's package name)
 
     @property
     def course_meta(self) -> dict:
-        meta = self.header.get("tinytorch")
+        meta = self.header.get(self.meta_key)
         return meta if isinstance(meta, dict) else {}
 
     def solution_lines(self) -> list[str]:
@@ -122,8 +124,9 @@ class ParsedSource:
         return [l for c in self.mutant_cells for l in c.lines]
 
 
-def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
-    """The YAML header's `jupyter:` mapping, the number of header lines, and header problems."""
+def read_header(text: str, path: Path, key: str = LEGACY.header_key) -> tuple[dict, int, list[Problem]]:
+    """The YAML header's `jupyter:` mapping, the number of header lines, and header problems; `key` is the
+    course-metadata mapping under `jupyter:` (the course's package name)."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != "# ---":
         return {}, 0, [Problem(path, 1, "missing jupytext header (`# ---` block with `jupyter:` metadata)",
@@ -146,16 +149,16 @@ def read_header(text: str, path: Path) -> tuple[dict, int, list[Problem]]:
     if not isinstance(jupyter, dict):
         return {}, end + 1, [Problem(path, 2, "header has no `jupyter:` mapping",
                                      "put the notebook metadata under `jupyter:` as in AUTHORING.md")]
-    meta = jupyter.get("tinytorch", {})
+    meta = jupyter.get(key, {})
     if meta is not None and not isinstance(meta, dict):
-        return jupyter, end + 1, [Problem(path, 2, "`jupyter: tinytorch:` must be a mapping of course metadata",
-                                          "write `tinytorch:` followed by indented `key: value` lines")]
+        return jupyter, end + 1, [Problem(path, 2, f"`jupyter: {key}:` must be a mapping of course metadata",
+                                          f"write `{key}:` followed by indented `key: value` lines")]
     # jupytext turns keys beside `jupyter:` into an extra raw cell at the top of the notebook.
     stray = [(i + 1, k) for i, l in enumerate(lines[1:end], start=1) for k in data
              if k != "jupyter" and re.match(rf"^#\s?{re.escape(str(k))}\s*:", l)]
-    return jupyter, end + 1, [Problem(path, line, f"header key `{key}` is outside `jupyter:` (jupytext would add "
+    return jupyter, end + 1, [Problem(path, line, f"header key `{name}` is outside `jupyter:` (jupytext would add "
                                       "it to the notebook as an extra raw cell)",
-                                      "indent it under `jupyter:` / `tinytorch:`, or delete it") for line, key in stray]
+                                      f"indent it under `jupyter:` / `{key}:`, or delete it") for line, name in stray]
 
 
 QUOTES = ('"""', "'''")
@@ -371,12 +374,13 @@ def _syntax(cell: Cell, path: Path, problems: list[Problem]) -> None:
         problems.append(Problem(path, line, f"Python syntax error: {exc.msg}", "fix the code on this line"))
 
 
-def parse_text(text: str, path: Path) -> ParsedSource:
-    """Parse source text; `problems` lists every lint error found (empty when the file is valid)."""
+def parse_text(text: str, path: Path, key: str = LEGACY.header_key) -> ParsedSource:
+    """Parse source text; `problems` lists every lint error found (empty when the file is valid). `key`: the
+    course-metadata key of the header (`CourseConfig.header_key`)."""
     path = Path(path)
     # One line break per CRLF or lone CR, as editors and Python count them, so every line number holds.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header, header_lines, problems = read_header(text, path)
+    header, header_lines, problems = read_header(text, path, key)
     from .fastimport import prepare
 
     prepare()
@@ -386,7 +390,7 @@ def parse_text(text: str, path: Path) -> ParsedSource:
         notebook = jupytext.reads(text, fmt="py:percent")
     except Exception as exc:  # jupytext raises assorted errors on broken headers
         problems.append(Problem(path, 1, f"jupytext could not read the file: {exc}", "compare with AUTHORING.md"))
-        return ParsedSource(path, header, [], problems)
+        return ParsedSource(path, header, [], problems, meta_key=key)
     nb_cells = list(notebook.cells)
     if nb_cells and nb_cells[0].cell_type == "raw" and str(nb_cells[0].source).startswith("---") and any(
             "outside `jupyter:`" in p.message for p in problems):
@@ -396,7 +400,7 @@ def parse_text(text: str, path: Path) -> ParsedSource:
         line, why = disagreement
         problems.append(Problem(path, line, f"cannot give exact source lines: {why}",
                                 "look for an unclosed string, or a `# %%` line that is not a cell marker, near here"))
-        return ParsedSource(path, header, [], problems)
+        return ParsedSource(path, header, [], problems, meta_key=key)
     cells: list[Cell] = []
     seen: dict[str, int] = {}
     for nb_cell, (line, body, rest) in zip(nb_cells, placed):
@@ -409,7 +413,7 @@ def parse_text(text: str, path: Path) -> ParsedSource:
             _regions(cell, path, problems)
         _cell_rules(cell, path, problems)
         cells.append(cell)
-    parsed = ParsedSource(path, json.loads(json.dumps(header, default=str)), cells, problems)
+    parsed = ParsedSource(path, json.loads(json.dumps(header, default=str)), cells, problems, meta_key=key)
     _default_exp(parsed)
     _mutants(parsed)
     return parsed
@@ -437,13 +441,14 @@ def _default_exp(parsed: ParsedSource) -> None:
                                 "add a code cell `#| default_exp core.<name>` near the top"))
 
 
-def parse_file(path: Path) -> ParsedSource:
+def parse_file(path: Path, key: str = LEGACY.header_key) -> ParsedSource:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return ParsedSource(path, {}, [], [Problem(path, 1, f"not UTF-8 text: {exc}", "save the file as UTF-8")])
-    return parse_text(text, path)
+        return ParsedSource(path, {}, [], [Problem(path, 1, f"not UTF-8 text: {exc}", "save the file as UTF-8")],
+                            meta_key=key)
+    return parse_text(text, path, key)
 
 
 # --- mutants (AUTHORING.md, "Mutants") ------------------------------------------------------------

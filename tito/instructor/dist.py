@@ -149,10 +149,10 @@ def plan(course: Course, version: str) -> list[EditionFile]:
         EditionFile(Path(edition.MARKER), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()),
         EditionFile(Path("COURSE_VERSION"), f"{version}\n".encode()),
         EditionFile(Path("README.md"), files.readme(course, version).encode()),
-        EditionFile(Path("pyproject.toml"), files.pyproject(version, student_dependencies(course)).encode()),
+        EditionFile(Path("pyproject.toml"), files.pyproject(course, version, student_dependencies(course)).encode()),
         EditionFile(Path(".gitignore"), files.gitignore(course).encode()),
-        EditionFile(Path("setup-environment.sh"), files.setup_script(edition=True).encode(), executable=True),
-        EditionFile(Path("activate.sh"), files.ACTIVATE.encode()),
+        EditionFile(Path("setup-environment.sh"), files.setup_script(course.config.title, edition=True).encode(), executable=True),
+        EditionFile(Path("activate.sh"), files.activate_script(course.config.title).encode()),
         EditionFile(config / "labconfig" / "page_config.json", files.lab_page_config().encode()),
         EditionFile(config / "jupyter_server_config.json", files.server_config().encode()),
     ]
@@ -194,7 +194,7 @@ def build(course: Course, out: Path, version: str | None = None, git: bool = Fal
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if git:
-        report.commit = commit(out, named)
+        report.commit = commit(out, named, course.config.title)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -202,7 +202,7 @@ def build(course: Course, out: Path, version: str | None = None, git: bool = Fal
 def _refuse_unsafe(course: Course, out: Path) -> None:
     root = course.root.resolve()
     if out == root or root.is_relative_to(out) or out.is_relative_to(root):
-        raise UsageError(f"{out}: build the edition outside the course repository (e.g. ../tinytorch-student)")
+        raise UsageError(f"{out}: build the edition outside the course repository (e.g. ../{course.package}-student)")
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file; name a folder for the edition")
     if out.is_dir() and any(out.iterdir()) and not edition.is_edition(out):
@@ -236,13 +236,13 @@ def check(course: Course, out: Path) -> LeakScan:
     return scan(course, out)
 
 
-def commit(out: Path, version: str) -> str | None:
+def commit(out: Path, version: str, title: str) -> str | None:
     """Commit the edition as it stands; None when nothing changed since the last build."""
     def git(*args: str) -> subprocess.CompletedProcess:
         env = dict(os.environ, GIT_AUTHOR_NAME=os.environ.get("GIT_AUTHOR_NAME", "tito dist"),
-                   GIT_AUTHOR_EMAIL=os.environ.get("GIT_AUTHOR_EMAIL", "tito@tinytorch.invalid"),
+                   GIT_AUTHOR_EMAIL=os.environ.get("GIT_AUTHOR_EMAIL", "tito@localhost.invalid"),
                    GIT_COMMITTER_NAME=os.environ.get("GIT_COMMITTER_NAME", "tito dist"),
-                   GIT_COMMITTER_EMAIL=os.environ.get("GIT_COMMITTER_EMAIL", "tito@tinytorch.invalid"))
+                   GIT_COMMITTER_EMAIL=os.environ.get("GIT_COMMITTER_EMAIL", "tito@localhost.invalid"))
         result = subprocess.run(["git", *args], cwd=out, capture_output=True, text=True, env=env, timeout=120)
         if result.returncode != 0:
             raise TitoError(f"git {' '.join(args)} failed in {out}: {result.stderr.strip() or result.stdout.strip()}")
@@ -255,5 +255,5 @@ def commit(out: Path, version: str) -> str | None:
     git("add", "--all")
     if not git("status", "--porcelain").stdout.strip():
         return None
-    git("commit", "--quiet", "-m", f"TinyTorch student edition {version}")
+    git("commit", "--quiet", "-m", f"{title} student edition {version}")
     return git("rev-parse", "HEAD").stdout.strip()

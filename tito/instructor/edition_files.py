@@ -21,9 +21,12 @@ def readme(course: Course, version: str) -> str:
     first = course.modules[0] if course.modules else None
     start = f"tito module start {first.id}" if first else "tito module status"
     table = "\n".join(f"| {m.id} | {m.title} | {m.summary} |" for m in course.modules)
-    return f"""# TinyTorch (student edition {version})
+    settings, package = course.config, course.package
+    about = f"{settings.tagline[:1].upper()}{settings.tagline[1:]}." if settings.tagline else ""
+    example = next((f"from {package} import {m.exports[0]}" for m in course.modules if m.exports), f"import {package}")
+    return f"""# {settings.title} (student edition {version})
 
-Build a deep-learning framework from NumPy, one module at a time, then train real models on the code you wrote.
+{about}
 
 Set up once, then run the first module:
 
@@ -40,17 +43,17 @@ in every new shell, `source activate.sh` switches to it.
 ```bash
 tito system health          # is everything installed?
 tito module start 01        # copy module 01's notebook to workspace/ and open JupyterLab
-tito module complete 01     # test YOUR notebook, export YOUR code into tinytorch/, record progress
+tito module complete 01     # test YOUR notebook, export YOUR code into {package}/, record progress
 tito module status          # where am I? (also marks modules whose notebook the course updated)
 tito milestone run 01       # run a historical milestone on your own code
 ```
 
-Your notebooks live in `workspace/`, your exported code in `tinytorch/` and your progress in `.tito/`.
+Your notebooks live in `workspace/`, your exported code in `{package}/` and your progress in `.tito/`.
 When `tito module status` says a module's notebook was updated, run `tito module refresh NN`: it rebuilds
 your notebook from the new release, carries your code over cell by cell and backs up the old notebook first.
 
 Until you complete a module, its names are not in the package:
-`from tinytorch import Tensor` says which module to complete.
+`{example}` says which module to complete.
 
 ## Getting the course's updates
 
@@ -93,17 +96,20 @@ This edition holds no solutions. It was built from the course source with `tito 
 """
 
 
-def pyproject(version: str, dependencies: list[str]) -> str:
-    """The edition's pyproject.toml: `dependencies` are the course's own plus its `student` extra."""
+def pyproject(course: Course, version: str, dependencies: list[str]) -> str:
+    """The edition's pyproject.toml: `dependencies` are the course's own plus its `student` extra; the course's
+    `[tool.tito]` settings carried over."""
     deps = "\n".join(f'    "{d}",' for d in dependencies)
+    settings = course.config
+    tiers = ", ".join(f'"{t}"' for t in settings.tiers)
     return f"""[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "tinytorch"
+name = "{settings.package}"
 version = "{_pep440(version)}"
-description = "TinyTorch student edition: build a deep-learning framework from NumPy, one module at a time."
+description = {json.dumps(f"{settings.title} student edition" + (f": {settings.tagline}" if settings.tagline else ""))}
 readme = "README.md"
 requires-python = ">=3.10"
 dependencies = [
@@ -113,12 +119,15 @@ dependencies = [
 [project.scripts]
 tito = "tito.cli:main"
 
-[tool.tinytorch]
-course = "tinytorch"
-edition = "student"
+[tool.tito]
+package = "{settings.package}"
+title = {json.dumps(settings.title)}
+tagline = {json.dumps(settings.tagline)}
+tiers = [{tiers}]
+milestones = {json.dumps(settings.milestones)}
 
 [tool.setuptools.packages.find]
-include = ["tito*", "tinytorch*"]
+include = ["tito*", "{settings.package}*"]
 """
 
 
@@ -131,17 +140,18 @@ def _pep440(version: str) -> str:
 
 def gitignore(course: Course) -> str:
     """Student exports are never tracked: only the package's generated __init__ and alias files are."""
-    aliases = "".join(f"!tinytorch/{'/'.join(a.split('.'))}.py\n" for m in course.modules for a in m.aliases)
-    return GITIGNORE.replace("!tinytorch/__init__.py\n", "!tinytorch/__init__.py\n" + aliases, 1)
+    top = course.package
+    aliases = "".join(f"!{top}/{'/'.join(a.split('.'))}.py\n" for m in course.modules for a in m.aliases)
+    return GITIGNORE.format(package=top, aliases=aliases)
 
 
 GITIGNORE = """\
-# Your exports: `tito module complete` writes tinytorch/<path>.py from your notebook. The edition tracks only
+# Your exports: `tito module complete` writes {package}/<path>.py from your notebook. The edition tracks only
 # the package's __init__ (and alias) files, so a course update never conflicts with your code.
-tinytorch/**/*.py
-!tinytorch/**/__init__.py
-!tinytorch/__init__.py
-
+{package}/**/*.py
+!{package}/**/__init__.py
+!{package}/__init__.py
+{aliases}
 # tool state and backups (your notebooks in workspace/ are yours to commit)
 .tito/
 .venv/
@@ -153,7 +163,7 @@ __pycache__/
 """
 
 
-def setup_script(extras: str = "", edition: bool = False) -> str:
+def setup_script(title: str, extras: str = "", edition: bool = False) -> str:
     """`./setup-environment.sh`: a virtual environment in .venv with the project installed (editable).
 
     The student edition's script also installs the edition's JupyterLab settings into that environment, and
@@ -162,20 +172,20 @@ def setup_script(extras: str = "", edition: bool = False) -> str:
     git_pull = EDITION_GIT_PULL if edition else ""
     jupyter = EDITION_JUPYTER.format(config=JUPYTER_CONFIG, name=EDITION_SETTINGS) if edition else ""
     return f"""#!/usr/bin/env bash
-# Set up TinyTorch once: a virtual environment in .venv with everything the course needs.
+# Set up {title} once: a virtual environment in .venv with everything the course needs.
 # Then, in each new shell: source activate.sh
 set -euo pipefail
 cd "$(dirname "${{BASH_SOURCE[0]}}")"
 PYTHON="${{PYTHON:-python3}}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-    echo "error: TinyTorch needs Python 3.10 or newer; set PYTHON=/path/to/python3.x and run this again" >&2
+    echo "error: {title} needs Python 3.10 or newer; set PYTHON=/path/to/python3.x and run this again" >&2
     exit 2
 fi
 {git_pull}if [ ! -x .venv/bin/python ]; then
     echo "Creating the virtual environment in .venv ..."
     "$PYTHON" -m venv .venv
 fi
-echo "Installing TinyTorch and its dependencies ..."
+echo "Installing {title} and its dependencies ..."
 PINS=()
 if [ -f constraints.txt ]; then PINS=(-c constraints.txt); fi  # the versions the course was tested with
 .venv/bin/python -m pip install --quiet ${{PINS[@]+"${{PINS[@]}}"}} -e {target}
@@ -185,7 +195,7 @@ echo "Ready. In each new shell run:  source activate.sh"
 """
 
 
-EDITION_SETTINGS = "tinytorch.json"  # sorts after nbgrader.json in jupyter_server_config.d, so it wins
+EDITION_SETTINGS = "tito.json"  # sorts after nbgrader.json in jupyter_server_config.d, so it wins
 EDITION_GIT_PULL = """\
 if command -v git >/dev/null && [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ] \\
         && ! git config pull.rebase >/dev/null; then
@@ -201,19 +211,24 @@ cp {config}/jupyter_server_config.json .venv/etc/jupyter/jupyter_server_config.d
 """
 
 
+def activate_script(title: str) -> str:
+    """`activate.sh`: switch a shell to the course's environment."""
+    return ACTIVATE.replace("{title}", title)
+
+
 ACTIVATE = """\
-# Use TinyTorch's environment in this shell:  source activate.sh   (after ./setup-environment.sh once)
-_tinytorch_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
-if [ ! -f "$_tinytorch_root/.venv/bin/activate" ]; then
+# Use {title}'s environment in this shell:  source activate.sh   (after ./setup-environment.sh once)
+_tito_course_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)"
+if [ ! -f "$_tito_course_root/.venv/bin/activate" ]; then
     echo "error: no environment yet; run ./setup-environment.sh first" >&2
 else
-    . "$_tinytorch_root/.venv/bin/activate"
-    if [ -d "$_tinytorch_root/.jupyter" ]; then
-        export JUPYTER_CONFIG_PATH="$_tinytorch_root/.jupyter${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
+    . "$_tito_course_root/.venv/bin/activate"
+    if [ -d "$_tito_course_root/.jupyter" ]; then
+        export JUPYTER_CONFIG_PATH="$_tito_course_root/.jupyter${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
     fi
-    echo "TinyTorch environment active ($(python --version 2>&1)). Try: tito system health"
+    echo "{title} environment active ($(python --version 2>&1)). Try: tito system health"
 fi
-unset _tinytorch_root
+unset _tito_course_root
 """
 
 

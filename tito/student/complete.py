@@ -175,7 +175,7 @@ def _backup_if_student_file(root: Path, target: Path) -> Path | None:
 
 
 def _ensure_package_inits(course: Course) -> None:
-    """`from tinytorch import X` needs the generated __init__ files; write only the missing ones."""
+    """`from <package> import X` needs the generated __init__ files; write only the missing ones."""
     from ..core.render.package import package_inits
 
     for path, text in package_inits(course):

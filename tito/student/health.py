@@ -10,6 +10,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import config as course_config
+
 MIN_PYTHON = (3, 10)
 INSTALL = "pip install -e '.[student]'"
 # (import name, distribution name, required)
@@ -96,7 +98,7 @@ def _writable(label: str, folder: Path) -> Check:
             pass
     except OSError as exc:
         return Check(f"{label} writable", False, f"{folder}: {exc.strerror or exc}",
-                     f"make {folder} writable (chmod u+w) or set TINYTORCH_WORKSPACE to a folder you own")
+                     f"make {folder} writable (chmod u+w) or set TITO_WORKSPACE to a folder you own")
     return Check(f"{label} writable", True, str(folder))
 
 
@@ -113,7 +115,7 @@ def checks(root: Path) -> list[Check]:
 
     found = [_python(), _venv()]
     found += [_package(name, dist, required) for name, dist, required in packages(root)]
-    found += [_from_repo("tito", root), _from_repo("tinytorch", root), _kernel(),
+    found += [_from_repo("tito", root), _from_repo(course_package(root), root), _kernel(),
               _writable("workspace", workspace_root(root)), _writable(".tito", Path(root) / ".tito")]
     return found
 
@@ -125,10 +127,19 @@ def info(root: Path) -> list[tuple[str, str]]:
     from .workspace import ENV, workspace_root
 
     rows = [("python", f"{sys.version.split()[0]} ({sys.executable})"), ("platform", sys.platform),
-            ("tinytorch (tito)", version("tinytorch"))]
+            (f"{course_package(root)} (tito)", version(course_package(root)))]
     rows += [(dist, found if (found := version(dist)) != "?" else "not installed") for _, dist, _ in packages(root)]
     rows += [("course root", str(root)), ("workspace", f"{workspace_root(root)}"
-                                          + (f"  (from ${ENV})" if os.environ.get(ENV) else "")),
+                                          + "".join(f"  (from ${name})" for name in ENV[:1] if os.environ.get(name))),
              ("progress", str(Path(root) / STORE)), ("backups", str(Path(root) / BACKUP_DIR)),
-             ("package", str(Path(root) / "tinytorch")), ("release", str(Path(root) / "release"))]
+             ("package", str(Path(root) / course_package(root))), ("release", str(Path(root) / "release"))]
     return rows
+
+
+def course_package(root: Path) -> str:
+    """The course's package name (`[tool.tito] package`), or `?` when the course's settings are unreadable
+    (health must report, not crash)."""
+    try:
+        return course_config.load(root).package
+    except Exception:
+        return "?"

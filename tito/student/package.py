@@ -1,4 +1,5 @@
-"""The student's `tinytorch` package as it stands: which modules' code is in it, and what that code needs.
+"""The student's copy of the course's package as it stands: which modules' code is in it, and what that code
+needs.
 
 In the student edition a module's package file exists only once the student completed it (a reset removes
 it); in the course repository the reference code fills every file the student has not exported.

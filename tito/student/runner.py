@@ -2,7 +2,7 @@
 
 Two checks, run at the same time (the machine has more than one core, and each needs its own
 interpreter start): (1) the workspace notebook executes in a fresh kernel (`tito.core.kernel`) and every
-graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see `tinytorch` as
+graded test cell is scored; (2) the module's pytest file runs in a subprocess. Both see the course's package as
 a *staged* package: a temporary copy of the package as it stands (earlier modules hold the student's
 own exports) with this module's file rendered from the student's notebook, first on sys.path.
 Nothing in the real package changes here.
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.course import Course, Module
+from ..core.course import ROOT_ENV, Course, Module
 from ..core.kernelenv import kernel_env
 from ..core.nbutil import cell_id, is_test_cell, nbgrader_meta, source_of, strip_ansi
 
@@ -74,14 +74,14 @@ class TestReport:
 
 @contextmanager
 def staged_package(course: Course, module: Module, package_text: str):
-    """Yield a folder whose `tinytorch/` is the current package with `module`'s file replaced."""
+    """Yield a folder holding the course's package as it stands, with `module`'s file replaced."""
     from ..core.render.package import package_inits
 
     with tempfile.TemporaryDirectory(prefix="tito-stage-") as scratch:
         stage = Path(scratch)
-        package = course.root / "tinytorch"
+        package = course.root / course.package
         if package.is_dir():
-            shutil.copytree(package, stage / "tinytorch", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            shutil.copytree(package, stage / course.package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
                             copy_function=shutil.copyfile)
         for path, text in package_inits(course):  # package __init__ files the copy may lack
             target = stage / path
@@ -98,7 +98,8 @@ def staged_env(stage: Path) -> dict:
     env = kernel_env()
     env["PYTHONPATH"] = os.pathsep.join([str(stage)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.pop("TINYTORCH_ROOT", None)
+    for name in ROOT_ENV:
+        env.pop(name, None)
     return env
 
 
@@ -111,7 +112,7 @@ def pytest_file(course: Course, module: Module) -> Path | None:
 
 
 def start_pytest(test_file: Path, stage: Path, report_xml: Path) -> subprocess.Popen:
-    # importlib mode: pytest must not put the course root (and its real tinytorch/) on sys.path; the
+    # importlib mode: pytest must not put the course root (and its real package) on sys.path; the
     # staged package is found through PYTHONPATH. No config file, no cache written into the repo, and no
     # conftest.py: the repo suite's conftest would put the reference package ahead of the stage.
     # Started through the kernels' boot wrapper: a SIGKILLed tito takes pytest (and an endless loop in the

@@ -1,6 +1,6 @@
 """Where a student's notebooks live, and the only code that creates or replaces them.
 
-Default: `<course>/workspace/NN_name/NN_name.ipynb` (git-ignored). Override with $TINYTORCH_WORKSPACE,
+Default: `<course>/workspace/NN_name/NN_name.ipynb` (git-ignored). Override with $TITO_WORKSPACE,
 or `{"workspace": "path"}` in `<course>/.tito/config.json` (relative paths are relative to the course).
 A notebook is never replaced without a timestamped copy under `.tito/backups/` (`backup_notebook`).
 """
@@ -12,11 +12,13 @@ import shutil
 from pathlib import Path
 
 from ..core.backups import DAMAGED, KEEP, Backup, backup_file, copies
+from ..core.config import LEGACY
 from ..core.course import Course, Module
 from ..core.errors import TitoError
 from ..core.fsutil import atomic_write
 
-ENV = "TINYTORCH_WORKSPACE"
+# $TITO_WORKSPACE; the legacy name from before courses were configurable still works.
+ENV = ("TITO_WORKSPACE", f"{LEGACY.env_prefix}_WORKSPACE")
 CONFIG = Path(".tito") / "config.json"
 # The release each workspace notebook was made from, so a course update can be detected and merged.
 BASES = Path(".tito") / "releases"
@@ -32,7 +34,7 @@ def config(root: Path) -> dict:
 
 
 def workspace_root(root: Path) -> Path:
-    chosen = os.environ.get(ENV) or config(root).get("workspace")
+    chosen = next((os.environ[name] for name in ENV if os.environ.get(name)), None) or config(root).get("workspace")
     if not chosen:
         return Path(root) / "workspace"
     path = Path(chosen).expanduser()

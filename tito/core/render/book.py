@@ -148,7 +148,7 @@ def chapter_notebook(module: Module, student: dict, prerequisites: list[Module],
     return {
         "cells": _insert_card(cells, module, module_card(module, prerequisites)),
         "metadata": {"kernelspec": meta.get("kernelspec"), "language_info": meta.get("language_info"),
-                     "tinytorch": {"slug": module.slug, "source": src_label, "book_key": key,
+                     module.top: {"slug": module.slug, "source": src_label, "book_key": key,
                                    "generated": GENERATED.format(src=src_label)}},
         "nbformat": student.get("nbformat", 4),
         "nbformat_minor": student.get("nbformat_minor", 5),

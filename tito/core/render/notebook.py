@@ -55,7 +55,7 @@ def notebook_dict(module: Module, parsed: ParsedSource, src_label: str) -> dict:
         "metadata": {
             "kernelspec": kernelspec,
             "language_info": {"name": "python", "pygments_lexer": "ipython3"},
-            "tinytorch": course_meta,
+            module.top: course_meta,
         },
         "nbformat": NBFORMAT,
         "nbformat_minor": NBFORMAT_MINOR,

@@ -81,9 +81,9 @@ def _write_if_changed(root: Path, rel: Path, text: str) -> bool:
     return True
 
 
-def _existing_key(path: Path) -> str | None:
+def _existing_key(path: Path, meta_key: str) -> str | None:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["metadata"]["tinytorch"]["book_key"]
+        return json.loads(path.read_text(encoding="utf-8"))["metadata"][meta_key]["book_key"]
     except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
         return None
 
@@ -198,7 +198,7 @@ def generate(course: Course, commands: click.Command, force: bool = False, progr
     package = [(o.path.as_posix(), o.content) for o in outputs if o.kind in ("package", "init")]
     digest = execute.package_digest(package)
     plans = _plan(course, outputs, digest)
-    stale = plans if force else [p for p in plans if _existing_key(root / chapter_file(p.module)) != p.chapter_key]
+    stale = plans if force else [p for p in plans if _existing_key(root / chapter_file(p.module), p.module.top) != p.chapter_key]
     report.seconds["plan"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -4,7 +4,7 @@ The key covers what can change an output: the code cells (source and tags, in or
 reference package every notebook imports (all modules' exported code, rendered from src/), and
 the Python version. Markdown is not part of it, so editing prose never re-runs a kernel.
 Notebooks run in scratch folders against a freshly rendered copy of the reference package, so the
-book never depends on what a student exported into tinytorch/.
+book never depends on what a student exported into the course's package.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ...core import config as course_config
 from ...core.errors import TitoError
 from ...core.fsutil import atomic_write
 from ...core.kernelenv import kernel_env
@@ -81,7 +82,8 @@ def write_package(folder: Path, package_files: Iterable[tuple[str, bytes]], root
 
 
 def _job(notebook: dict, pythonpath: str, root: str, scratch: Path, timeout: float) -> dict:
-    env = kernel_env(TINYTORCH_ROOT=root, PYTHONPATH=os.pathsep.join(
+    # The course's code may look for its folder in $<PACKAGE>_ROOT (e.g. TINYTORCH_ROOT).
+    env = kernel_env(**{f"{course_config.load(Path(root)).env_prefix}_ROOT": root}, PYTHONPATH=os.pathsep.join(
         p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p))
     env.pop("MPLBACKEND", None)
     return dict(notebook=notebook, cwd=scratch, env=env, cell_timeout=timeout, allow_errors=False)

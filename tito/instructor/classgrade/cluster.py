@@ -2,7 +2,7 @@
 
 Jobs carry everything a worker needs (notebook, timestamp, assignment snapshot, config), so workers
 share no files with the instructor's machine; they return Results and never see the gradebook.
-Workers need the same tinytorch[grading] environment installed as the instructor's machine.
+Workers need the course's `[grading]` environment installed, the same as the instructor's machine.
 """
 from __future__ import annotations
 

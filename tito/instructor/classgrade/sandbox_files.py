@@ -1,6 +1,6 @@
 """What of the course a sandboxed submission may see: the reference package of the modules BEFORE the one
-being graded (so `from tinytorch import Tensor` works in module 03's tests whatever the student's own
-Tensor was) and the datasets. Never the graded module's solution or hidden tests, nor src/ or modules/.
+being graded (so in TinyTorch `from tinytorch import Tensor` works in module 03's tests whatever the
+student's own Tensor was) and the datasets. Never the graded module's solution or hidden tests, nor src/ or modules/.
 
 The files travel inside each Job as bytes, so a Dask worker on another machine needs no course folder.
 """
@@ -16,9 +16,10 @@ from ..export import plan
 
 
 def sandbox_files(course: Course, module: Module) -> dict[str, bytes]:
-    """Relative path -> bytes, as laid out in the sandbox's working folder (`tinytorch/`, `datasets/`)."""
+    """Relative path -> bytes, as laid out in the sandbox's working folder (the course's package
+    folder, `datasets/`)."""
     earlier = [m for m in course.modules if m.number < module.number]
-    files = {o.path.as_posix(): o.content for o in plan(course, earlier) if o.path.parts[0] == "tinytorch"}
+    files = {o.path.as_posix(): o.content for o in plan(course, earlier) if o.path.parts[0] == course.package}
     datasets = course.root / "datasets"
     if datasets.is_dir():
         for path in sorted(p for p in datasets.rglob("*") if p.is_file()):

@@ -30,7 +30,7 @@ def _print_scan(scan) -> None:
               help="Course version to name the build (default: project version + source commit, plus "
                    "`.dirty.<digest>` when the checkout has uncommitted changes).")
 def student(out: Path, use_git: bool, check_only: bool, version: str | None) -> None:
-    """Build the student edition into OUT: student tito, released notebooks, an empty tinytorch skeleton,
+    """Build the student edition into OUT: student tito, released notebooks, an empty package skeleton,
     package tests, milestones, datasets, README and setup scripts; no solution or hidden test.
 
     Every file is scanned for solution and hidden-test lines; a leak names the file and line, exits 1 and

@@ -38,7 +38,7 @@ def lint(modules: tuple[str, ...], all_: bool) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing every output that is stale.")
 @click.option("--force", is_flag=True, help="Also replace package files that hold a student's export (backed up).")
 def export(modules: tuple[str, ...], all_: bool, check: bool, force: bool) -> None:
-    """Render src/ into modules/ (nbgrader notebooks), tinytorch/ (package) and the book's generated files."""
+    """Render src/ into modules/ (nbgrader notebooks), the course's package and the book's generated files."""
     start = time.perf_counter()
     course = Course.load()
     chosen = course.select(modules, all_)
