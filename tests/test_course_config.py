@@ -78,7 +78,7 @@ def test_a_bad_table_names_the_file_line_and_fix(tmp_path, table, message):
     text = str(raised.value)
     assert message in text and str(root / "pyproject.toml") in text
     if "TOML" not in message:
-        assert f"pyproject.toml:4:" in text  # the `[tool.tito]` line
+        assert "pyproject.toml:4:" in text  # the `[tool.tito]` line
 
 
 def test_the_cli_reports_a_bad_table_with_exit_2(tmp_path):
