@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import select
+import signal
 import shutil
 import subprocess
 import sys
@@ -151,8 +152,8 @@ def test_start_shows_objectives_and_summary_and_backs_up_existing_work(course):
     assert len(backups_of(course, "01_adder")) == 2
 
 
-def _pty_run(args: list[str], cwd: Path, answer: str) -> tuple[int, str]:
-    """Run tito on a pseudo-terminal (so it is interactive) and answer its prompt."""
+def _pty_run(args: list[str], cwd: Path, answer: str | None, prompt: bytes = b"[resume]:") -> tuple[int, str]:
+    """Run tito on a pseudo-terminal (so it is interactive) and answer its prompt (None: press Ctrl-C there)."""
     master, slave = pty.openpty()
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200", TERM="dumb")
     proc = subprocess.Popen([sys.executable, "-m", "tito", *args], cwd=cwd, env=env, stdin=slave, stdout=slave,
@@ -170,8 +171,12 @@ def _pty_run(args: list[str], cwd: Path, answer: str) -> tuple[int, str]:
                 if not chunk:
                     break
                 output += chunk
-            if not answered and b"[resume]:" in output:  # click.prompt's default, shown last
-                os.write(master, answer.encode() + b"\n")
+            if not answered and prompt in output:  # the end of click's prompt
+                if answer is None:  # as a person would: a moment after the question shows
+                    time.sleep(0.5)
+                    proc.send_signal(signal.SIGINT)
+                else:
+                    os.write(master, answer.encode() + b"\n")
                 answered = True
             if proc.poll() is not None and not ready:
                 break
@@ -180,6 +185,19 @@ def _pty_run(args: list[str], cwd: Path, answer: str) -> tuple[int, str]:
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def test_ctrl_c_at_a_prompt_is_one_line_and_exit_130(course):
+    assert tito("module", "start", "01", "--no-launch").exit_code == 0
+    path = solve(course)
+    mine = path.read_bytes()
+    for args, prompt in ((["module", "start", "01", "--no-launch"], b"[resume]:"),
+                         (["module", "reset", "01"], b"[y/N]:")):
+        code, output = _pty_run(args, course, None, prompt)
+        assert code == 130, (args, output)
+        assert "Aborted" not in output and "Traceback" not in output, output
+        assert "interrupted" in output.lower(), output
+        assert path.read_bytes() == mine
 
 
 def test_start_on_a_terminal_asks_resume_or_start_over(course):

@@ -99,10 +99,21 @@ def _intro(mod: Module) -> None:
 
 def _ask_resume_or_over(mod: Module) -> bool:
     """True to start over. Asked only on a terminal."""
-    answer = click.prompt(f"You already have work on {mod.id}. Resume, or start over (your work is backed up)?",
-                          type=click.Choice(["resume", "start over"], case_sensitive=False), default="resume",
-                          show_choices=True)
+    try:
+        answer = click.prompt(f"You already have work on {mod.id}. Resume, or start over (your work is backed up)?",
+                              type=click.Choice(["resume", "start over"], case_sensitive=False), default="resume",
+                              show_choices=True)
+    except click.Abort as exc:
+        _interrupted_at_prompt(exc)
+        raise NotConfirmed("no answer; nothing was changed") from None
     return answer.lower() == "start over"
+
+
+def _interrupted_at_prompt(abort: click.Abort) -> None:
+    """Click turns Ctrl-C at a prompt into Abort ("Aborted!", exit 1); tito's Ctrl-C is one line and exit 130."""
+    if isinstance(abort.__context__, KeyboardInterrupt):
+        click.echo()  # end the prompt's line
+        raise KeyboardInterrupt from None
 
 
 _launch_options = [
@@ -456,9 +467,10 @@ def _confirm(question: str, yes_command: str) -> None:
     """Ask on the terminal. Without one, an answer piped to stdin counts; with none, a clear error (exit 2)."""
     try:
         agreed = click.confirm(question, default=False)
-    except click.Abort:
+    except click.Abort as exc:
+        _interrupted_at_prompt(exc)
         if _interactive():
-            raise
+            raise NotConfirmed("no answer; nothing was changed") from None
         click.echo()  # end the prompt's line
         raise UsageError(f"this changes your files, so it needs your confirmation, and there is no terminal to ask "
                          f"on; to confirm, run `{yes_command}`") from None
