@@ -15,10 +15,11 @@ that legacy form gets `LEGACY`'s settings.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+import tomllib
 
 from .errors import UsageError
 
