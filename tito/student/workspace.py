@@ -68,8 +68,16 @@ def release_notebook(course: Course, module: Module) -> Path:
     if is_edition(course.root):
         raise TitoError(f"{module.release_file} is missing from your copy of the course; restore it with "
                         f"`git checkout -- {module.release_file.as_posix()}` (or `git pull`)")
-    raise TitoError(f"{module.release_file} is missing: the student notebook of module {module.id} has not been "
-                    f"released; run `tito nbgrader generate {module.id}` (after `tito source export {module.id}`)")
+    if not (course.root / module.notebook_file).exists():
+        raise TitoError(f"{module.release_file} is missing and so is {module.notebook_file}; "
+                        f"an instructor must run `tito source export {module.id}` and `tito nbgrader generate {module.id}`")
+    from ..core.hooks import release_maker
+
+    make = release_maker()  # the instructor package's nbgrader, where it is installed
+    if make is None:
+        raise TitoError(f"{module.release_file} is missing: the student notebook of module {module.id} has not been "
+                        f"released; run `tito nbgrader generate {module.id}`")
+    return make(course, module)
 
 
 def prepare(course: Course, module: Module) -> tuple[Path, bool]:
