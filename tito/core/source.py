@@ -262,15 +262,20 @@ def _regions(cell: Cell, path: Path, problems: list[Problem]) -> None:
                                 f"add `### END {label}` at the end of the region"))
 
 
+def _json_problem(payload: str, otherwise: str) -> str:
+    """Why jupytext could not read `key=<payload>` cell options: the JSON error, or `otherwise` when the JSON is
+    fine (then something else on the marker line is wrong)."""
+    try:
+        json.loads(payload)
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg} at column {exc.colno}"
+    return otherwise
+
+
 def _nbgrader(cell: Cell, raw_options: str, path: Path, problems: list[Problem], seen: dict[str, int]) -> None:
     bad = cell.metadata.get("incorrectly_encoded_metadata")
     if bad is not None and "nbgrader" in bad:
-        payload = raw_options.split("nbgrader=", 1)[-1].strip()
-        try:
-            json.loads(payload)
-            reason = "could not be read as cell metadata"
-        except json.JSONDecodeError as exc:
-            reason = f"{exc.msg} at column {exc.colno}"
+        reason = _json_problem(raw_options.split("nbgrader=", 1)[-1].strip(), "could not be read as cell metadata")
         problems.append(Problem(path, cell.line, f"malformed JSON after `nbgrader=`: {reason}",
                                 'write valid JSON, e.g. nbgrader={"grade": true, "grade_id": "test-x", "locked": true, '
                                 '"points": 1, "schema_version": 3, "solution": false}'))
@@ -525,12 +530,8 @@ def _read_mutant(cell: Cell, path: Path, problems: list[Problem]) -> Mutant | No
 
     if "mutant" not in cell.metadata:
         raw = str(cell.metadata.get("incorrectly_encoded_metadata", ""))
-        payload = raw.split("mutant=", 1)[-1].strip()
-        try:
-            json.loads(payload)
-            reason = "could not be read as cell metadata (one `mutant={...}` per marker, nothing else)"
-        except json.JSONDecodeError as exc:
-            reason = f"{exc.msg} at column {exc.colno}"
+        reason = _json_problem(raw.split("mutant=", 1)[-1].strip(),
+                               "could not be read as cell metadata (one `mutant={...}` per marker, nothing else)")
         bad(f"malformed JSON after `mutant=`: {reason}")
         return None
     meta = cell.metadata["mutant"]
