@@ -174,6 +174,7 @@ def test_parse_cache_is_keyed_on_the_jupytext_version(tmp_path, monkeypatch):
     src = tmp_path / "src" / "01_adder" / "01_adder.py"
     src.parent.mkdir(parents=True)
     src.write_text(module_text(), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.tito]\npackage = 'tinytorch'\n", encoding="utf-8")
     entries = tmp_path / "parse-cache"
     monkeypatch.setenv("TITO_PARSE_CACHE", str(entries))
     monkeypatch.setattr(parsecache, "_parser_digest", None)
