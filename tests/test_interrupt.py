@@ -43,7 +43,8 @@ def released(tmp_path_factory) -> Path:
     from tito.instructor import nbgrader as grading
 
     root = tmp_path_factory.mktemp("released")
-    (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n\n[tool.tito]\npackage = 'tinytorch'\ntiers = ['foundation', 'architecture', 'optimization', 'capstone']\n")
+    (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n\n[tool.tito]\npackage = 'tinytorch'\n"
+                                         "tiers = ['foundation', 'architecture', 'optimization', 'capstone']\n")
     shutil.copy(REPO / "nbgrader_config.py", root)
     write_module(root, "01_adder", module_text())
     (root / "tests" / "modules").mkdir(parents=True)
