@@ -66,6 +66,8 @@ def test_the_header_key_is_the_package_name(tmp_path):
 @pytest.mark.parametrize("table, message", [
     ('[tool.tito]\ntitle = "X"\n', "`package = None`"),
     ('[tool.tito]\npackage = "Tiny-Calc"\n', "not a lowercase importable name"),
+    ('[tool.tito]\npackage = "statistics"\n', "would shadow a Python keyword or standard-library module"),
+    ('[tool.tito]\npackage = "tests"\n', "would shadow the course folder tests/"),
     ('[tool.tito]\npackage = "tinycalc"\ncolour = "red"\n', "unknown key(s) colour"),
     ('[tool.tito]\npackage = "tinycalc"\ntiers = []\n', "`tiers` must be a non-empty list"),
     ('[tool.tito]\npackage = "tinycalc"\nmilestones = "../elsewhere"\n', "leaves the course"),

@@ -56,6 +56,22 @@ LEGACY = CourseConfig(package="tinytorch", title="TinyTorch",
 KEYS = {"package", "title", "tagline", "tiers", "milestones"}
 
 
+def package_problem(name: object) -> str | None:
+    """Why `name` cannot be a course's package (None when it can): it must be a lowercase importable name that
+    shadows neither tito, the course's `src/` or `tests/` folders, a Python keyword nor a standard-library module
+    (the course's own code and its kernels import both)."""
+    import keyword
+    import sys
+
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        return "is not a lowercase importable name (letters, digits and `_`, not starting with a digit)"
+    if name in ("tito", "src", "tests"):
+        return f"would shadow {'tito' if name == 'tito' else f'the course folder {name}/'}"
+    if keyword.iskeyword(name) or name in sys.stdlib_module_names:
+        return "would shadow a Python keyword or standard-library module"
+    return None
+
+
 def course_table(text: str) -> tuple[str, dict] | None:
     """(table name, table) of the course declaration in a pyproject.toml's text: `[tool.tito]`, else the
     legacy `[tool.<LEGACY.package>]`; None when there is neither."""
@@ -100,9 +116,9 @@ def _load(path: Path, _mtime: int, _size: int) -> CourseConfig:
     if unknown:
         raise bad(f"has unknown key(s) {', '.join(unknown)}", f"use only {', '.join(sorted(KEYS))}")
     package = table.get("package")
-    if not isinstance(package, str) or not IDENTIFIER.fullmatch(package) or package in ("tito", "src"):
-        raise bad(f"`package = {package!r}` is not a lowercase importable name other than tito and src",
-                  'write e.g. `package = "tinycalc"`')
+    problem = package_problem(package)
+    if problem:
+        raise bad(f"`package = {package!r}` {problem}", 'write e.g. `package = "tinycalc"`')
     title = table.get("title", package)
     tagline = table.get("tagline", "")
     milestones = table.get("milestones", "milestones")

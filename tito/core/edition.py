@@ -12,7 +12,7 @@ from pathlib import Path
 MARKER = "edition.json"
 SCHEMA = 1
 STUDENT_COMMANDS = ("module", "system", "milestone")
-INSTRUCTOR_COMMANDS = ("source", "nbgrader", "book", "dist")
+INSTRUCTOR_COMMANDS = ("source", "nbgrader", "book", "dist", "new")
 INSTRUCTOR_MESSAGE = "this is the student edition of the course; run it in the course source repository"
 MODULE_FIELDS = ("number", "name", "title", "summary", "tier", "minutes", "prerequisites", "objectives",
                  "exports", "milestones", "package", "aliases")

@@ -17,7 +17,7 @@ from ..core.headers import header_problems
 from ..core.milestones import discover
 from ..core.render.notebook import render_notebook
 from ..core.render.package import origin_of, package_inits, reference_package
-from ..core.render.toc import TOC_FILE, render_toc
+from ..core.render.toc import HAND_PARTS, TOC_FILE, render_toc
 
 # Files nbgrader itself skips when it copies an assignment folder (CourseDirectory.ignore defaults).
 NBGRADER_IGNORED = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
@@ -70,9 +70,19 @@ def module_outputs(course: Course, module: Module) -> list[Output]:
     return outputs
 
 
+def hand_pages(course: Course) -> set[str]:
+    """The hand-written book pages (HAND_PARTS) this course has: the TOC lists only those."""
+    return {doc for _, docs in HAND_PARTS for doc in docs if (course.root / f"{doc}.md").is_file()}
+
+
+def toc(course: Course) -> str:
+    """The course's `_toc.yml` (export writes it, the book build refreshes it)."""
+    return render_toc(course, hand_pages(course))
+
+
 def course_outputs(course: Course) -> list[Output]:
     outputs = [Output(path, text.encode(), "init", read_only=True) for path, text in package_inits(course)]
-    outputs.append(Output(TOC_FILE, render_toc(course).encode(), "book"))
+    outputs.append(Output(TOC_FILE, toc(course).encode(), "book"))
     return outputs
 
 

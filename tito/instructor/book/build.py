@@ -22,7 +22,7 @@ from ...core.leaks import leak_lines
 from ...core.render import book as chapter_renderer
 from ...core.render import toc
 from ...core.render.notebook import dumps
-from ...core.render.toc import CHAPTERS, TOC_FILE, chapter_file, render_toc
+from ...core.render.toc import CHAPTERS, TOC_FILE, chapter_file
 from .. import export as engine
 from ..nbgrader import student_view
 from . import execute, pages
@@ -222,7 +222,7 @@ def generate(course: Course, commands: click.Command, force: bool = False, progr
         if _write_if_changed(root, CHAPTERS / name, text):
             report.fragments.append(name)
     _milestone_pages(course, report)
-    if _write_if_changed(root, TOC_FILE, render_toc(course)):
+    if _write_if_changed(root, TOC_FILE, engine.toc(course)):
         report.fragments.append(TOC_FILE.name)
     report.seconds["render"] = time.perf_counter() - start
     return report
