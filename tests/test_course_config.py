@@ -71,6 +71,7 @@ def test_the_header_key_is_the_package_name(tmp_path):
     ('[tool.tito]\npackage = "tinycalc"\ncolour = "red"\n', "unknown key(s) colour"),
     ('[tool.tito]\npackage = "tinycalc"\ntiers = []\n', "`tiers` must be a non-empty list"),
     ('[tool.tito]\npackage = "tinycalc"\nmilestones = "../elsewhere"\n', "leaves the course"),
+    ('[tool.tito]\npackage = "tinycalc"\ntitle = "Tiny $(rm -rf ~)"\n', "cannot hold $"),
     ('[tool.tito]\npackage = "tinycalc\n', "not valid TOML"),
 ])
 def test_a_bad_table_names_the_file_line_and_fix(tmp_path, table, message):

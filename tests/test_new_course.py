@@ -153,8 +153,8 @@ def test_every_mutant_of_the_starter_module_is_caught_and_one_only_by_the_hidden
     (["--package", "1calc"], "is not a lowercase importable name"),
     (["--package", "json"], "would shadow a Python keyword or standard-library module"),
     (["--package", "tito"], "would shadow tito"),
-    (["--package", "tinycalc", "--title", "  "], "give one line of text"),
-    (["--package", "tinycalc", "--title", 'Tiny "Calc"'], "cannot appear in a title"),
+    (["--package", "tinycalc", "--title", "  "], "a title must be one line of printable text"),
+    (["--package", "tinycalc", "--title", 'Tiny "Calc"'], "a title cannot hold \""),
 ])
 def test_bad_names_exit_2_and_write_nothing(tmp_path, args, message):
     out = CliRunner().invoke(main, ["new", str(tmp_path / "course"), *args])

@@ -72,6 +72,17 @@ def package_problem(name: object) -> str | None:
     return None
 
 
+def title_problem(title: str) -> str | None:
+    """Why `title` cannot be a course's title (None when it can). A title goes into TOML, YAML, Markdown and the
+    course's shell scripts: one line of printable text without shell quoting characters."""
+    if not title.strip() or not title.isprintable():
+        return "must be one line of printable text"
+    bad = sorted({c for c in title if c in '"`$\\'})
+    if bad:
+        return f"cannot hold {' '.join(bad)} (it is written into the course's shell scripts)"
+    return None
+
+
 def course_table(text: str) -> tuple[str, dict] | None:
     """(table name, table) of the course declaration in a pyproject.toml's text: `[tool.tito]`, else the
     legacy `[tool.<LEGACY.package>]`; None when there is neither."""
@@ -125,8 +136,9 @@ def _load(path: Path, _mtime: int, _size: int) -> CourseConfig:
     for key, value in (("title", title), ("tagline", tagline), ("milestones", milestones)):
         if not isinstance(value, str):
             raise bad(f"`{key}` must be a string", f'write `{key} = "..."`')
-    if not title.strip():
-        raise bad("`title` is empty", 'write e.g. `title = "TinyCalc"`')
+    problem = title_problem(title)
+    if problem:
+        raise bad(f"`title = {title!r}` {problem}", 'write e.g. `title = "TinyCalc"`')
     if Path(milestones).is_absolute() or ".." in Path(milestones).parts:
         raise bad(f"`milestones = {milestones!r}` leaves the course", "name a folder inside the course")
     tiers = table.get("tiers", ["core"])

@@ -140,7 +140,7 @@ def plan(course: Course, version: str) -> list[EditionFile]:
     out.extend(EditionFile(path, text.encode()) for path, text in package_inits(course))
     if (course.root / "constraints.txt").is_file():  # the versions the course was tested with
         out.append(EditionFile(Path("constraints.txt"), (course.root / "constraints.txt").read_bytes()))
-    out.extend(_tree(course.root, "milestones"))
+    out.extend(_tree(course.root, course.config.milestones))
     out.extend(_tree(course.root, "datasets"))
     manifest = {"schema": edition.SCHEMA, "edition": "student", "course_version": version,
                 "modules": [edition.module_record(m) for m in course.modules]}

@@ -46,7 +46,7 @@ def src_label(course: Course, module: Module) -> str:
 def lint(course: Course, modules: list[Module]) -> None:
     """Raise LintError with every problem of every module; return quietly when all are clean."""
     problems: list[Problem] = []
-    milestones = discover(course) if (course.root / "milestones").is_dir() else None
+    milestones = discover(course) if (course.root / course.config.milestones).is_dir() else None
     for module in modules:
         parsed = course.parse(module)
         problems.extend(parsed.problems)

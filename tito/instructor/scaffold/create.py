@@ -62,12 +62,9 @@ def default_title(package: str) -> str:
 def check_title(title: str) -> str:
     """A title goes into TOML, YAML, Markdown and shell scripts: one line of text, no shell quoting characters."""
     title = title.strip()
-    if not title or not title.isprintable():
-        raise UsageError(f"--title {title!r}: give one line of text, e.g. --title \"TinyCalc\"")
-    bad = sorted({c for c in title if c in '"`$\\'})
-    if bad:
-        raise UsageError(f"--title {title!r}: {' '.join(bad)} cannot appear in a title (it is written into the "
-                         "course's shell scripts); leave it out")
+    problem = config.title_problem(title)
+    if problem:
+        raise UsageError(f"--title {title!r}: a title {problem}; e.g. --title \"TinyCalc\"")
     return title
 
 
