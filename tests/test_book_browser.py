@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .helpers.book import chromium, copy_course, load, page_title, secret_lines, served, tito, toc_pages, visible_text
+from .helpers.book import (chromium, copy_course, diagram_metrics, diagram_screenshots, load, page_title, secret_lines,
+                           served, tito, toc_pages, visible_text)
 
 # One xdist worker runs them all, so the session-scoped book is built once.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("book")]
@@ -22,6 +23,9 @@ PROCESSED = re.compile(r'<pre[^>]*class="mermaid"[^>]*data-processed="true"'
 EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\bsrc\s*=\s*["\']?(?:https?:)?//', re.IGNORECASE)
 EXTERNAL_IMPORT = re.compile(r'\bimport\b[^;\n]*?["\'](?:https?:)?//|\bimport\(\s*["\'](?:https?:)?//')
 BAD_CONSOLE = re.compile(r"Uncaught|rendering failed|SyntaxError|TypeError|ReferenceError")
+LAPTOP = (1280, 900)  # a typical laptop browser window
+MIN_TEXT_PX = 11      # smallest diagram text a reader can comfortably read on such a screen
+MAX_SCROLL = 2.0      # a diagram may be at most this many times its box's width before it must be laid out anew
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +94,41 @@ def test_every_mermaid_block_becomes_an_svg(book, rendered):
             assert len(PROCESSED.findall(dom)) == blocks, f"{doc}: {blocks} mermaid block(s), not all processed"
             assert len(MERMAID_SVG.findall(dom)) >= blocks, f"{doc}: mermaid did not draw every diagram"
     assert total >= 3, "the workflow, instructor and learning-path pages have diagrams"
+
+
+def test_every_mermaid_diagram_is_readable_at_laptop_width(book, site, screenshots):
+    """Every diagram's text is drawn at a readable size in a 1280 px window: diagrams are never shrunk to the
+    column; one wider than its box scrolls sideways inside it (and stays in the column), and none is so wide
+    that most of it is out of sight. Screenshots of each diagram as shown are saved for a human to look at."""
+    browser = chromium()
+    html_dir = book / "_build" / "html"
+    docs = [d for d in toc_pages(book) if MERMAID_SOURCE.search((html_dir / f"{d}.html").read_text(encoding="utf-8"))]
+    assert "book/chapters/11_embeddings" in docs and len(docs) >= 5, f"pages with diagrams: {docs}"
+    problems, seen = [], 0
+    for doc in docs:
+        metrics = diagram_metrics(browser, site, html_dir, doc, LAPTOP)
+        assert metrics["ready"], f"{doc}: mermaid did not draw every diagram"
+        assert metrics["viewport"] <= LAPTOP[0]
+        for d in metrics["diagrams"]:
+            seen += 1
+            name = f"{doc}, diagram {d['index'] + 1} ({d['source']!r} under {d['heading']!r})"
+            assert d["labels"], f"{name}: no text found in the SVG"
+            smallest, width = d["smallest"], d["rendered"][0]
+            if smallest["px"] < MIN_TEXT_PX:
+                problems.append(f"{name}: text {smallest['text']!r} is {smallest['px']:.1f} px on screen (drawn at "
+                                f"{d['scale']:.2f} x its natural size, {d['viewBox'][0]:.0f} px wide in a "
+                                f"{d['clientWidth']} px box); lay it out top-down (flowchart TD) or let it scroll")
+            if width > d["clientWidth"] and (d["overflowX"] not in ("auto", "scroll") or d["scrollWidth"] < width):
+                problems.append(f"{name}: {width:.0f} px wide in a {d['clientWidth']} px box that does not scroll")
+            if d["box"][0] < d["column"][0] - 1 or d["box"][1] > d["column"][1] + 1:
+                problems.append(f"{name}: its box {d['box']} sticks out of the text column {d['column']}")
+            if width > MAX_SCROLL * d["clientWidth"]:
+                problems.append(f"{name}: {width:.0f} px wide, more than {MAX_SCROLL:g} x its {d['clientWidth']} px "
+                                f"box; lay it out top-down (flowchart TD)")
+        for shot in diagram_screenshots(browser, site, doc, LAPTOP[0], metrics, screenshots):
+            assert shot.stat().st_size > 2_000, f"{shot.name}: an empty screenshot"
+    assert seen >= 8, f"only {seen} diagrams measured"
+    assert not problems, "diagrams too small to read at 1280 px:\n" + "\n".join(problems)
 
 
 def test_no_page_loads_a_script_from_the_network(book):

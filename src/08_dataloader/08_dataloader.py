@@ -98,7 +98,7 @@ np.set_printoptions(precision=3, suppress=True)
 # timing measurements) want every batch to have the same size.
 #
 # ```{mermaid}
-# graph LR
+# flowchart TD
 #   S["order: arange or permutation(seed)"] --> C["cut into index groups"]
 #   C --> G["dataset.get_batch(idx)"]
 #   G --> T["transform(x)"]

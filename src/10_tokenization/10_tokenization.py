@@ -134,9 +134,9 @@ print(CORPUS[:120])
 # or a milestone can swap one for another:
 #
 # ```{mermaid}
-# graph LR
-#   T["text (str)"] -- encode --> I["ids: list of int in range(vocab_size)"]
-#   I -- decode --> T2["text (str)"]
+# flowchart LR
+#   T["text (str)"] -- encode --> I["ids: list of int<br/>in range(vocab_size)"]
+#   I -- decode --> T
 # ```
 #
 # The contract: `encode` returns plain Python ints, each in `range(vocab_size)`; `decode` accepts a

@@ -59,13 +59,13 @@
 # boxes in the middle: the token lookup and the position vectors that are added to it.
 #
 # ```{mermaid}
-# graph LR
+# flowchart TD
 #   S["text"] -- "tokenizer (module 10)" --> I["ids (B, T)"]
 #   I -- "Embedding: row lookup" --> E["token vectors (B, T, D)"]
 #   P["position vectors (T, D)"] --> A(("+"))
 #   E --> A
 #   A --> X["model input (B, T, D)"]
-#   X --> M["attention blocks (modules 12, 13)"]
+#   X --> M["attention blocks<br/>(modules 12, 13)"]
 #   M -- "output layer D to V" --> L["next-token scores (B, T, V)"]
 # ```
 #

@@ -26,6 +26,7 @@ CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--virtual-time-budget=5000"]
 TAG = re.compile(r"<[^>]+>")
+PROBE = Path(__file__).with_name("mermaid_probe.js")
 
 
 def copy_course(dst: Path, source: Path = REPO, with_src: bool = True) -> Path:
@@ -125,18 +126,63 @@ def chromium() -> str:
                 "with -m 'not browser'")
 
 
-def load(browser: str, url: str, screenshot: Path | None = None) -> tuple[str, list[str]]:
-    """(DOM after scripts ran, console messages) of `url` in a fresh headless profile."""
+def load(browser: str, url: str, screenshot: Path | None = None,
+         window: tuple[int, int] | None = None) -> tuple[str, list[str]]:
+    """(DOM after scripts ran, console messages) of `url` in a fresh headless profile; with `screenshot`,
+    a PNG of the window (1280 x 1600 unless `window` says otherwise) instead of the DOM."""
     with tempfile.TemporaryDirectory(prefix="tito-chrome-") as profile:
         args = [browser, *CHROME_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
         if screenshot is not None:
+            window = window or (1280, 1600)
+        if window is not None:
+            args.append(f"--window-size={window[0]},{window[1]}")
+        if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            args += ["--window-size=1280,1600", f"--screenshot={screenshot}"]
+            args.append(f"--screenshot={screenshot}")
         else:
             args += ["--dump-dom"]
         out = subprocess.run(args + [url], capture_output=True, text=True, timeout=120)
     console = [l.split("] ", 1)[-1] for l in out.stderr.splitlines() if ":CONSOLE" in l]
     return out.stdout, console
+
+
+def diagram_metrics(browser: str, site: str, html_dir: Path, doc: str, window: tuple[int, int]) -> dict:
+    """How large the text of each mermaid diagram of page `doc` is on screen in a `window`-sized browser:
+    {"ready", "viewport", "diagrams": [{"scale", "smallest": {"text", "px"}, "overflowX", ...}]} (see
+    mermaid_probe.js). The probe runs in a copy of the built page next to it (same relative links), removed
+    afterwards."""
+    page = html_dir / f"{doc}.html"
+    probe = page.with_name(f"{page.stem}.tito-probe.html")
+    text = page.read_text(encoding="utf-8")
+    assert "</body>" in text, f"{page}: no </body>"
+    probe.write_text(text.replace("</body>", f"<script>{PROBE.read_text(encoding='utf-8')}</script></body>", 1),
+                     encoding="utf-8")
+    try:
+        dom, _ = load(browser, f"{site}/{doc}.tito-probe.html", window=window)
+    finally:
+        probe.unlink()
+    found = re.search(r'<html[^>]*\sdata-tito-diagrams="([^"]*)"', dom)
+    assert found, f"{doc}: the diagram probe left no measurements (did the page load?)"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def diagram_screenshots(browser: str, site: str, doc: str, width: int, metrics: dict, folder: Path) -> list[Path]:
+    """One PNG per diagram of `doc` as a reader sees it at `width`: the page shot in a window tall enough to
+    hold every diagram (a scrolled headless page paints blank), cropped to each diagram's box."""
+    from PIL import Image
+
+    diagrams = metrics["diagrams"]
+    whole = folder / f"{doc.replace('/', '-')}.page.png"
+    load(browser, f"{site}/{doc}.html", screenshot=whole, window=(width, int(max(d["bottom"] for d in diagrams)) + 40))
+    shots = []
+    with Image.open(whole) as image:
+        for d in diagrams:
+            left, right = d["column"]
+            target = folder / f"diagram-{doc.rsplit('/', 1)[-1]}-{d['index']}.png"
+            image.crop((int(left), max(0, int(d["top"]) - 20), int(right), int(d["bottom"]) + 20)).save(target)
+            shots.append(target)
+    whole.unlink()
+    return shots
 
 
 def visible_text(path: Path) -> str:
