@@ -10,8 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from .helpers.book import (chromium, copy_course, diagram_metrics, diagram_screenshots, load, page_title, secret_lines,
-                           served, tito, toc_pages, visible_text)
+from .helpers.book import (
+    chromium,
+    copy_course,
+    diagram_metrics,
+    diagram_screenshots,
+    load,
+    page_title,
+    secret_lines,
+    served,
+    tito,
+    toc_pages,
+    visible_text,
+)
 
 # One xdist worker runs them all, so the session-scoped book is built once.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("book")]
