@@ -2,10 +2,10 @@
 through every command an instructor and a student run: nothing in tito may assume the TinyTorch course.
 
 Every test works on a copy in a temporary folder and drives the real command line (`python -m tito`) with the
-copy as working folder and no course variable. The instructor's environment has the course's package importable
-(PYTHONPATH = the course), as the `pip install -e .` its README asks for would: the kernels tito starts for the
-reference notebooks import `tinycalc` like any student module does. The book's stylesheet, MathJax and mermaid
-are the same files in every course, so they are copied from this checkout instead of living in the fixture twice.
+copy as working folder and no course variable. The copy is not installed (this environment's editable install is
+TinyTorch's): module 02 imports module 01's export, so `source check` must give its kernels the package of the
+course it checks. The book's stylesheet, MathJax and mermaid are the same files in every course, so they are
+copied from this checkout instead of living in the fixture twice.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ WRONG_RESCALE = ("return [low + (x - smallest) * width for x in values]", "retur
 def tito(course: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
     """The instructor's `tito ARGS` in the course folder."""
     env = {k: v for k, v in os.environ.items() if k not in (*ROOT_ENV, "TINYTORCH_WORKSPACE", "TITO_WORKSPACE")}
-    env.update(NO_COLOR="1", COLUMNS="200", TITO_PARSE_CACHE=str(course.parent / "parse-cache"), PYTHONPATH=str(course))
+    env.update(NO_COLOR="1", COLUMNS="200", TITO_PARSE_CACHE=str(course.parent / "parse-cache"))
     return subprocess.run([sys.executable, "-m", "tito", *args], cwd=course, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
