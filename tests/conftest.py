@@ -93,3 +93,6 @@ def course_dir(tmp_path: Path) -> Path:
 def adder_course(course_dir: Path) -> Path:
     write_module(course_dir, "01_adder", module_text())
     return course_dir
+
+# tests/fixtures/ holds whole courses (with their own tests/ folders, run by the tests that copy them).
+collect_ignore = ["fixtures"]

@@ -18,7 +18,7 @@ from .console import show_error
 
 
 def _distribution() -> str:
-    """The installed distribution that holds this `tito` (the course's, e.g. `tinytorch`) for --version."""
+    """The installed distribution that holds this `tito` (the course's own, named in its pyproject.toml) for --version."""
     from importlib.metadata import packages_distributions
 
     return next(iter(packages_distributions().get("tito", [])), "tito")

@@ -57,7 +57,7 @@ class Module(Numbered):
     milestones: tuple[str, ...]  # header `milestone:` (one slug or a list); lint holds it to the milestones' requires
     package: str  # dotted path under the course's package, e.g. "core.tensor"
     aliases: tuple[str, ...] = ()  # extra import paths, e.g. ("autograd",) -> <top>.autograd
-    top: str = LEGACY.package  # the course's package (its `[tool.tito] package`), e.g. "tinytorch"
+    top: str = LEGACY.package  # the course's package (its `[tool.tito] package`), e.g. "tinycalc"
 
     @property
     def milestone(self) -> str | None:
@@ -129,7 +129,7 @@ class Course:
 
     @property
     def package(self) -> str:
-        """The importable package the modules export into (e.g. `tinytorch`)."""
+        """The importable package the modules export into (e.g. `tinycalc`)."""
         return self.config.package
 
     @property
@@ -184,8 +184,8 @@ class Course:
 
 def is_course_root(folder: Path) -> bool:
     """A course (instructor repo or student edition) declares itself with a `[tool.tito]` table (or the legacy
-    `[tool.tinytorch]`) in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is someone
-    else's project. A pyproject.toml that is not valid TOML counts when it names the table, so that
+    table of course_config.LEGACY) in its pyproject.toml; a folder that merely has src/ and a pyproject.toml is
+    someone else's project. A pyproject.toml that is not valid TOML counts when it names the table, so that
     `course_config.load` can report the error instead of tito looking further up."""
     try:
         text = (Path(folder) / "pyproject.toml").read_text(encoding="utf-8", errors="replace")

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..core.course import Course, Module
 from ..core.kernelenv import kernel_env
@@ -95,14 +96,17 @@ def execute(notebook: dict, timeout: float = DEFAULT_TIMEOUT, allow_errors: bool
 
 def run_all(notebooks: list[dict], timeout: float = DEFAULT_TIMEOUT, allow_errors: bool = True, workers: int = 2,
             on_done: Callable[[int, RunResult], None] | None = None,
-            stops: list[Callable[[int, dict], bool] | None] | None = None) -> list[RunResult]:
+            stops: list[Callable[[int, dict], bool] | None] | None = None,
+            pythonpath: str = "") -> list[RunResult]:
     """Run several notebooks (`workers` kernels at a time), each in its own scratch folder; `stops[i]` is
-    notebook i's `stop_after` (see tito.core.kernel.execute)."""
+    notebook i's `stop_after` (see tito.core.kernel.execute). `pythonpath` goes first on the kernels' path."""
     from ..core import kernel
 
+    env = kernel_env(**({"PYTHONPATH": os.pathsep.join(p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p)}
+                        if pythonpath else {}))
     with contextlib.ExitStack() as stack:
         folders = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tito-run-"))) for _ in notebooks]
-        jobs = [dict(notebook=nb, cwd=folder, env=kernel_env(), cell_timeout=timeout, allow_errors=allow_errors,
+        jobs = [dict(notebook=nb, cwd=folder, env=env, cell_timeout=timeout, allow_errors=allow_errors,
                      stop_after=stop) for nb, folder, stop in zip(notebooks, folders, stops or [None] * len(notebooks))]
         results: list[RunResult] = [None] * len(notebooks)  # type: ignore[list-item]
 
@@ -205,8 +209,21 @@ def check(course: Course, modules: list[Module], timeout: float = DEFAULT_TIMEOU
     for m in range(len(modules)):
         if pending[m] == 0:
             finish(m)
-    run_all(notebooks, timeout, True, workers, landed, stops)
+    with course_package(course) as pythonpath:
+        run_all(notebooks, timeout, True, workers, landed, stops, pythonpath)
     return [reports[m] for m in range(len(modules))]
+
+
+@contextlib.contextmanager
+def course_package(course: Course) -> Iterator[str]:
+    """A folder that holds only this course's exported package (linked, `datasets/` beside it as in the course):
+    the reference notebooks import the package of the course being checked, not whichever course (or other
+    checkout of it) is installed in the environment, and nothing else of the course folder."""
+    with tempfile.TemporaryDirectory(prefix="tito-package-") as folder:
+        for name in (course.config.package, "datasets"):
+            if (course.root / name).is_dir():
+                (Path(folder) / name).symlink_to((course.root / name).resolve(), target_is_directory=True)
+        yield folder
 
 
 def _report(course: Course, module: Module, full: RunResult | None, stub: RunResult | None) -> ModuleReport:

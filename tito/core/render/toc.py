@@ -14,7 +14,7 @@ TOC_FILE = Path("_toc.yml")
 CHAPTERS = Path("book/chapters")  # generated, git-ignored
 ROOT_PAGE = "book/index"
 # The hand-written pages (book/*.md) a course may have, grouped as they appear in the navigation. A course
-# lists those it has (`hand_pages`); TinyTorch has them all, a new course (`tito new`) a few.
+# lists those it has (`hand_pages`); the original course has them all, a new course (`tito new`) a few.
 HAND_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Start here", ("book/getting-started", "book/workflow", "book/learning-path", "book/milestones",
                     "book/troubleshooting")),
