@@ -82,7 +82,7 @@ def write_package(folder: Path, package_files: Iterable[tuple[str, bytes]], root
 
 
 def _job(notebook: dict, pythonpath: str, root: str, scratch: Path, timeout: float) -> dict:
-    # The course's code may look for its folder in $<PACKAGE>_ROOT (e.g. TINYTORCH_ROOT).
+    # The course's code may look for its folder in $<PACKAGE>_ROOT (the package name in capitals).
     env = kernel_env(**{f"{course_config.load(Path(root)).env_prefix}_ROOT": root}, PYTHONPATH=os.pathsep.join(
         p for p in (pythonpath, os.environ.get("PYTHONPATH", "")) if p))
     env.pop("MPLBACKEND", None)

@@ -1,6 +1,6 @@
 """What of the course a sandboxed submission may see: the reference package of the modules BEFORE the one
-being graded (so in TinyTorch `from tinytorch import Tensor` works in module 03's tests whatever the
-student's own Tensor was) and the datasets. Never the graded module's solution or hidden tests, nor src/ or modules/.
+being graded (so module 03's tests can import module 01's names whatever the student's own module 01
+was) and the datasets. Never the graded module's solution or hidden tests, nor src/ or modules/.
 
 The files travel inside each Job as bytes, so a Dask worker on another machine needs no course folder.
 """
