@@ -220,6 +220,12 @@ def test_this_repository_has_the_same_setup_scripts_as_the_edition():
     assert (REPO / "setup-environment.sh").read_text() == setup_script(title, "all")
     assert os.access(REPO / "setup-environment.sh", os.X_OK)
     assert (REPO / "activate.sh").read_text() == activate_script(title)
+    # nbgrader's configuration is the one `tito new` writes for a course of this name
+    from tito.instructor.scaffold import project
+
+    settings = Course.load(REPO).config
+    assert (REPO / "nbgrader_config.py").read_text() == project.fill(project.NBGRADER_CONFIG, package=settings.package,
+                                                                      title=settings.title)
     script = subprocess.run(["bash", "-n", str(REPO / "setup-environment.sh")], capture_output=True, text=True)
     assert script.returncode == 0, script.stderr
 
